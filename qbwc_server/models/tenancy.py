@@ -1,0 +1,98 @@
+"""Tenants (one QuickBooks company each) and their Web Connector sessions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Uuid, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from qbwc_server.models.base import Base, bigint_pk, created_at, int_zero, updated_at
+
+
+class PasswordKind(enum.StrEnum):
+    #: A generated secret of >=128 bits, stored as its SHA-256 digest (verify costs microseconds).
+    TOKEN = "token"
+    #: An admin-chosen password, stored with argon2id.
+    ARGON2 = "argon2"
+
+
+class SessionState(enum.StrEnum):
+    #: Authenticated and exchanging requests.
+    OPEN = "open"
+    #: closeConnection was called.
+    CLOSED = "closed"
+    #: Went quiet past the idle timeout, or was superseded by a newer authenticate.
+    EXPIRED = "expired"
+    #: The Web Connector could not reach QuickBooks (connectionError).
+    FAILED = "failed"
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+
+    id: Mapped[bigint_pk]
+    name: Mapped[str] = mapped_column(unique=True)
+    username: Mapped[str] = mapped_column(unique=True)
+    password_kind: Mapped[str]
+    password_hash: Mapped[str]
+    owner_id: Mapped[uuid.UUID] = mapped_column(Uuid, server_default=text("gen_random_uuid()"))
+    file_id: Mapped[uuid.UUID] = mapped_column(Uuid, server_default=text("gen_random_uuid()"))
+    #: Company file the Web Connector should open; NULL means "the one open in QuickBooks".
+    company_file: Mapped[str | None]
+    #: Highest qbXML version both sides support, from the last session's HCP response.
+    qbxml_version: Mapped[str | None]
+    host_product: Mapped[str | None]
+    host_version: Mapped[str | None]
+    host_country: Mapped[str | None]
+    settings: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    last_seen_at: Mapped[dt.datetime | None]
+    #: The last connectionError, in the admin's words, with its fix; cleared by a good session.
+    connection_error: Mapped[str | None]
+    connection_error_at: Mapped[dt.datetime | None]
+    failed_logins: Mapped[int_zero]
+    locked_until: Mapped[dt.datetime | None]
+    api_token_hash: Mapped[str | None]
+    created_at: Mapped[created_at]
+    updated_at: Mapped[updated_at]
+
+    __table_args__ = (
+        CheckConstraint("password_kind IN ('token', 'argon2')", name="password_kind"),
+        CheckConstraint("length(username) > 0", name="username_not_empty"),
+    )
+
+
+class QbwcSession(Base):
+    __tablename__ = "qbwc_sessions"
+
+    ticket: Mapped[str] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(server_default=SessionState.OPEN.value)
+    started_at: Mapped[created_at]
+    last_call_at: Mapped[created_at]
+    closed_at: Mapped[dt.datetime | None]
+    company_file: Mapped[str | None]
+    qbxml_version: Mapped[str | None]
+    #: The job whose request went out last and whose response we await.
+    current_job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    #: What getLastError returns: an explanation, or "NoOp" to make the Web Connector wait and retry.
+    last_error: Mapped[str | None]
+    requests_sent: Mapped[int_zero]
+    jobs_done: Mapped[int_zero]
+    jobs_failed: Mapped[int_zero]
+    summary: Mapped[str | None]
+
+    __table_args__ = (
+        CheckConstraint("state IN ('open', 'closed', 'expired', 'failed')", name="state"),
+        CheckConstraint("(state = 'open') = (closed_at IS NULL)", name="closed_at_matches_state"),
+        # At most one live session per tenant: a second authenticate must expire the first.
+        Index(
+            "uq_qbwc_sessions_one_open_per_tenant",
+            "tenant_id",
+            unique=True,
+            postgresql_where=text("state = 'open'"),
+        ),
+    )

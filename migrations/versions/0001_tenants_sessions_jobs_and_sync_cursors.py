@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-25 08:28:47.422432
+Create Date: 2026-11-25 08:31:15.488138
 
 Must stay compatible with the previous release's code: add columns nullable or with a default,
 drop only what the previous release no longer reads.
@@ -120,13 +120,6 @@ def upgrade() -> None:
         postgresql_where=sa.text("lease_ticket IS NOT NULL"),
     )
     op.create_index("ix_jobs_tenant_status", "jobs", ["tenant_id", "status", "id"], unique=False)
-    op.create_index(
-        "uq_jobs_one_sent_per_tenant",
-        "jobs",
-        ["tenant_id"],
-        unique=True,
-        postgresql_where=sa.text("status = 'sent'"),
-    )
     op.create_table(
         "sync_cursors",
         sa.Column("tenant_id", sa.BigInteger(), nullable=False),
@@ -191,9 +184,6 @@ def downgrade() -> None:
     )
     op.drop_table("qbwc_sessions")
     op.drop_table("sync_cursors")
-    op.drop_index(
-        "uq_jobs_one_sent_per_tenant", table_name="jobs", postgresql_where=sa.text("status = 'sent'")
-    )
     op.drop_index("ix_jobs_tenant_status", table_name="jobs")
     op.drop_index(
         "ix_jobs_lease_ticket", table_name="jobs", postgresql_where=sa.text("lease_ticket IS NOT NULL")

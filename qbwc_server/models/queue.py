@@ -72,10 +72,6 @@ class Job(Base):
         CheckConstraint("depends_on IS NULL OR depends_on <> id", name="not_self_dependent"),
         # The claim query: runnable jobs of one tenant, by priority then age.
         Index("ix_jobs_claimable", "tenant_id", "priority", "id", postgresql_where=text("status = 'queued'")),
-        # The Web Connector processes one request at a time: at most one job in flight per tenant.
-        Index(
-            "uq_jobs_one_sent_per_tenant", "tenant_id", unique=True, postgresql_where=text("status = 'sent'")
-        ),
         Index("ix_jobs_lease_ticket", "lease_ticket", postgresql_where=text("lease_ticket IS NOT NULL")),
         Index("ix_jobs_depends_on", "depends_on", postgresql_where=text("depends_on IS NOT NULL")),
         Index("ix_jobs_tenant_status", "tenant_id", "status", "id"),

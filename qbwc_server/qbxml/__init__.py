@@ -1,0 +1,1 @@
+"""qbXML: building requests and reading responses. Pure XML; knows nothing of the database."""

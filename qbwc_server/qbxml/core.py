@@ -1,0 +1,117 @@
+"""The qbXML envelope, versions, and the one hardened parser every response goes through.
+
+Exceptions:
+    QbxmlError
+     └── QbxmlParseError   a response or request that is not well-formed XML (keeps the raw text)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from lxml import etree
+
+#: The highest version we build for: the XSD we validate against, and it has all we use.
+MAX_VERSION = (13, 0)
+#: Below this, QuickBooks lacks what even raw and pull jobs rely on; refuse clearly.
+MIN_VERSION = (6, 0)
+
+OnError = Literal["stopOnError", "continueOnError"]
+
+_VERSION_RE = re.compile(r"^\s*(\d{1,2})\.(\d{1,2})\s*$")
+_DECLARATION_RE = re.compile(r"^\s*<\?xml[^>]*\?>")
+
+# No DTDs, no entity expansion, no network: responses are data from another machine.
+_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=True
+)
+
+
+class QbxmlError(Exception):
+    """Base for qbXML problems."""
+
+
+class QbxmlParseError(QbxmlError):
+    """Not well-formed XML; `raw` keeps what we were given, for the job's record."""
+
+    def __init__(self, message: str, raw: str) -> None:
+        super().__init__(message)
+        self.raw = raw
+
+
+@dataclass(frozen=True, order=True)
+class QbxmlVersion:
+    major: int
+    minor: int
+
+    @classmethod
+    def parse(cls, text: str) -> QbxmlVersion | None:
+        """'13.0' -> QbxmlVersion(13, 0); None for anything else (e.g. 'CA3.0', 'UK2.0')."""
+        match = _VERSION_RE.match(text or "")
+        return cls(int(match[1]), int(match[2])) if match else None
+
+    def __str__(self) -> str:
+        return f"{self.major}.{self.minor}"
+
+
+def negotiate_version(supported: list[QbxmlVersion]) -> QbxmlVersion | None:
+    """The highest version QuickBooks supports that we support too; None if QuickBooks is too old."""
+    ceiling = QbxmlVersion(*MAX_VERSION)
+    usable = [v for v in supported if QbxmlVersion(*MIN_VERSION) <= v <= ceiling]
+    return max(usable) if usable else None
+
+
+def wrap_request(messages: str, version: QbxmlVersion, on_error: OnError = "stopOnError") -> str:
+    """A complete qbXML request document around already-serialised `*Rq` elements."""
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        f'<?qbxml version="{version}"?>\n'
+        f'<QBXML><QBXMLMsgsRq onError="{on_error}">{messages}</QBXMLMsgsRq></QBXML>'
+    )
+
+
+def parse_xml(text: str) -> etree._Element:
+    """Parse qbXML text with the hardened parser.
+
+    The text arrives already decoded (it travelled inside SOAP), so any declared encoding
+    (QuickBooks may say windows-1252) is dropped rather than obeyed.
+    """
+    body = _DECLARATION_RE.sub("", text, count=1)
+    try:
+        return etree.fromstring(body.encode("utf-8"), _PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise QbxmlParseError(f"not well-formed XML: {exc}", text) from None
+
+
+def response_messages(root: etree._Element) -> list[etree._Element]:
+    """The `*Rs` elements of a response document, in order."""
+    if root.tag != "QBXML":
+        raise QbxmlParseError(f"expected a <QBXML> document, got <{root.tag}>", "")
+    msgs = root.find("QBXMLMsgsRs")
+    if msgs is None:
+        raise QbxmlParseError("the response has no <QBXMLMsgsRs>", "")
+    return [child for child in msgs if isinstance(child.tag, str)]
+
+
+def request_messages(text: str) -> str:
+    """Normalise an admin-supplied request to the `*Rq` elements inside QBXMLMsgsRq.
+
+    Accepts a whole document (with or without prolog), a bare `<QBXMLMsgsRq>`, or bare `*Rq`
+    elements, so the envelope (and its version) is always ours at send time.
+    """
+    stripped = _DECLARATION_RE.sub("", text.strip(), count=1)
+    stripped = re.sub(r"^\s*<\?qbxml[^>]*\?>", "", stripped).strip()
+    try:
+        root = etree.fromstring(f"<wrapper>{stripped}</wrapper>".encode(), _PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise QbxmlParseError(f"not well-formed XML: {exc}", text) from None
+    children = [c for c in root if isinstance(c.tag, str)]
+    if len(children) == 1 and children[0].tag == "QBXML":
+        children = [c for c in children[0] if isinstance(c.tag, str)]
+    if len(children) == 1 and children[0].tag == "QBXMLMsgsRq":
+        children = [c for c in children[0] if isinstance(c.tag, str)]
+    if not children or not all(c.tag.endswith("Rq") for c in children):
+        raise QbxmlParseError("expected qbXML request elements (…Rq), e.g. <CustomerQueryRq>", text)
+    return "".join(etree.tostring(c, encoding="unicode", with_tail=False) for c in children)

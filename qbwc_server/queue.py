@@ -1,0 +1,289 @@
+"""The Postgres job queue: enqueue, claim, finish, fail, retry, reclaim.
+
+Knows jobs and their states, nothing of SOAP or qbXML. Every function takes the caller's
+`Connection`, so a response is applied and its job finished in the caller's one transaction.
+
+Lifecycle:  queued -> sent -> done
+                        \\-> queued (retry after backoff) -> ... -> dead (attempts exhausted)
+                        \\-> failed (needs an admin)
+            a job whose dependency failed or died -> blocked (until that dependency is retried)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, text
+
+from qbwc_server.models import JobStatus
+
+
+class QueueError(Exception):
+    """A queue operation that cannot be done as asked (unknown job, wrong state)."""
+
+
+class FailureOutcome(enum.StrEnum):
+    #: Transient: send again after a backoff, until attempts run out (then dead).
+    RETRY = "retry"
+    #: Retrying will not help until someone fixes the cause; dependents are blocked.
+    NEEDS_ADMIN = "needs_admin"
+    #: Give up now; dependents are blocked.
+    DEAD = "dead"
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """A job leased to a session, with what is needed to build its request."""
+
+    id: int
+    kind: str
+    entity_ref: str | None
+    request_body: str | None
+    attempts: int
+
+
+#: Backoff for transient failures: 30 s, 1 min, 2 min, … capped at an hour.
+BACKOFF_BASE_SECONDS = 30
+BACKOFF_CAP_SECONDS = 3600
+
+# Runnable = queued, due, and its dependency (if any) is done. Written once, used by claim and counts.
+_RUNNABLE = """
+    j.tenant_id = :tenant_id
+    AND j.status = 'queued'
+    AND j.run_after <= now()
+    AND (j.depends_on IS NULL
+         OR EXISTS (SELECT 1 FROM jobs d WHERE d.id = j.depends_on AND d.status = 'done'))
+"""
+
+_CLAIM_NEXT = text(f"""
+    WITH next AS (
+        SELECT j.id FROM jobs j
+        WHERE {_RUNNABLE}
+        ORDER BY j.priority, j.id
+        LIMIT 1
+        -- another session's claim skips this row instead of waiting for it
+        FOR UPDATE SKIP LOCKED
+    )
+    UPDATE jobs SET status = 'sent', lease_ticket = :ticket, sent_at = now(),
+                    attempts = jobs.attempts + 1, updated_at = now()
+    FROM next WHERE jobs.id = next.id
+    RETURNING jobs.id, jobs.kind, jobs.entity_ref, jobs.request_body, jobs.attempts
+""")
+
+_COUNT_RUNNABLE = text(f"SELECT count(*) FROM jobs j WHERE {_RUNNABLE}")
+
+_BLOCK_DEPENDENTS = text("""
+    WITH RECURSIVE dependents AS (
+        SELECT id FROM jobs WHERE depends_on = :job_id AND status IN ('queued', 'blocked')
+        UNION
+        SELECT j.id FROM jobs j JOIN dependents ON j.depends_on = dependents.id
+        WHERE j.status IN ('queued', 'blocked')
+    )
+    UPDATE jobs SET status = 'blocked', last_message = :reason, updated_at = now()
+    WHERE id IN (SELECT id FROM dependents)
+""")
+
+_UNBLOCK_DEPENDENTS = text("""
+    WITH RECURSIVE dependents AS (
+        SELECT id FROM jobs WHERE depends_on = :job_id AND status = 'blocked'
+        UNION
+        SELECT j.id FROM jobs j JOIN dependents ON j.depends_on = dependents.id WHERE j.status = 'blocked'
+    )
+    UPDATE jobs SET status = 'queued', last_message = NULL, updated_at = now()
+    WHERE id IN (SELECT id FROM dependents)
+""")
+
+
+def enqueue(
+    conn: Connection,
+    tenant_id: int,
+    kind: str,
+    *,
+    request_body: str | None = None,
+    entity_ref: str | None = None,
+    priority: int = 100,
+    depends_on: int | None = None,
+    run_after: dt.datetime | None = None,
+    max_attempts: int = 5,
+) -> int:
+    """Add a job; returns its id. Commits with the caller's transaction (mirror row + job together)."""
+    return int(
+        conn.execute(
+            text("""
+                INSERT INTO jobs (tenant_id, kind, request_body, entity_ref, priority, depends_on,
+                                  run_after, max_attempts)
+                VALUES (:tenant_id, :kind, :request_body, :entity_ref, :priority, :depends_on,
+                        coalesce(:run_after, now()), :max_attempts)
+                RETURNING id
+            """),
+            {
+                "tenant_id": tenant_id,
+                "kind": kind,
+                "request_body": request_body,
+                "entity_ref": entity_ref,
+                "priority": priority,
+                "depends_on": depends_on,
+                "run_after": run_after,
+                "max_attempts": max_attempts,
+            },
+        ).scalar_one()
+    )
+
+
+def claim_next_job(conn: Connection, tenant_id: int, ticket: str) -> ClaimedJob | None:
+    """Lease the tenant's next runnable job to `ticket` (priority, then age); None if there is none."""
+    row = conn.execute(_CLAIM_NEXT, {"tenant_id": tenant_id, "ticket": ticket}).first()
+    return ClaimedJob(*row) if row else None
+
+
+def count_runnable(conn: Connection, tenant_id: int) -> int:
+    """Jobs that could be claimed right now."""
+    return int(conn.execute(_COUNT_RUNNABLE, {"tenant_id": tenant_id}).scalar_one())
+
+
+def seconds_until_next_due(conn: Connection, tenant_id: int) -> int | None:
+    """Seconds until the earliest queued job becomes due (for the Web Connector's postpone hint)."""
+    value = conn.execute(
+        text("""
+            SELECT ceil(extract(epoch FROM min(run_after) - now())) FROM jobs
+            WHERE tenant_id = :tenant_id AND status = 'queued'
+        """),
+        {"tenant_id": tenant_id},
+    ).scalar_one()
+    return None if value is None else max(0, int(value))
+
+
+def complete_job(
+    conn: Connection,
+    job_id: int,
+    *,
+    response_xml: str | None = None,
+    status_code: int | None = None,
+    message: str | None = None,
+) -> None:
+    """Mark a sent job done, keeping the response where the job kind stores it."""
+    _update_sent(
+        conn,
+        job_id,
+        """status = 'done', finished_at = now(), response_xml = coalesce(:response_xml, response_xml),
+           last_status_code = :status_code, last_message = :message""",
+        {"response_xml": response_xml, "status_code": status_code, "message": message},
+    )
+
+
+def fail_job(
+    conn: Connection,
+    job_id: int,
+    outcome: FailureOutcome,
+    message: str,
+    *,
+    status_code: int | None = None,
+    response_xml: str | None = None,
+) -> JobStatus:
+    """Record a failed attempt and decide what happens next; returns the job's new status."""
+    params = {"message": message, "status_code": status_code, "response_xml": response_xml}
+    common = (
+        "last_message = :message, last_status_code = :status_code, "
+        "response_xml = coalesce(:response_xml, response_xml)"
+    )
+    if outcome is FailureOutcome.RETRY:
+        status = conn.execute(
+            text(f"""
+                UPDATE jobs SET {common},
+                    status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END,
+                    finished_at = CASE WHEN attempts >= max_attempts THEN now() END,
+                    run_after = now() + least(:base * power(2, greatest(attempts - 1, 0)), :cap)
+                                        * interval '1 second',
+                    updated_at = now()
+                WHERE id = :job_id AND status = 'sent'
+                RETURNING status
+            """),
+            {**params, "job_id": job_id, "base": BACKOFF_BASE_SECONDS, "cap": BACKOFF_CAP_SECONDS},
+        ).scalar_one_or_none()
+        if status is None:
+            raise QueueError(f"job {job_id} is not in flight")
+        new_status = JobStatus(status)
+    else:
+        new_status = JobStatus.FAILED if outcome is FailureOutcome.NEEDS_ADMIN else JobStatus.DEAD
+        _update_sent(
+            conn,
+            job_id,
+            f"{common}, status = :status, finished_at = now()",
+            {**params, "status": new_status.value},
+        )
+    if new_status in (JobStatus.FAILED, JobStatus.DEAD):
+        block_dependents(conn, job_id, f"waiting on job {job_id}, which {new_status.value}: {message}")
+    return new_status
+
+
+def _update_sent(conn: Connection, job_id: int, assignments: str, params: dict[str, object]) -> None:
+    result = conn.execute(
+        text(f"UPDATE jobs SET {assignments}, updated_at = now() WHERE id = :job_id AND status = 'sent'"),
+        {**params, "job_id": job_id},
+    )
+    if result.rowcount != 1:
+        raise QueueError(f"job {job_id} is not in flight")
+
+
+def block_dependents(conn: Connection, job_id: int, reason: str) -> int:
+    """Hold back every job that (transitively) depends on `job_id`; returns how many."""
+    return conn.execute(_BLOCK_DEPENDENTS, {"job_id": job_id, "reason": reason}).rowcount
+
+
+def release_leases(conn: Connection, ticket: str) -> int:
+    """Put the jobs a session still holds back in the queue (session ended before their response)."""
+    return conn.execute(
+        text("""
+            UPDATE jobs SET status = 'queued', sent_at = NULL, updated_at = now(),
+                            last_message = 'the session ended before QuickBooks answered; sent again'
+            WHERE lease_ticket = :ticket AND status = 'sent'
+        """),
+        {"ticket": ticket},
+    ).rowcount
+
+
+def reclaim_expired_leases(conn: Connection, tenant_id: int | None = None) -> int:
+    """Requeue jobs leased to sessions that are no longer open (closed, expired, failed, or gone)."""
+    return conn.execute(
+        text("""
+            UPDATE jobs SET status = 'queued', sent_at = NULL, updated_at = now(),
+                            last_message = 'the session ended before QuickBooks answered; sent again'
+            WHERE status = 'sent'
+              AND (CAST(:tenant_id AS bigint) IS NULL OR tenant_id = :tenant_id)
+              AND NOT EXISTS (SELECT 1 FROM qbwc_sessions s
+                              WHERE s.ticket = jobs.lease_ticket AND s.state = 'open')
+        """),
+        {"tenant_id": tenant_id},
+    ).rowcount
+
+
+def retry_job(conn: Connection, job_id: int) -> None:
+    """Requeue a failed, dead or blocked job now, with fresh attempts, and release its dependents."""
+    result = conn.execute(
+        text("""
+            UPDATE jobs SET status = 'queued', attempts = 0, run_after = now(), finished_at = NULL,
+                            last_message = NULL, updated_at = now()
+            WHERE id = :job_id AND status IN ('failed', 'dead', 'blocked')
+        """),
+        {"job_id": job_id},
+    )
+    if result.rowcount != 1:
+        raise QueueError(f"job {job_id} does not exist or is not failed, dead or blocked")
+    conn.execute(_UNBLOCK_DEPENDENTS, {"job_id": job_id})
+
+
+def cancel_job(conn: Connection, job_id: int) -> None:
+    """Give up on a job that has not finished; its dependents are blocked."""
+    result = conn.execute(
+        text("""
+            UPDATE jobs SET status = 'dead', finished_at = now(), last_message = 'cancelled by an admin',
+                            updated_at = now()
+            WHERE id = :job_id AND status IN ('queued', 'blocked', 'failed')
+        """),
+        {"job_id": job_id},
+    )
+    if result.rowcount != 1:
+        raise QueueError(f"job {job_id} does not exist, is in flight, or has already finished")
+    block_dependents(conn, job_id, f"waiting on job {job_id}, which was cancelled")

@@ -1,0 +1,44 @@
+"""Raw qbXML jobs: an admin's request sent as-is (in our envelope), its response kept on the job."""
+
+from __future__ import annotations
+
+from lxml import etree
+from sqlalchemy import Connection
+
+from qbwc_server.models import JobKind
+from qbwc_server.qbxml.core import QbxmlVersion, wrap_request
+from qbwc_server.queue import ClaimedJob
+from qbwc_server.sync.base import Applied
+
+
+class RawQbxmlHandler:
+    kind = JobKind.RAW_QBXML.value
+    nouns = ("raw qbXML request", "raw qbXML requests")
+
+    def build_request(self, job: ClaimedJob, version: QbxmlVersion) -> str:
+        # continueOnError: an admin batching several queries wants every answer back.
+        return wrap_request(job.request_body or "", version, on_error="continueOnError")
+
+    def apply_response(
+        self, conn: Connection, job: ClaimedJob, messages: list[etree._Element], raw: str
+    ) -> Applied:
+        """Done whatever QuickBooks said: the admin asked, the answer is theirs to read.
+
+        The most severe status among the `*Rs` elements is recorded on the job.
+        """
+        worst: etree._Element | None = None
+        for message in messages:
+            if worst is None or _severity(message) > _severity(worst):
+                worst = message
+        if worst is None:
+            return Applied(message="QuickBooks returned no responses")
+        code = worst.get("statusCode")
+        return Applied(
+            status_code=int(code) if code and code.lstrip("-").isdigit() else None,
+            message=f"{worst.tag}: {worst.get('statusMessage') or 'no status message'}",
+        )
+
+
+def _severity(message: etree._Element) -> int:
+    return {"Info": 0, "Warn": 1, "Error": 2}.get(message.get("statusSeverity", ""), 0)
+

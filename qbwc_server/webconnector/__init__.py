@@ -1,0 +1,1 @@
+"""The QuickBooks Web Connector side: SOAP service, session protocol, passwords, .qwc files."""

@@ -11,7 +11,6 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import qbwc_server._spyne_compat  # noqa: F401  (must precede every spyne import)
 from spyne.server.wsgi import WsgiApplication
 from sqlalchemy import Engine, text
 
@@ -49,7 +48,11 @@ class QbwcApp:
             return self.soap(environ, start_response)  # type: ignore[no-any-return]
         if path == "/healthz":
             return self._health(start_response)
-        return _respond(start_response, "404 Not Found", {"error": "not_found", "message": f"No route {path}"})
+        if path == "/":  # the .qwc's AppSupport URL: it must answer on the same host
+            return _respond(start_response, "200 OK", {"service": "qbwc-server", "web_connector": SOAP_PATH})
+        return _respond(
+            start_response, "404 Not Found", {"error": "not_found", "message": f"no route {path}"}
+        )
 
     def _health(self, start_response: StartResponse) -> Iterable[bytes]:
         try:
@@ -61,7 +64,7 @@ class QbwcApp:
         return _respond(start_response, "200 OK", {"status": "ok"})
 
 
-def _respond(start_response: StartResponse, status: str, body: dict[str, Any]) -> list[bytes]:
+def _respond(start_response: StartResponse, status: str, body: dict[str, str]) -> list[bytes]:
     payload = json.dumps(body).encode()
     start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
     return [payload]

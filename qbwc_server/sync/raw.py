@@ -41,4 +41,3 @@ class RawQbxmlHandler:
 
 def _severity(message: etree._Element) -> int:
     return {"Info": 0, "Warn": 1, "Error": 2}.get(message.get("statusSeverity", ""), 0)
-

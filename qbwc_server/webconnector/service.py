@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import qbwc_server._spyne_compat  # noqa: F401  (must precede every spyne import)
 from spyne import AnyXml, Application, Array, Integer32, ServiceBase, Unicode, rpc
 from spyne.protocol.soap import Soap11
 
@@ -31,11 +30,11 @@ class QBWebConnectorSvc(ServiceBase):
     """The eight WSDL operations plus the three interactive-mode ones (answered with "")."""
 
     @rpc(String, _returns=String, _out_variable_name="serverVersionResult")
-    def serverVersion(ctx, strVersion):  # noqa: N802
+    def serverVersion(ctx, strVersion):
         return _sessions(ctx).server_version()
 
     @rpc(String, _returns=String, _out_variable_name="clientVersionResult")
-    def clientVersion(ctx, strVersion):  # noqa: N802
+    def clientVersion(ctx, strVersion):
         return _sessions(ctx).client_version(strVersion)
 
     @rpc(String, String, _returns=ArrayOfString, _out_variable_name="authenticateResult")
@@ -43,39 +42,41 @@ class QBWebConnectorSvc(ServiceBase):
         return _sessions(ctx).authenticate(strUserName, strPassword)
 
     @rpc(String, String, String, String, Int, Int, _returns=String, _out_variable_name="sendRequestXMLResult")
-    def sendRequestXML(ctx, ticket, strHCPResponse, strCompanyFileName, qbXMLCountry, qbXMLMajorVers, qbXMLMinorVers):  # noqa: N802
+    def sendRequestXML(
+        ctx, ticket, strHCPResponse, strCompanyFileName, qbXMLCountry, qbXMLMajorVers, qbXMLMinorVers
+    ):
         return _sessions(ctx).send_request_xml(
             ticket, strHCPResponse, strCompanyFileName, qbXMLCountry, qbXMLMajorVers, qbXMLMinorVers
         )
 
     @rpc(String, String, String, String, _returns=Int, _out_variable_name="receiveResponseXMLResult")
-    def receiveResponseXML(ctx, ticket, response, hresult, message):  # noqa: N802
+    def receiveResponseXML(ctx, ticket, response, hresult, message):
         return _sessions(ctx).receive_response_xml(ticket, response, hresult, message)
 
     @rpc(String, String, String, _returns=String, _out_variable_name="connectionErrorResult")
-    def connectionError(ctx, ticket, hresult, message):  # noqa: N802
+    def connectionError(ctx, ticket, hresult, message):
         return _sessions(ctx).connection_error(ticket, hresult, message)
 
     @rpc(String, _returns=String, _out_variable_name="getLastErrorResult")
-    def getLastError(ctx, ticket):  # noqa: N802
+    def getLastError(ctx, ticket):
         return _sessions(ctx).get_last_error(ticket)
 
     @rpc(String, _returns=String, _out_variable_name="closeConnectionResult")
-    def closeConnection(ctx, ticket):  # noqa: N802
+    def closeConnection(ctx, ticket):
         return _sessions(ctx).close_connection(ticket)
 
     # Interactive mode (QBWC 2.x) is not in Intuit's public WSDLs and we never start it; its
     # argument names vary between sources, so accept anything and answer "".
     @rpc(AnyXml, AnyXml, _returns=String, _out_variable_name="getInteractiveURLResult")
-    def getInteractiveURL(ctx, wcTicket, sessionID):  # noqa: N802
+    def getInteractiveURL(ctx, wcTicket, sessionID):
         return ""
 
     @rpc(AnyXml, _returns=String, _out_variable_name="interactiveDoneResult")
-    def interactiveDone(ctx, wcTicket):  # noqa: N802
+    def interactiveDone(ctx, wcTicket):
         return ""
 
     @rpc(AnyXml, AnyXml, _returns=String, _out_variable_name="interactiveRejectedResult")
-    def interactiveRejected(ctx, wcTicket, reason):  # noqa: N802
+    def interactiveRejected(ctx, wcTicket, reason):
         return ""
 
 

@@ -1,0 +1,32 @@
+"""gunicorn settings for qbwc-server (deploy/gunicorn.conf.py loads these; `serve` uses them directly).
+
+Override with the environment: QBWC_BIND, QBWC_WORKERS, QBWC_THREADS, QBWC_WORKER_TIMEOUT.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("QBWC_BIND", "127.0.0.1:8000")
+
+# gthread with keep-alive: the Web Connector's .NET client reuses its connection for the whole
+# session, and this beat the sync worker in bench/sessions.py (numbers in bench/README.md).
+worker_class = "gthread"
+workers = int(os.environ.get("QBWC_WORKERS", multiprocessing.cpu_count() + 1))
+threads = int(os.environ.get("QBWC_THREADS", 2))
+keepalive = 75
+
+# Must exceed the slowest receiveResponseXML (a large iterator page parsed and applied): a worker
+# killed mid-apply loses that response. Pages are bounded (MaxReturned) to stay far below this.
+timeout = int(os.environ.get("QBWC_WORKER_TIMEOUT", 300))
+graceful_timeout = 60
+
+# The largest qbXML page arrives in one POST; keep headers bounded, bodies are limited at the proxy.
+limit_request_line = 8190
+
+# Behind a TLS proxy on the same host: trust its X-Forwarded-* headers.
+forwarded_allow_ips = os.environ.get("QBWC_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+accesslog = os.environ.get("QBWC_ACCESS_LOG") or None
+errorlog = "-"
+loglevel = os.environ.get("QBWC_LOG_LEVEL", "info")
+proc_name = "qbwc-server"

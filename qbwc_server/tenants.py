@@ -1,0 +1,156 @@
+"""Tenant administration: create, list, change credentials. Used by the CLI (and later the API)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import IntegrityError
+
+from qbwc_server.models import PasswordKind
+from qbwc_server.queue import reclaim_expired_leases
+from qbwc_server.webconnector.auth import generate_password, hash_admin_password, hash_generated
+
+
+class TenantError(ValueError):
+    """A tenant operation that cannot be done as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class TenantInfo:
+    id: int
+    name: str
+    username: str
+    password_kind: str
+    owner_id: uuid.UUID
+    file_id: uuid.UUID
+    company_file: str | None
+    qbxml_version: str | None
+    host_product: str | None
+    host_version: str | None
+    host_country: str | None
+    last_seen_at: dt.datetime | None
+    connection_error: str | None
+    connection_error_at: dt.datetime | None
+    locked_until: dt.datetime | None
+    created_at: dt.datetime
+
+
+_COLUMNS = ", ".join(TenantInfo.__dataclass_fields__)
+
+
+def _password_columns(password: str | None) -> tuple[str, str, str | None]:
+    """(kind, stored hash, generated password to show once or None)."""
+    if password is None:
+        generated = generate_password()
+        return PasswordKind.TOKEN.value, hash_generated(generated), generated
+    return PasswordKind.ARGON2.value, hash_admin_password(password), None
+
+
+def add_tenant(
+    conn: Connection,
+    name: str,
+    username: str,
+    *,
+    password: str | None = None,
+    company_file: str | None = None,
+) -> tuple[TenantInfo, str | None]:
+    """Create a tenant; returns it and the generated password (None when the admin chose one)."""
+    name, username = name.strip(), username.strip()
+    if not name or not username:
+        raise TenantError("the tenant name and username must not be empty")
+    kind, stored, generated = _password_columns(password)
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                text("""
+                    INSERT INTO tenants (name, username, password_kind, password_hash, company_file)
+                    VALUES (:name, :username, :kind, :hash, :company_file)
+                """),
+                {
+                    "name": name,
+                    "username": username,
+                    "kind": kind,
+                    "hash": stored,
+                    "company_file": company_file,
+                },
+            )
+    except IntegrityError as exc:
+        field = "username" if "username" in str(exc.orig) else "name"
+        raise TenantError(f"a tenant with that {field} already exists") from None
+    return get_tenant(conn, name), generated
+
+
+def get_tenant(conn: Connection, name_or_username: str) -> TenantInfo:
+    row = conn.execute(
+        text(
+            f"SELECT {_COLUMNS} FROM tenants WHERE name = :n OR username = :n ORDER BY name = :n DESC LIMIT 1"
+        ),
+        {"n": name_or_username},
+    ).first()
+    if row is None:
+        raise TenantError(f"no tenant named {name_or_username!r} (see `qbwc-server tenant list`)")
+    return TenantInfo(*row)
+
+
+def list_tenants(conn: Connection) -> list[TenantInfo]:
+    return [TenantInfo(*row) for row in conn.execute(text(f"SELECT {_COLUMNS} FROM tenants ORDER BY name"))]
+
+
+def rotate_password(conn: Connection, name: str, *, password: str | None = None) -> str | None:
+    """Replace the tenant's password (ending its live session); returns the generated one, if any."""
+    tenant = get_tenant(conn, name)
+    kind, stored, generated = _password_columns(password)
+    conn.execute(
+        text("""
+            UPDATE tenants SET password_kind = :kind, password_hash = :hash, failed_logins = 0,
+                               locked_until = NULL, updated_at = now()
+            WHERE id = :id
+        """),
+        {"kind": kind, "hash": stored, "id": tenant.id},
+    )
+    # A session opened with the old password must not carry on; its work goes back in the queue.
+    conn.execute(
+        text("""
+            UPDATE qbwc_sessions SET state = 'expired', closed_at = now(),
+                                     last_error = 'The password was changed; sign in again.'
+            WHERE tenant_id = :id AND state = 'open'
+        """),
+        {"id": tenant.id},
+    )
+    reclaim_expired_leases(conn, tenant.id)
+    return generated
+
+
+def set_tenant(
+    conn: Connection, name: str, *, company_file: str | None = None, username: str | None = None
+) -> TenantInfo:
+    """Change a tenant's settings; an empty company file means "whichever is open in QuickBooks"."""
+    tenant = get_tenant(conn, name)
+    if company_file is not None:
+        conn.execute(
+            text("UPDATE tenants SET company_file = :f, updated_at = now() WHERE id = :id"),
+            {"f": company_file.strip() or None, "id": tenant.id},
+        )
+    if username is not None:
+        if not username.strip():
+            raise TenantError("the username must not be empty")
+        try:
+            with conn.begin_nested():
+                conn.execute(
+                    text("UPDATE tenants SET username = :u, updated_at = now() WHERE id = :id"),
+                    {"u": username.strip(), "id": tenant.id},
+                )
+        except IntegrityError:
+            raise TenantError("another tenant already uses that username") from None
+    return get_tenant(conn, tenant.name)
+
+
+def job_counts(conn: Connection, tenant_id: int) -> dict[str, int]:
+    """Jobs per status for one tenant."""
+    rows = conn.execute(
+        text("SELECT status, count(*) FROM jobs WHERE tenant_id = :id GROUP BY status"), {"id": tenant_id}
+    )
+    return {status: n for status, n in rows}

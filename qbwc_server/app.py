@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import json
 import logging
+import wsgiref.util
 from collections.abc import Callable, Iterable
 from typing import Any
+from xml.sax.saxutils import escape
 
 from spyne.server.wsgi import WsgiApplication
 from sqlalchemy import Engine, text
 
 from qbwc_server.config import Settings, load_settings
 from qbwc_server.db import make_engine, resolve_database_url
-from qbwc_server.webconnector.service import build_soap_application
+from qbwc_server.webconnector.service import build_soap_application, build_wsdl
 from qbwc_server.webconnector.session import WebConnectorSessions
 
 log = logging.getLogger(__name__)
@@ -33,9 +35,10 @@ class QbwcApp:
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
         self.sessions = WebConnectorSessions(engine, settings)
-        soap = build_soap_application()
-        soap.event_manager.add_listener("method_call", self._attach_sessions)
-        self.soap = WsgiApplication(soap)
+        self.soap_application = build_soap_application()
+        self.soap_application.event_manager.add_listener("method_call", self._attach_sessions)
+        self.soap = WsgiApplication(self.soap_application)
+        self._wsdl: dict[str, bytes] = {}
 
     def _attach_sessions(self, ctx: Any) -> None:
         ctx.udc = self.sessions
@@ -43,9 +46,7 @@ class QbwcApp:
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "").rstrip("/") or "/"
         if path == SOAP_PATH:
-            if environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
-                environ["QUERY_STRING"] = "wsdl"  # a bare GET gets the WSDL too, with 200
-            return self.soap(environ, start_response)  # type: ignore[no-any-return]
+            return self._soap(environ, start_response)
         if path == "/healthz":
             return self._health(start_response)
         if path == "/":  # the .qwc's AppSupport URL: it must answer on the same host
@@ -53,6 +54,30 @@ class QbwcApp:
         return _respond(
             start_response, "404 Not Found", {"error": "not_found", "message": f"no route {path}"}
         )
+
+    def _soap(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            # The Web Connector GETs the AppURL when an app is added (certificate check): 200 + WSDL.
+            return self._serve_wsdl(environ, start_response)
+        if not _content_length(environ):
+            return _fault(start_response, "Client", "Empty request: expected a SOAP 1.1 envelope")
+        try:
+            return self.soap(environ, start_response)  # type: ignore[no-any-return]
+        except Exception:  # Spyne let something through: the Web Connector still gets a SOAP fault
+            log.exception("unhandled error in the SOAP layer")
+            return _fault(start_response, "Server", "Internal error; the server log has the details")
+
+    def _serve_wsdl(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        url = wsgiref.util.request_uri(environ, include_query=False)
+        wsdl = self._wsdl.get(url)
+        if wsdl is None:
+            wsdl = build_wsdl(self.soap_application, url)
+            if len(self._wsdl) < 16:  # one per address clients use; bounded against Host-header games
+                self._wsdl[url] = wsdl
+        start_response(
+            "200 OK", [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(wsdl)))]
+        )
+        return [] if environ.get("REQUEST_METHOD") == "HEAD" else [wsdl]
 
     def _health(self, start_response: StartResponse) -> Iterable[bytes]:
         try:
@@ -67,6 +92,27 @@ class QbwcApp:
 def _respond(start_response: StartResponse, status: str, body: dict[str, str]) -> list[bytes]:
     payload = json.dumps(body).encode()
     start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
+    return [payload]
+
+
+def _content_length(environ: Environ) -> int:
+    try:
+        return int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+def _fault(start_response: StartResponse, code: str, message: str) -> list[bytes]:
+    payload = (
+        "<?xml version='1.0' encoding='UTF-8'?>\n"
+        '<soap11env:Envelope xmlns:soap11env="http://schemas.xmlsoap.org/soap/envelope/"><soap11env:Body>'
+        f"<soap11env:Fault><faultcode>soap11env:{code}</faultcode><faultstring>{escape(message)}</faultstring>"
+        "</soap11env:Fault></soap11env:Body></soap11env:Envelope>"
+    ).encode()
+    start_response(
+        "500 Internal Server Error",
+        [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(payload)))],
+    )
     return [payload]
 
 

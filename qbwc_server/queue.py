@@ -48,11 +48,12 @@ class ClaimedJob:
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_CAP_SECONDS = 3600
 
-# Runnable = queued, due, and its dependency (if any) is done. Written once, used by claim and counts.
+# Runnable = queued, due (or due within :within seconds), and its dependency (if any) done.
+# Written once; the claim and the counts share it.
 _RUNNABLE = """
     j.tenant_id = :tenant_id
     AND j.status = 'queued'
-    AND j.run_after <= now()
+    AND j.run_after <= now() + make_interval(secs => :within)
     AND (j.depends_on IS NULL
          OR EXISTS (SELECT 1 FROM jobs d WHERE d.id = j.depends_on AND d.status = 'done'))
 """
@@ -134,13 +135,14 @@ def enqueue(
 
 def claim_next_job(conn: Connection, tenant_id: int, ticket: str) -> ClaimedJob | None:
     """Lease the tenant's next runnable job to `ticket` (priority, then age); None if there is none."""
-    row = conn.execute(_CLAIM_NEXT, {"tenant_id": tenant_id, "ticket": ticket}).first()
+    row = conn.execute(_CLAIM_NEXT, {"tenant_id": tenant_id, "ticket": ticket, "within": 0}).first()
     return ClaimedJob(*row) if row else None
 
 
-def count_runnable(conn: Connection, tenant_id: int) -> int:
-    """Jobs that could be claimed right now."""
-    return int(conn.execute(_COUNT_RUNNABLE, {"tenant_id": tenant_id}).scalar_one())
+def count_runnable(conn: Connection, tenant_id: int, within_seconds: float = 0) -> int:
+    """Jobs that could be claimed now (or within `within_seconds`)."""
+    params = {"tenant_id": tenant_id, "within": within_seconds}
+    return int(conn.execute(_COUNT_RUNNABLE, params).scalar_one())
 
 
 def seconds_until_next_due(conn: Connection, tenant_id: int) -> int | None:

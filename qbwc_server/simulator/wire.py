@@ -199,7 +199,7 @@ class SoapConnection:
                 self._connection.request("POST", self._path, body, headers)
                 response = self._connection.getresponse()
                 data = response.read()
-            except (ConnectionError, http.client.BadStatusLine) as exc:
+            except ConnectionError as exc:  # includes RemoteDisconnected: closed before any response byte
                 self._connection.close()
                 # A server may close an idle keep-alive connection just as we send; .NET retries that too.
                 if reused and attempt == 1:

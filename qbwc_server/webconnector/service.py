@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from lxml import etree
 from spyne import AnyXml, Application, Array, Integer32, ServiceBase, Unicode, rpc
+from spyne.interface.wsdl import Wsdl11
 from spyne.protocol.soap import Soap11
 
 from qbwc_server.webconnector.session import WebConnectorSessions
@@ -89,3 +91,18 @@ def build_soap_application() -> Application:
         in_protocol=Soap11(validator="soft"),
         out_protocol=Soap11(),
     )
+
+
+def build_wsdl(application: Application, url: str) -> bytes:
+    """Our WSDL with `url` as the address, and SOAPActions spelled as Intuit's (namespace + name).
+
+    Spyne writes the bare operation name as soapAction; Intuit's WSDL has the full URI.
+    """
+    document = Wsdl11(application.interface)
+    document.build_interface_document(url)
+    root = etree.fromstring(document.get_interface_document())
+    for operation in root.iter("{http://schemas.xmlsoap.org/wsdl/soap/}operation"):
+        action = operation.get("soapAction") or ""
+        if not action.startswith(TNS):
+            operation.set("soapAction", TNS + action)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")  # type: ignore[no-any-return]

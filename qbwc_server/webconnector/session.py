@@ -35,6 +35,8 @@ NOT_VALID_USER = "nvu"
 NO_WORK = "none"
 #: getLastError value that makes the Web Connector wait a few seconds and ask again.
 NOOP = "NoOp"
+#: Work due within this many seconds keeps a session open (NoOp) rather than ending it.
+NOOP_WINDOW_SECONDS = 10
 
 BAD_TICKET = (
     "This Web Connector session is unknown or has expired. Nothing was lost: the Web Connector"
@@ -138,7 +140,7 @@ class WebConnectorSessions:
                 log.info("authenticate: tenant %s already has a live session", tenant_id)
                 return ["", NO_WORK, str(live.wait)]
             if live is not None:
-                self._end_session(conn, live.ticket, "expired", "no call for too long; expired")
+                self._end_session(conn, live.ticket, "expired", BAD_TICKET)
             if queue.count_runnable(conn, tenant_id) == 0:
                 due = queue.seconds_until_next_due(conn, tenant_id)
                 wait = (
@@ -182,8 +184,8 @@ class WebConnectorSessions:
             job = queue.claim_next_job(conn, session.tenant_id, ticket or "")
             if job is None:
                 # Work was there at authenticate; if some comes due soon, wait for it, else stop.
-                due = queue.seconds_until_next_due(conn, session.tenant_id)
-                error = NOOP if due is not None and due <= 10 else "Nothing left to do in this session."
+                soon = queue.count_runnable(conn, session.tenant_id, within_seconds=NOOP_WINDOW_SECONDS)
+                error = NOOP if soon else "Nothing left to do in this session."
                 conn.execute(_TOUCH_SESSION, _touch(ticket, None, error))
                 return ""
             handler = handler_for(job.kind)
@@ -314,8 +316,12 @@ class WebConnectorSessions:
 
     @staticmethod
     def _progress(conn: Connection, tenant_id: int, done: int) -> int:
-        """Truthful percent: jobs finished this session against those still runnable; 100 = finished."""
-        remaining = queue.count_runnable(conn, tenant_id)
+        """Truthful percent: jobs finished this session against those still to run; 100 = finished.
+
+        Jobs due within a few seconds count as remaining: sendRequestXML answers NoOp and the
+        Web Connector comes back for them, instead of ending the session.
+        """
+        remaining = queue.count_runnable(conn, tenant_id, within_seconds=NOOP_WINDOW_SECONDS)
         if remaining == 0:
             return 100
         return min(99, (100 * done) // (done + remaining))

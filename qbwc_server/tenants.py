@@ -78,7 +78,8 @@ def add_tenant(
                 },
             )
     except IntegrityError as exc:
-        field = "username" if "username" in str(exc.orig) else "name"
+        constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", "")
+        field = "username" if constraint == "uq_tenants_username" else "name"
         raise TenantError(f"a tenant with that {field} already exists") from None
     return get_tenant(conn, name), generated
 

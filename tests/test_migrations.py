@@ -84,7 +84,10 @@ def test_downgrade_to_base_removes_everything_and_upgrade_works_again(
     engine = create_engine(normalize_database_url(url), poolclass=NullPool)
     with engine.begin() as conn:  # the rebuilt schema takes real rows, defaults included
         conn.execute(
-            text("INSERT INTO tenants (name, username, password_kind, password_hash) VALUES ('a', 'a', 'token', 'x')")
+            text(
+                "INSERT INTO tenants (name, username, password_kind, password_hash)"
+                " VALUES ('a', 'a', 'token', 'x')"
+            )
         )
         assert conn.execute(text("SELECT owner_id <> file_id FROM tenants")).scalar_one()
     engine.dispose()

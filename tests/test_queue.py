@@ -205,9 +205,33 @@ def test_many_threads_claiming_at_once_take_every_job_exactly_once(
     assert len(claimed) == len(set(claimed)), "some job was claimed by two sessions"
     assert sorted(claimed) == sorted(job_ids)
     with engine.connect() as conn:
-        leases = dict(conn.execute(text("SELECT id, lease_ticket FROM jobs WHERE status = 'sent'")).all())
+        rows = conn.execute(text("SELECT id, lease_ticket FROM jobs WHERE status = 'sent'")).all()
+    leases = {row.id: row.lease_ticket for row in rows}
     for worker, taken in enumerate(per_worker):
         assert all(leases[job_id] == f"ticket-{worker}" for job_id in taken)
+
+
+def test_finishing_a_job_is_part_of_the_callers_transaction(
+    engine: Engine, tenant: TenantCredentials
+) -> None:
+    job_id = enqueue(engine, tenant.id)
+    claim(engine, tenant.id)
+
+    with engine.connect() as conn:  # the response is applied, then something fails: all rolled back
+        conn.begin()
+        queue.complete_job(conn, job_id, response_xml="<CustomerQueryRs/>", status_code=0)
+        conn.rollback()
+    assert job(engine, job_id)["status"] == "sent"
+
+    with engine.connect() as conn:  # same pooled connection, now committed
+        conn.begin()
+        queue.complete_job(conn, job_id, response_xml="<CustomerQueryRs/>", status_code=0)
+        with pytest.raises(QueueError, match="not in flight"):
+            queue.complete_job(conn, job_id)
+        conn.commit()
+    row = job(engine, job_id)
+    assert (row["status"], row["response_xml"], row["last_status_code"]) == ("done", "<CustomerQueryRs/>", 0)
+    assert row["finished_at"] is not None
 
 
 # -- failures, retries, cancellation ----------------------------------------------------------
@@ -276,9 +300,10 @@ def test_job_enqueued_after_its_dependency_failed_is_blocked_with_the_reason(
     row = job(engine, order)
     assert row["status"] == "blocked" and f"job {customer}" in (row["last_message"] or ""), (
         "BUG (qbwc_server/queue.py enqueue): a job whose dependency has already failed or died is"
-        f" inserted as {row['status']!r} with message {row['last_message']!r}; it can never run, yet"
-        " admins see it as plain queued work with no reason. It should start 'blocked' with the"
-        " dependency's failure, like the dependents fail_job blocks (DESIGN.md, The queue)."
+        f" inserted as {row['status']!r} with message {row['last_message']!r}: it cannot run until an"
+        " admin retries the dependency, yet it looks like plain queued work with no reason. It should"
+        " start 'blocked' with the dependency's failure, like the dependents fail_job blocks"
+        " (DESIGN.md, The queue)."
     )
 
 
@@ -405,7 +430,7 @@ def test_release_leases_requeues_only_that_sessions_jobs(engine: Engine, tenant:
         assert (row["status"], row["sent_at"]) == ("queued", None)
         assert "session ended" in row["last_message"]
     assert job(engine, theirs)["status"] == "sent"
-    assert sorted([claim_id(engine, tenant.id, "ticket-C"), claim_id(engine, tenant.id, "ticket-C")]) == mine
+    assert [claim_id(engine, tenant.id, "ticket-C"), claim_id(engine, tenant.id, "ticket-C")] == mine
 
 
 @pytest.mark.parametrize("dead_state", ["expired", "closed", "failed"])
@@ -426,6 +451,29 @@ def test_reclaim_requeues_jobs_of_ended_sessions_but_not_of_the_open_one(
     assert job(engine, live)["status"] == "sent"
     reclaimed_job = claim(engine, tenant.id, "ticket-next")
     assert reclaimed_job is not None and reclaimed_job.id == orphaned
+
+
+def test_a_job_whose_sessions_keep_dying_is_not_sent_past_its_attempt_cap(
+    engine: Engine, tenant: TenantCredentials
+) -> None:
+    job_id = enqueue(engine, tenant.id, max_attempts=2)
+    attempts_seen = []
+    for session in range(4):  # each session dies with the job in flight (e.g. QuickBooks crashed on it)
+        claimed = claim(engine, tenant.id, f"ticket-{session}")
+        if claimed is None:
+            break
+        attempts_seen.append(claimed.attempts)
+        with engine.begin() as conn:
+            queue.reclaim_expired_leases(conn, tenant.id)
+
+    row = job(engine, job_id)
+    assert max(attempts_seen) <= 2, (
+        "BUG (qbwc_server/queue.py claim_next_job / reclaim_expired_leases): a reclaimed lease goes"
+        " back to 'queued' and the claim never checks attempts against max_attempts, so a job whose"
+        f" sessions keep dying is sent again and again: attempts {attempts_seen}, now"
+        f" {row['attempts']} of {row['max_attempts']} and still {row['status']!r}. After max_attempts"
+        " sends it should stop going out (dead, with the reason, dependents blocked)."
+    )
 
 
 def test_reclaim_for_one_tenant_leaves_other_tenants_alone(

@@ -149,7 +149,6 @@ def upgrade() -> None:
         sa.Column("requests_sent", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("jobs_done", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("jobs_failed", sa.Integer(), server_default=sa.text("0"), nullable=False),
-        sa.Column("summary", sa.Text(), nullable=True),
         sa.CheckConstraint(
             "(state = 'open') = (closed_at IS NULL)", name=op.f("ck_qbwc_sessions_closed_at_matches_state")
         ),

@@ -83,7 +83,6 @@ class QbwcSession(Base):
     requests_sent: Mapped[int_zero]
     jobs_done: Mapped[int_zero]
     jobs_failed: Mapped[int_zero]
-    summary: Mapped[str | None]
 
     __table_args__ = (
         CheckConstraint("state IN ('open', 'closed', 'expired', 'failed')", name="state"),

@@ -104,10 +104,14 @@ def request_messages(text: str) -> str:
     stripped = _DECLARATION_RE.sub("", text.strip(), count=1)
     stripped = re.sub(r"^\s*<\?qbxml[^>]*\?>", "", stripped).strip()
     try:
-        root = etree.fromstring(f"<wrapper>{stripped}</wrapper>".encode(), _PARSER)
+        children = [etree.fromstring(stripped.encode(), _PARSER)]
     except etree.XMLSyntaxError as exc:
-        raise QbxmlParseError(f"not well-formed XML: {exc}", text) from None
-    children = [c for c in root if isinstance(c.tag, str)]
+        if "Extra content at the end" not in str(exc):
+            raise QbxmlParseError(f"not well-formed XML: {exc}", text) from None
+        # several bare *Rq elements side by side: parse them as siblings
+        children = [
+            c for c in etree.fromstring(f"<r>{stripped}</r>".encode(), _PARSER) if isinstance(c.tag, str)
+        ]
     if len(children) == 1 and children[0].tag == "QBXML":
         children = [c for c in children[0] if isinstance(c.tag, str)]
     if len(children) == 1 and children[0].tag == "QBXMLMsgsRq":

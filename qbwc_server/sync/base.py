@@ -27,13 +27,19 @@ class JobHandler(Protocol):
     kind: str
     #: How the closing message counts it: ("raw qbXML request", "raw qbXML requests").
     nouns: tuple[str, str]
+    #: Store the raw response on the job (raw requests) rather than only what it applied.
+    keeps_response: bool
+    #: Whether `apply_response` writes anything; when not, a job finishes in one statement.
+    writes_mirror: bool
 
     def build_request(self, job: ClaimedJob, version: QbxmlVersion) -> str:
         """The complete qbXML request document for `job` at the negotiated `version`."""
         ...
 
-    def apply_response(
-        self, conn: Connection, job: ClaimedJob, messages: list[etree._Element], raw: str
-    ) -> Applied:
-        """Apply the response's `*Rs` elements in the caller's transaction; do not finish the job."""
+    def read_response(self, job: ClaimedJob, messages: list[etree._Element]) -> Applied:
+        """What the response's `*Rs` statuses mean for the job (no database)."""
+        ...
+
+    def apply_response(self, conn: Connection, job: ClaimedJob, messages: list[etree._Element]) -> None:
+        """Land the response in the mirror, in the caller's transaction; do not finish the job."""
         ...

@@ -14,14 +14,15 @@ from qbwc_server.sync.base import Applied
 class RawQbxmlHandler:
     kind = JobKind.RAW_QBXML.value
     nouns = ("raw qbXML request", "raw qbXML requests")
+    #: The response is the result: keep it on the job for the admin.
+    keeps_response = True
+    writes_mirror = False
 
     def build_request(self, job: ClaimedJob, version: QbxmlVersion) -> str:
         # continueOnError: an admin batching several queries wants every answer back.
         return wrap_request(job.request_body or "", version, on_error="continueOnError")
 
-    def apply_response(
-        self, conn: Connection, job: ClaimedJob, messages: list[etree._Element], raw: str
-    ) -> Applied:
+    def read_response(self, job: ClaimedJob, messages: list[etree._Element]) -> Applied:
         """Done whatever QuickBooks said: the admin asked, the answer is theirs to read.
 
         The most severe status among the `*Rs` elements is recorded on the job.
@@ -37,6 +38,9 @@ class RawQbxmlHandler:
             status_code=int(code) if code and code.lstrip("-").isdigit() else None,
             message=f"{worst.tag}: {worst.get('statusMessage') or 'no status message'}",
         )
+
+    def apply_response(self, conn: Connection, job: ClaimedJob, messages: list[etree._Element]) -> None:
+        """Nothing to land: the response itself, kept on the job, is the result."""
 
 
 def _severity(message: etree._Element) -> int:

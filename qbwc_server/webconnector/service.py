@@ -88,7 +88,8 @@ def build_soap_application() -> Application:
         [QBWebConnectorSvc],
         tns=TNS,
         name="QBWebConnectorSvc",
-        in_protocol=Soap11(validator="soft"),
+        # huge_tree: one receiveResponseXML may carry a response of many megabytes in one text node.
+        in_protocol=Soap11(validator="soft", huge_tree=True),
         out_protocol=Soap11(),
     )
 

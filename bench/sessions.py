@@ -1,0 +1,326 @@
+"""Full Web Connector sessions per second against the app under gunicorn (not a test).
+
+Each session is what QBWC does for one queued raw qbXML job: serverVersion, clientVersion,
+authenticate, sendRequestXML (with the HCP response), receiveResponseXML, closeConnection —
+the exact envelopes and headers of PROTOCOL.md §4 over one keep-alive connection. One load
+process per concurrent Web Connector (each its own tenant, as in production); each enqueues one
+job before each session. Prints sessions/s and latency per concurrency and response size.
+
+    python bench/sessions.py                       # embedded Postgres, or DATABASE_URL
+    python bench/sessions.py --concurrency 1 4 --duration 15 --worker-class gthread --workers 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from sqlalchemy import create_engine, text
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from qbwc_server import tenants  # noqa: E402
+from qbwc_server.config import load_settings  # noqa: E402
+from qbwc_server.db import resolve_database_url, upgrade_to_head  # noqa: E402
+from qbwc_server.simulator import host_response  # noqa: E402
+
+TNS = "http://developer.intuit.com/"
+HEADERS = {
+    "Content-Type": "text/xml; charset=utf-8",
+    "User-Agent": "Mozilla/4.0 (compatible; MSIE 6.0; MS Web Services Client Protocol 2.0.50727.9151)",
+}
+PREFIX = (
+    '<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"'
+    ' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">'
+    "<soap:Body>"
+)
+SUFFIX = "</soap:Body></soap:Envelope>"
+RESULT = re.compile(rb"Result>([^<]*)</")
+STRINGS = re.compile(rb"<(?:\w+:)?string>([^<]*)</(?:\w+:)?string>|<(?:\w+:)?string\s*/>")
+COMPANY = r"C:\Users\Public\Documents\Intuit\QuickBooks\Company Files\Bench.QBW"
+REQUEST = '<CustomerQueryRq requestID="1"><MaxReturned>500</MaxReturned></CustomerQueryRq>'
+
+
+def customer_response(customers: int) -> str:
+    """A realistic CustomerQueryRs; 500 customers make about 650 kB."""
+    rets = []
+    for i in range(customers):
+        rets.append(
+            f"<CustomerRet><ListID>{800000 + i:X}-1234567890</ListID><TimeCreated>2024-01-02T10:00:00-05:00"
+            f"</TimeCreated><TimeModified>2024-06-01T12:30:00-05:00</TimeModified><EditSequence>{1700000000 + i}"
+            f"</EditSequence><Name>Customer {i} &amp; Sons</Name><FullName>Customer {i} &amp; Sons</FullName>"
+            "<IsActive>true</IsActive><Sublevel>0</Sublevel><CompanyName>Customer Wholesale LLC</CompanyName>"
+            "<BillAddress><Addr1>Customer Wholesale LLC</Addr1><Addr2>1200 Peachtree Street NE, Suite 400</Addr2>"
+            "<City>Atlanta</City><State>GA</State><PostalCode>30309</PostalCode><Country>USA</Country>"
+            "</BillAddress><ShipAddress><Addr1>Customer Wholesale LLC</Addr1><Addr2>Dock 7, 55 Industrial Way"
+            "</Addr2><City>Marietta</City><State>GA</State><PostalCode>30060</PostalCode></ShipAddress>"
+            "<Phone>404-555-0100</Phone><Email>orders@customer.example.com</Email><Contact>Pat Jones</Contact>"
+            "<CustomerTypeRef><ListID>10000-1</ListID><FullName>Wholesale</FullName></CustomerTypeRef>"
+            "<TermsRef><ListID>20000-1</ListID><FullName>Net 30</FullName></TermsRef>"
+            "<SalesRepRef><ListID>30000-1</ListID><FullName>JD</FullName></SalesRepRef>"
+            "<Balance>1234.56</Balance><TotalBalance>1234.56</TotalBalance>"
+            "<SalesTaxCodeRef><ListID>40000-1</ListID><FullName>Non</FullName></SalesTaxCodeRef>"
+            "<JobStatus>None</JobStatus><Notes>Preferred customer since 2019; deliver before noon.</Notes>"
+            "</CustomerRet>"
+        )
+    return (
+        '<?xml version="1.0" ?>\n<QBXML>\n<QBXMLMsgsRs>\n<CustomerQueryRs requestID="1" statusCode="0"'
+        ' statusSeverity="Info" statusMessage="Status OK">' + "".join(rets) + "</CustomerQueryRs>\n"
+        "</QBXMLMsgsRs>\n</QBXML>\n"
+    )
+
+
+def envelope(operation: str, children: str = "") -> bytes:
+    if not children:
+        return f'{PREFIX}<{operation} xmlns="{TNS}" />{SUFFIX}'.encode()
+    return f'{PREFIX}<{operation} xmlns="{TNS}">{children}</{operation}>{SUFFIX}'.encode()
+
+
+def element(name: str, value: str | int) -> str:
+    text_value = escape(str(value))
+    return f"<{name}>{text_value}</{name}>" if text_value else f"<{name} />"
+
+
+class Client:
+    """One Web Connector on one keep-alive connection; envelopes pre-built where nothing varies.
+
+    HTTP/1.1 by hand on a raw socket, with the headers QBWC sends: http.client's own cost per
+    request (about 0.25 ms here) would otherwise be measured instead of the server's.
+    """
+
+    def __init__(self, host: str, port: int, path: str, username: str, password: str, response: str) -> None:
+        self.address, self.path = (host, port), path
+        self.sock = self._connect()
+        self.buffer = b""
+        self.server_version = envelope("serverVersion")
+        self.client_version = envelope("clientVersion", element("strVersion", "2.3.0.215"))
+        self.authenticate = envelope(
+            "authenticate", element("strUserName", username) + element("strPassword", password)
+        )
+        hcp = host_response(company_file=COMPANY, supported_versions=["12.0", "13.0"], country="US")
+        self.send_tail = (
+            element("strHCPResponse", hcp)
+            + element("strCompanyFileName", COMPANY)
+            + element("qbXMLCountry", "US")
+            + element("qbXMLMajorVers", 13)
+            + element("qbXMLMinorVers", 0)
+        )
+        self.receive_tail = element("response", response) + "<hresult /><message />"
+
+    def _connect(self) -> socket.socket:
+        sock = socket.create_connection(self.address, timeout=120)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+
+    def post(self, operation: str, body: bytes) -> bytes:
+        head = (
+            f"POST {self.path} HTTP/1.1\r\nHost: {self.address[0]}:{self.address[1]}\r\n"
+            f"User-Agent: {HEADERS['User-Agent']}\r\nContent-Type: {HEADERS['Content-Type']}\r\n"
+            f'SOAPAction: "{TNS}{operation}"\r\nContent-Length: {len(body)}\r\n\r\n'
+        )
+        self.sock.sendall(head.encode() + body)
+        status, headers, data = self._read_response()
+        if status != 200:
+            raise RuntimeError(f"{operation}: HTTP {status}: {data[:300]!r}")
+        if headers.get(b"connection", b"").lower() == b"close":
+            self.sock.close()
+            self.sock, self.buffer = self._connect(), b""
+        return data
+
+    def _read_response(self) -> tuple[int, dict[bytes, bytes], bytes]:
+        while (end := self.buffer.find(b"\r\n\r\n")) < 0:
+            self._fill()
+        lines = self.buffer[:end].split(b"\r\n")
+        status = int(lines[0].split()[1])
+        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(b":") for line in lines[1:])}
+        total = end + 4 + int(headers[b"content-length"])
+        while len(self.buffer) < total:
+            self._fill()
+        data, self.buffer = self.buffer[end + 4 : total], self.buffer[total:]
+        return status, headers, data
+
+    def _fill(self) -> None:
+        chunk = self.sock.recv(262144)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        self.buffer += chunk
+
+    def session(self) -> None:
+        self.post("serverVersion", self.server_version)
+        self.post("clientVersion", self.client_version)
+        auth = self.post("authenticate", self.authenticate)
+        items = [m.group(1) or b"" for m in STRINGS.finditer(auth)]
+        if len(items) < 2 or not items[0]:
+            raise RuntimeError(f"authenticate gave {items!r}")
+        ticket = items[0].decode()
+        request = self.post(
+            "sendRequestXML", envelope("sendRequestXML", element("ticket", ticket) + self.send_tail)
+        )
+        if b"CustomerQueryRq" not in request:
+            raise RuntimeError(f"sendRequestXML gave {request[:300]!r}")
+        receive = envelope("receiveResponseXML", element("ticket", ticket) + self.receive_tail)
+        percent = RESULT.search(self.post("receiveResponseXML", receive))
+        if not percent or percent.group(1) != b"100":
+            raise RuntimeError(f"receiveResponseXML gave {percent!r}")
+        if b"Done: 1 raw qbXML request." not in self.post(
+            "closeConnection", envelope("closeConnection", element("ticket", ticket))
+        ):
+            raise RuntimeError("closeConnection did not report the job done")
+
+
+def load_process(args: tuple[str, str, str, str, str, float, mp.Queue]) -> None:  # type: ignore[type-arg]
+    url, database_url, username, password, response, duration, results = args
+    host, port = url.split("//", 1)[1].split("/", 1)[0].split(":")
+    client = Client(host, int(port), "/qbwc", username, password, response)
+    db = create_engine(database_url, isolation_level="AUTOCOMMIT", pool_size=1)
+    with db.connect() as conn:
+        tenant_id = conn.execute(
+            text("SELECT id FROM tenants WHERE username = :u"), {"u": username}
+        ).scalar_one()
+        enqueue = text("INSERT INTO jobs (tenant_id, kind, request_body) VALUES (:t, 'qbxml.raw', :b)")
+        latencies: list[float] = []
+        client.session() if conn.execute(enqueue, {"t": tenant_id, "b": REQUEST}) else None  # warm-up
+        deadline = time.perf_counter() + duration
+        while time.perf_counter() < deadline:
+            conn.execute(enqueue, {"t": tenant_id, "b": REQUEST})
+            start = time.perf_counter()
+            client.session()
+            latencies.append(time.perf_counter() - start)
+    results.put(latencies)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_gunicorn(
+    database_url: str, worker_class: str, workers: int, threads: int
+) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "QBWC_WORKERS": str(workers),
+        "QBWC_THREADS": str(threads),
+    }
+    log = tempfile.TemporaryFile()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "deploy/gunicorn.conf.py",
+            "--worker-class",
+            worker_class,
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "qbwc_server.wsgi:application",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=1):
+                return process, base + "/qbwc"
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement (default 10)")
+    parser.add_argument("--sizes", nargs="+", choices=["small", "large"], default=["small", "large"])
+    parser.add_argument("--worker-class", default="gthread")
+    parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: the config's)")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+
+    settings = load_settings()
+    database_url = resolve_database_url(settings)
+    upgrade_to_head(database_url)
+    engine = create_engine(database_url)
+    passwords: dict[str, str] = {}
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM tenants WHERE name LIKE 'bench-%'"))
+        for i in range(max(args.concurrency)):
+            _, password = tenants.add_tenant(conn, f"bench-{i}", f"bench-{i}")
+            passwords[f"bench-{i}"] = password or ""
+    workers = args.workers or (os.cpu_count() or 1) + 1
+    process, url = start_gunicorn(database_url, args.worker_class, workers, args.threads)
+    print(
+        f"gunicorn {args.worker_class} workers={workers} threads={args.threads}; {os.cpu_count()} cores; "
+        f"load generator on the same machine"
+    )
+    try:
+        for size in args.sizes:
+            response = customer_response(1 if size == "small" else 500)
+            for concurrency in args.concurrency:
+                results: mp.Queue = mp.Queue()  # type: ignore[type-arg]
+                procs = [
+                    mp.Process(
+                        target=load_process,
+                        args=(
+                            (
+                                url,
+                                database_url,
+                                f"bench-{i}",
+                                passwords[f"bench-{i}"],
+                                response,
+                                args.duration,
+                                results,
+                            ),
+                        ),
+                    )
+                    for i in range(concurrency)
+                ]
+                for p in procs:
+                    p.start()
+                latencies = [lat for _ in procs for lat in results.get(timeout=args.duration + 120)]
+                for p in procs:
+                    p.join()
+                    if p.exitcode:
+                        raise SystemExit(f"a load process failed (exit {p.exitcode})")
+                rate = len(latencies) / args.duration
+                q = statistics.quantiles(latencies, n=20)
+                print(
+                    f"response {len(response) / 1000:7.1f} kB  concurrency {concurrency}: {rate:7.1f} sessions/s"
+                    f"  (p50 {statistics.median(latencies) * 1000:6.2f} ms, p95 {q[18] * 1000:6.2f} ms,"
+                    f" {len(latencies)} sessions)",
+                    flush=True,
+                )
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM tenants WHERE name LIKE 'bench-%'"))
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

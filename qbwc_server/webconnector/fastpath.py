@@ -1,0 +1,148 @@
+"""The Web Connector's eight operations answered without Spyne's per-call machinery.
+
+Spyne (service.py) defines the service, serves the WSDL, and stays the reference for every
+request this module does not recognise exactly: anything unusual falls through to it. What this
+module does answer, it answers byte for byte as Spyne would (tests/test_fastpath.py compares
+them); it exists because Spyne's generic dispatch costs more than our database work per call.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+
+from qbwc_server.webconnector.session import WebConnectorSessions
+
+log = logging.getLogger(__name__)
+
+TNS = "http://developer.intuit.com/"
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+_ENVELOPE = f"{{{SOAP_ENV}}}Envelope"
+_BODY = f"{{{SOAP_ENV}}}Body"
+
+# Same hardening as Spyne's parser (no DTD, no entities, no network), plus large text nodes.
+_PARSER = etree.XMLParser(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    huge_tree=True,
+    remove_comments=True,
+    remove_pis=True,
+)
+
+_HEAD = (
+    "<?xml version='1.0' encoding='UTF-8'?>\n"
+    f'<soap11env:Envelope xmlns:soap11env="{SOAP_ENV}" xmlns:tns="{TNS}"><soap11env:Body>'
+)
+_TAIL = "</soap11env:Body></soap11env:Envelope>"
+
+
+@dataclass(frozen=True)
+class _Operation:
+    arguments: tuple[str, ...]
+    ints: frozenset[str]
+    call: Callable[..., Any]
+    render: Callable[[str, Any], str]
+
+
+def _escape(value: str) -> str:
+    """Text content exactly as lxml serialises it (what Spyne sends)."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+
+
+def _string(operation: str, value: Any) -> str:
+    return f"<tns:{operation}Result>{_escape(value or '')}</tns:{operation}Result>"
+
+
+def _int(operation: str, value: Any) -> str:
+    return f"<tns:{operation}Result>{int(value)}</tns:{operation}Result>"
+
+
+def _strings(operation: str, value: Any) -> str:
+    items = "".join(f"<tns:string>{_escape(item or '')}</tns:string>" for item in value)
+    return f"<tns:{operation}Result>{items}</tns:{operation}Result>"
+
+
+class FastPath:
+    """Parses a request, calls the session logic, and renders the reply; None means "ask Spyne"."""
+
+    def __init__(self, sessions: WebConnectorSessions) -> None:
+        s = sessions
+        no_ints: frozenset[str] = frozenset()
+        self.operations: dict[str, _Operation] = {
+            "serverVersion": _Operation(
+                ("strVersion",), no_ints, lambda strVersion: s.server_version(), _string
+            ),
+            "clientVersion": _Operation(("strVersion",), no_ints, s.client_version, _string),
+            "authenticate": _Operation(("strUserName", "strPassword"), no_ints, s.authenticate, _strings),
+            "sendRequestXML": _Operation(
+                (
+                    "ticket",
+                    "strHCPResponse",
+                    "strCompanyFileName",
+                    "qbXMLCountry",
+                    "qbXMLMajorVers",
+                    "qbXMLMinorVers",
+                ),
+                frozenset({"qbXMLMajorVers", "qbXMLMinorVers"}),
+                s.send_request_xml,
+                _string,
+            ),
+            "receiveResponseXML": _Operation(
+                ("ticket", "response", "hresult", "message"), no_ints, s.receive_response_xml, _int
+            ),
+            "connectionError": _Operation(
+                ("ticket", "hresult", "message"), no_ints, s.connection_error, _string
+            ),
+            "getLastError": _Operation(("ticket",), no_ints, s.get_last_error, _string),
+            "closeConnection": _Operation(("ticket",), no_ints, s.close_connection, _string),
+        }
+
+    def answer(self, body: bytes) -> bytes | None:
+        """The SOAP reply for a plain document/literal request, or None to let Spyne handle it."""
+        request = self._read(body)
+        if request is None:
+            return None
+        name, arguments = request
+        operation = self.operations[name]
+        result = operation.call(*(arguments.get(arg) for arg in operation.arguments))
+        reply = f"{_HEAD}<tns:{name}Response>{operation.render(name, result)}</tns:{name}Response>{_TAIL}"
+        return reply.encode("utf-8")
+
+    def _read(self, body: bytes) -> tuple[str, dict[str, Any]] | None:
+        try:
+            root = etree.fromstring(body, _PARSER)
+        except (etree.XMLSyntaxError, ValueError):
+            return None  # Spyne answers with the proper fault
+        if root.tag != _ENVELOPE or len(root) != 1 or root[0].tag != _BODY or len(root[0]) != 1:
+            return None
+        element = root[0][0]
+        name = etree.QName(element).localname if isinstance(element.tag, str) else ""
+        operation = self.operations.get(name)
+        if operation is None or element.tag != f"{{{TNS}}}{name}" or element.attrib:
+            return None
+        arguments: dict[str, Any] = {}
+        for child in element:
+            if not isinstance(child.tag, str) or child.attrib or len(child):
+                return None  # typed (RPC/encoded) or nested arguments: Spyne's job
+            arg = child.tag[len(TNS) + 2 :] if child.tag.startswith(f"{{{TNS}}}") else ""
+            if arg not in operation.arguments or arg in arguments:
+                return None
+            text = child.text or ""
+            if arg in operation.ints:
+                try:
+                    value = int(text.strip())
+                except ValueError:
+                    return None  # Spyne answers with its validation fault
+                if not -(2**31) <= value < 2**31:  # xs:int
+                    return None
+                arguments[arg] = value
+            else:
+                arguments[arg] = text
+        if not operation.ints <= arguments.keys():
+            return None
+        return name, arguments

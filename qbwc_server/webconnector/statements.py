@@ -1,0 +1,182 @@
+"""The SQL behind the Web Connector's calls: one prepared statement per call on the hot path.
+
+Data-modifying CTEs make each statement atomic on its own, so a call costs one round trip and
+one commit, and preparing skips the parse and plan that would otherwise dominate. Job state
+transitions come from queue.py (`runnable_condition`, `claim_ctes`), never written twice.
+Parameters carry explicit casts: PREPARE must know every parameter's type.
+"""
+
+from __future__ import annotations
+
+from qbwc_server.db import Prepared
+from qbwc_server.queue import claim_ctes, complete_cte, runnable_condition
+
+#: Who is this, may they come in, and is there anything to do? Read-only.
+AUTH_LOOKUP = Prepared(
+    "qbwc_auth_lookup",
+    f"""
+    SELECT t.id, t.password_kind, t.password_hash, t.company_file, t.failed_logins,
+           coalesce(t.locked_until > now(), false) AS locked,
+           s.ticket AS open_ticket,
+           ceil(extract(epoch FROM s.last_call_at + make_interval(secs => %(idle)s::int) - now()))::int
+               AS open_wait,
+           (SELECT count(*) FROM jobs j WHERE {runnable_condition("j", "t.id", "0")}) AS runnable,
+           (SELECT ceil(extract(epoch FROM min(q.run_after) - now()))::int FROM jobs q
+            WHERE q.tenant_id = t.id AND q.status = 'queued') AS next_due
+    FROM tenants t
+    LEFT JOIN qbwc_sessions s ON s.tenant_id = t.id AND s.state = 'open'
+    WHERE t.username = %(username)s::text
+    """,
+)
+
+#: Open a session. The partial unique index refuses a second open session for the tenant.
+AUTH_START = Prepared(
+    "qbwc_auth_start",
+    """
+    WITH seen AS (
+        UPDATE tenants SET last_seen_at = now(), failed_logins = 0, locked_until = NULL
+        WHERE id = %(tenant_id)s::bigint
+    )
+    INSERT INTO qbwc_sessions (ticket, tenant_id, company_file)
+    VALUES (%(ticket)s::text, %(tenant_id)s::bigint, %(company_file)s::text)
+    """,
+)
+
+#: A valid poll with nothing to do: note it (at most every 15 s, so idle polls rarely write).
+AUTH_SEEN = Prepared(
+    "qbwc_auth_seen",
+    """
+    UPDATE tenants SET last_seen_at = now(), failed_logins = 0, locked_until = NULL
+    WHERE id = %(tenant_id)s::bigint
+      AND (last_seen_at IS NULL OR last_seen_at < now() - interval '15 seconds' OR failed_logins > 0)
+    """,
+)
+
+#: A wrong password: count it, and lock the username for `lock` seconds once that is positive.
+AUTH_FAILED = Prepared(
+    "qbwc_auth_failed",
+    """
+    UPDATE tenants SET failed_logins = failed_logins + 1,
+        locked_until = CASE WHEN %(lock)s::int > 0 THEN now() + make_interval(secs => %(lock)s::int) END
+    WHERE id = %(tenant_id)s::bigint
+    """,
+)
+
+#: sendRequestXML: check the ticket, fix the qbXML version, lease the next job, note the call.
+#: No row for a bad or idle ticket; a row with a NULL job id when nothing is runnable.
+SEND_CLAIM = Prepared(
+    "qbwc_send_claim",
+    f"""
+    WITH s AS (
+        SELECT ticket, tenant_id,
+               CASE WHEN %(from_hcp)s::boolean THEN %(version)s::text
+                    ELSE coalesce(qbxml_version, %(version)s::text) END AS version
+        FROM qbwc_sessions
+        WHERE ticket = %(ticket)s::text AND state = 'open'
+          AND last_call_at > now() - make_interval(secs => %(idle)s::int)
+    ),
+    {
+        claim_ctes(
+            "(SELECT tenant_id FROM s)", "%(ticket)s::text", guard="(SELECT version FROM s) IS NOT NULL"
+        )
+    },
+    touched AS (
+        UPDATE qbwc_sessions SET last_call_at = now(), qbxml_version = s.version, last_error = NULL,
+               current_job_id = (SELECT id FROM claimed),
+               requests_sent = requests_sent + (SELECT count(*) FROM claimed)
+        FROM s WHERE qbwc_sessions.ticket = s.ticket
+    ),
+    host AS (  -- the first call of a session brings QuickBooks' own description (HCP response)
+        UPDATE tenants SET host_product = coalesce(%(product)s::text, host_product),
+               host_version = coalesce(%(host_version)s::text, host_version),
+               host_country = coalesce(%(country)s::text, host_country), qbxml_version = s.version
+        FROM s WHERE %(from_hcp)s::boolean AND tenants.id = s.tenant_id
+    )
+    SELECT s.tenant_id, s.version, c.id, c.kind, c.entity_ref, c.request_body, c.attempts
+    FROM s LEFT JOIN claimed c ON true
+    """,
+)
+
+#: receiveResponseXML: the live session and the job its response belongs to. Read-only.
+RECEIVE_LOOKUP = Prepared(
+    "qbwc_receive_lookup",
+    """
+    SELECT s.tenant_id, s.jobs_done, j.id, j.kind, j.entity_ref, j.request_body, j.attempts, s.current_job_id
+    FROM qbwc_sessions s
+    LEFT JOIN jobs j ON j.id = s.current_job_id AND j.status = 'sent' AND j.lease_ticket = s.ticket
+    WHERE s.ticket = %(ticket)s::text AND s.state = 'open'
+      AND s.last_call_at > now() - make_interval(secs => %(idle)s::int)
+    """,
+)
+
+#: After a job failed (or vanished) on this session: note it, and count what is left to run.
+TOUCH_AND_COUNT = Prepared(
+    "qbwc_touch_and_count",
+    f"""
+    WITH touched AS (
+        UPDATE qbwc_sessions SET last_call_at = now(), current_job_id = NULL, last_error = NULL,
+               jobs_failed = jobs_failed + %(failed)s::int
+        WHERE ticket = %(ticket)s::text
+    )
+    SELECT count(*) FROM jobs j WHERE {runnable_condition("j", "%(tenant_id)s::bigint", "%(within)s::int")}
+    """,
+)
+
+#: A job done on this session: finish it, note it, and count what is left to run — one statement.
+FINISH = Prepared(
+    "qbwc_finish",
+    f"""
+    WITH {complete_cte("done")},
+    touched AS (
+        UPDATE qbwc_sessions SET last_call_at = now(), current_job_id = NULL, last_error = NULL,
+               jobs_done = jobs_done + (SELECT count(*) FROM done)
+        WHERE ticket = %(ticket)s::text
+    )
+    SELECT (SELECT count(*) FROM done),
+           (SELECT count(*) FROM jobs j
+            WHERE {runnable_condition("j", "%(tenant_id)s::bigint", "%(within)s::int")})
+    """,
+)
+
+#: closeConnection: end the session, give back any lease, clear a fixed connection problem,
+#: and count what the session did. No row for an unknown or already-ended ticket.
+CLOSE = Prepared(
+    "qbwc_close",
+    """
+    WITH s AS (
+        UPDATE qbwc_sessions
+        SET state = 'closed', closed_at = now(), last_call_at = now(), current_job_id = NULL
+        WHERE ticket = %(ticket)s::text AND state = 'open'
+        RETURNING tenant_id
+    ),
+    released AS (
+        UPDATE jobs SET status = 'queued', sent_at = NULL, updated_at = now(),
+                        last_message = 'the session ended before QuickBooks answered; sent again'
+        WHERE lease_ticket = %(ticket)s::text AND status = 'sent' AND EXISTS (SELECT 1 FROM s)
+    ),
+    counts AS (
+        SELECT kind, status, count(*) AS n FROM jobs
+        WHERE lease_ticket = %(ticket)s::text AND status <> 'sent' GROUP BY kind, status
+    ),
+    cleared AS (
+        UPDATE tenants SET connection_error = NULL, connection_error_at = NULL
+        FROM s
+        WHERE tenants.id = s.tenant_id AND tenants.connection_error IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM counts WHERE status IN ('failed', 'dead', 'blocked'))
+    )
+    SELECT s.tenant_id, coalesce((SELECT json_agg(json_build_array(kind, status, n)) FROM counts), '[]')
+    FROM s
+    """,
+)
+
+#: A session's state, last error, and what it did (getLastError; a repeated closeConnection).
+SESSION_STATE = Prepared(
+    "qbwc_session_state",
+    """
+    SELECT s.state, s.last_error,
+           (SELECT coalesce(json_agg(json_build_array(kind, status, n)), '[]') FROM (
+                SELECT kind, status, count(*) AS n FROM jobs
+                WHERE lease_ticket = s.ticket AND status <> 'sent' GROUP BY kind, status) counts)
+    FROM qbwc_sessions s WHERE s.ticket = %(ticket)s::text
+    """,
+)

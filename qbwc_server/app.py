@@ -38,15 +38,10 @@ class QbwcApp:
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
         self.sessions = WebConnectorSessions(engine, settings)
-        self.soap_application = build_soap_application()
-        self.soap_application.event_manager.add_listener("method_call", self._attach_sessions)
-        self.soap_application.event_manager.add_listener("method_exception_object", _log_client_fault)
+        self.soap_application = build_soap_application(self.sessions)
         self.soap = WsgiApplication(self.soap_application)
         self.fast = FastPath(self.sessions)
         self._wsdl: dict[str, bytes] = {}
-
-    def _attach_sessions(self, ctx: Any) -> None:
-        ctx.udc = self.sessions
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "").rstrip("/") or "/"
@@ -107,17 +102,6 @@ def _respond(start_response: StartResponse, status: str, body: dict[str, str]) -
     payload = json.dumps(body).encode()
     start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
     return [payload]
-
-
-# Spyne logs every malformed request with a full traceback; one warning line says it better.
-for _name in ("spyne.protocol.soap.soap11.invalid", "spyne.server._base", "spyne.application.client"):
-    logging.getLogger(_name).setLevel(logging.CRITICAL)
-
-
-def _log_client_fault(ctx: Any) -> None:
-    fault = ctx.out_error or ctx.in_error
-    if fault is not None and str(getattr(fault, "faultcode", "")).startswith("Client"):
-        log.warning("SOAP fault returned for a malformed request: %s", getattr(fault, "faultstring", fault))
 
 
 def _content_length(environ: Environ) -> int:

@@ -6,6 +6,7 @@ Thin on purpose: element names, namespace and types live here; every decision li
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from lxml import etree
@@ -14,6 +15,8 @@ from spyne.interface.wsdl import Wsdl11
 from spyne.protocol.soap import Soap11
 
 from qbwc_server.webconnector.session import WebConnectorSessions
+
+log = logging.getLogger(__name__)
 
 #: Intuit's target namespace, trailing slash included.
 TNS = "http://developer.intuit.com/"
@@ -82,9 +85,9 @@ class QBWebConnectorSvc(ServiceBase):
         return ""
 
 
-def build_soap_application() -> Application:
-    """The Spyne application; built once per process."""
-    return Application(
+def build_soap_application(sessions: WebConnectorSessions) -> Application:
+    """The Spyne application answering with `sessions`; built once per process."""
+    application = Application(
         [QBWebConnectorSvc],
         tns=TNS,
         name="QBWebConnectorSvc",
@@ -92,6 +95,24 @@ def build_soap_application() -> Application:
         in_protocol=Soap11(validator="soft", huge_tree=True),
         out_protocol=Soap11(),
     )
+
+    def attach_sessions(ctx: Any) -> None:
+        ctx.udc = sessions
+
+    application.event_manager.add_listener("method_call", attach_sessions)
+    application.event_manager.add_listener("method_exception_object", _log_client_fault)
+    return application
+
+
+# Spyne logs every malformed request with a full traceback; one warning line says it better.
+for _name in ("spyne.protocol.soap.soap11.invalid", "spyne.server._base", "spyne.application.client"):
+    logging.getLogger(_name).setLevel(logging.CRITICAL)
+
+
+def _log_client_fault(ctx: Any) -> None:
+    fault = ctx.out_error or ctx.in_error
+    if fault is not None and str(getattr(fault, "faultcode", "")).startswith("Client"):
+        log.warning("SOAP fault returned for a malformed request: %s", getattr(fault, "faultstring", fault))
 
 
 def build_wsdl(application: Application, url: str) -> bytes:

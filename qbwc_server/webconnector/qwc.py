@@ -61,4 +61,4 @@ def build_qwc(
     scheduler = etree.SubElement(root, "Scheduler")
     etree.SubElement(scheduler, "RunEveryNMinutes").text = str(run_every_minutes)
     etree.SubElement(root, "IsReadOnly").text = "false"
-    return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="utf-8").decode()
+    return str(etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="utf-8").decode())

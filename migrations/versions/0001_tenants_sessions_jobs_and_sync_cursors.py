@@ -98,6 +98,19 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_jobs")),
     )
+    # Raw responses can be large: lz4 (PostgreSQL 14+, when built with it) stores them about twice
+    # as fast as the default pglz at the same size; elsewhere the default stays.
+    op.execute(
+        """
+        DO $$ BEGIN
+            IF EXISTS (SELECT 1 FROM pg_settings
+                       WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)) THEN
+                ALTER TABLE jobs ALTER COLUMN response_xml SET COMPRESSION lz4;
+                ALTER TABLE jobs ALTER COLUMN request_body SET COMPRESSION lz4;
+            END IF;
+        END $$
+        """
+    )
     op.create_index(
         "ix_jobs_claimable",
         "jobs",

@@ -257,7 +257,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement (default 10)")
     parser.add_argument("--sizes", nargs="+", choices=["small", "large"], default=["small", "large"])
     parser.add_argument("--worker-class", default="gthread")
-    parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: the config's)")
+    parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: cores + 1)")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
 

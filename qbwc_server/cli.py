@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -91,16 +92,18 @@ def cmd_tenant_list(args: argparse.Namespace, settings: Settings) -> int:
     if not rows:
         print("No tenants yet: qbwc-server tenant add NAME --username USER")
         return 0
-    print(f"{'NAME':20} {'USERNAME':20} {'LAST SEEN':20} {'QBXML':6} {'QUEUED':>6} {'FAILED':>6}  PROBLEM")
+    print(f"{'NAME':20} {'USERNAME':20} {'LAST SEEN':20} {'QBXML':6} {'QUEUED':>6} {'NEED HELP':>9}")
     for t in rows:
         c = counts[t.id]
         seen = t.last_seen_at.strftime("%Y-%m-%d %H:%M:%S") if t.last_seen_at else "never"
-        failed = c.get("failed", 0) + c.get("dead", 0) + c.get("blocked", 0)
-        problem = (t.connection_error or "")[:60]
+        attention = c.get("failed", 0) + c.get("dead", 0) + c.get("blocked", 0)
         print(
             f"{t.name:20} {t.username:20} {seen:20} {t.qbxml_version or '-':6} {c.get('queued', 0):>6}"
-            f" {failed:>6}  {problem}"
+            f" {attention:>9}"
         )
+    problems = [t for t in rows if t.connection_error]
+    for t in problems:  # in full: the fix is the useful part
+        print(f"\n{t.name}: {t.connection_error}")
     return 0
 
 
@@ -285,8 +288,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"Using the embedded PostgreSQL in {settings.data_dir} (set DATABASE_URL to use your own).")
     else:
         open_engine(settings).dispose()  # fail now, clearly, if the schema is behind
-    print(f"Web Connector endpoint: http://{args.host}:{args.port}/qbwc", flush=True)
-    run_gunicorn(f"{args.host}:{args.port}", workers=args.workers)
+    bind = f"{args.host or '127.0.0.1'}:{args.port or 8000}" if args.host or args.port else None
+    from qbwc_server import gunicorn_conf
+
+    print(f"Web Connector endpoint: http://{bind or gunicorn_conf.bind}/qbwc", flush=True)
+    run_gunicorn(bind, workers=args.workers)
     return 0
 
 
@@ -315,6 +321,14 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from qbwc_server.demo import run_demo
 
     return run_demo(settings, port=args.port, keep_serving=not args.exit)
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from qbwc_server.db import resolve_database_url, upgrade_to_head
+
+    upgrade_to_head(resolve_database_url(settings))
+    print("The database schema is up to date.")
+    return 0
 
 
 def cmd_db_url(args: argparse.Namespace, settings: Settings) -> int:
@@ -349,8 +363,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("serve", help="serve the Web Connector endpoint with gunicorn")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--host", help="address to listen on (default: QBWC_BIND, else 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default: QBWC_BIND, else 8000)")
     p.add_argument("--workers", type=int, help="gunicorn workers (default: cores + 1)")
     p.set_defaults(func=cmd_serve)
 
@@ -444,6 +458,8 @@ def build_parser() -> argparse.ArgumentParser:
     dsub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     p = dsub.add_parser("url", help="print the database URL in use (starting the embedded one if needed)")
     p.set_defaults(func=cmd_db_url)
+    p = dsub.add_parser("upgrade", help="apply the database migrations (what `alembic upgrade head` does)")
+    p.set_defaults(func=cmd_db_upgrade)
     p = dsub.add_parser("stop", help="stop the embedded PostgreSQL (it keeps running between commands)")
     p.set_defaults(func=cmd_db_stop)
     return parser
@@ -460,6 +476,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # e.g. `qbwc-server jobs show 1 --response | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -27,7 +27,8 @@ from qbwc_server.config import Settings, normalize_database_url
 log = logging.getLogger(__name__)
 
 EMBEDDED_DATABASE = "qbwc"
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+#: Shipped inside the package, so an installed release can migrate its own database.
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def make_engine(url: str, *, pool_size: int = 5) -> Engine:

@@ -28,19 +28,24 @@ def run_demo(settings: Settings, *, port: int = 8000, keep_serving: bool = True)
     print(f"Database: {where}")
     upgrade_to_head(url)
     engine = make_engine(url)
+    try:
+        server = BackgroundServer(create_app(settings, engine), port=port)
+    except OSError as exc:  # before touching the demo tenant or the queue
+        print(f"Cannot listen on port {port}: {exc.strerror}. Try `qbwc-server demo --port 0`.")
+        return 2
     with engine.begin() as conn:
         try:
             _, password = tenants.add_tenant(conn, DEMO_TENANT, DEMO_TENANT)
         except tenants.TenantError:
             password = tenants.rotate_password(conn, DEMO_TENANT)
         tenant_id = tenants.get_tenant(conn, DEMO_TENANT).id
-        job_ids = [queue.enqueue(conn, tenant_id, JobKind.RAW_QBXML, request_body=rq) for rq in DEMO_REQUESTS]
+        job_ids = [
+            queue.enqueue(
+                conn, tenant_id, JobKind.RAW_QBXML, request_body=rq, max_attempts=settings.job_max_attempts
+            )
+            for rq in DEMO_REQUESTS
+        ]
     assert password is not None  # generated, never admin-chosen here
-    try:
-        server = BackgroundServer(create_app(settings, engine), port=port)
-    except OSError as exc:
-        print(f"Cannot listen on port {port}: {exc.strerror}. Try `qbwc-server demo --port 0`.")
-        return 2
     with server:
         print(f"Web Connector endpoint: {server.url}  (user {DEMO_TENANT!r}, password {password})")
         print(f"Queued raw qbXML jobs {job_ids}; running a simulated Web Connector session:\n")

@@ -48,11 +48,13 @@ class BackgroundServer:
         self._thread.join(timeout=5)
 
 
-def run_gunicorn(bind: str, workers: int | None = None) -> None:
+def run_gunicorn(bind: str | None = None, workers: int | None = None) -> None:
     """Serve `qbwc_server.wsgi:application` with gunicorn and our settings, in this process."""
     from gunicorn.app.wsgiapp import WSGIApplication
 
-    argv = ["qbwc-server serve", "-c", "python:qbwc_server.gunicorn_conf", "--bind", bind]
+    argv = ["qbwc-server serve", "-c", "python:qbwc_server.gunicorn_conf"]
+    if bind:
+        argv += ["--bind", bind]
     if workers:
         argv += ["--workers", str(workers)]
     sys.argv = [*argv, "qbwc_server.wsgi:application"]

@@ -58,11 +58,11 @@ class WebConnectorSessions:
         self.settings = settings
         self.verifier = verifier or PasswordVerifier(settings.fast_verifier_seconds)
         url = engine.url.render_as_string(hide_password=False)
-        self.single = SingleStatements(url, max_connections=2 * settings.db_pool_size)
+        self.single = SingleStatements(url, max_connections=settings.db_pool_size)
         # Opening and closing a session need not wait for the disk: if a database crash lost
         # either, the Web Connector's next call finds the older state and nothing else is lost
         # (no job changes hands in them). Leasing and finishing jobs always wait (self.single).
-        self.bookkeeping = SingleStatements(url, max_connections=2 * settings.db_pool_size, durable=False)
+        self.bookkeeping = SingleStatements(url, max_connections=settings.db_pool_size, durable=False)
         self.idle = settings.session_idle_seconds
 
     # -- stateless ---------------------------------------------------------------------------

@@ -1,0 +1,56 @@
+"""`qbwc-server demo`, the README's first command: endpoint, tenant, queued work and a session."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_serves_and_completes_a_simulated_session(database_url: str) -> None:
+    env = {**os.environ, "DATABASE_URL": database_url}
+    result = subprocess.run(
+        [sys.executable, "-m", "qbwc_server.cli", "demo", "--exit", "--port", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "Web Connector endpoint: http://127.0.0.1:" in out
+    assert "closeConnection(ticket=" in out and "'Done: 2 raw qbXML requests.'" in out
+    assert "Session ok: 2 requests processed" in out
+    assert out.count(": done") == 2, out
+    assert "Traceback" not in result.stderr
+
+
+def test_demo_reports_a_busy_port_without_touching_the_queue(database_url: str) -> None:
+    import socket
+
+    from sqlalchemy import create_engine, text
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {**os.environ, "DATABASE_URL": database_url}
+        result = subprocess.run(
+            [sys.executable, "-m", "qbwc_server.cli", "demo", "--exit", "--port", str(port)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
+    assert result.returncode == 2
+    assert f"Cannot listen on port {port}" in result.stdout and "--port 0" in result.stdout
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM jobs")).scalar_one() == 0
+    engine.dispose()

@@ -157,6 +157,11 @@ class Client:
             raise ConnectionError("the server closed the connection")
         self.buffer += chunk
 
+    def reconnect(self) -> None:
+        """A new TCP connection, as the Web Connector opens when its last one idled out."""
+        self.sock.close()
+        self.sock, self.buffer = self._connect(), b""
+
     def session(self) -> None:
         self.post("serverVersion", self.server_version)
         self.post("clientVersion", self.client_version)
@@ -180,8 +185,8 @@ class Client:
             raise RuntimeError("closeConnection did not report the job done")
 
 
-def load_process(args: tuple[str, str, str, str, str, float, mp.Queue]) -> None:  # type: ignore[type-arg]
-    url, database_url, username, password, response, duration, results = args
+def load_process(args: tuple[str, str, str, str, str, float, bool, mp.Queue]) -> None:  # type: ignore[type-arg]
+    url, database_url, username, password, response, duration, reconnect, results = args
     host, port = url.split("//", 1)[1].split("/", 1)[0].split(":")
     client = Client(host, int(port), "/qbwc", username, password, response)
     db = create_engine(database_url, isolation_level="AUTOCOMMIT", pool_size=1)
@@ -208,15 +213,12 @@ def free_port() -> int:
 
 
 def start_gunicorn(
-    database_url: str, worker_class: str, workers: int, threads: int
+    database_url: str, worker_class: str, workers: int, threads: int | None
 ) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "QBWC_WORKERS": str(workers),
-        "QBWC_THREADS": str(threads),
-    }
+    env = {**os.environ, "DATABASE_URL": database_url, "QBWC_WORKERS": str(workers)}
+    if threads:
+        env["QBWC_THREADS"] = str(threads)
     log = tempfile.TemporaryFile()
     process = subprocess.Popen(
         [
@@ -257,8 +259,18 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement (default 10)")
     parser.add_argument("--sizes", nargs="+", choices=["small", "large"], default=["small", "large"])
     parser.add_argument("--worker-class", default="gthread")
-    parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: cores + 1)")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--workers", type=int, default=None, help="gunicorn workers (default: the config's, 2 per core)"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=None, help="threads per worker (default: the config's)"
+    )
+    parser.add_argument(
+        "--reconnect",
+        action="store_true",
+        help="open a new connection for every session (the Web Connector does when polls are more than"
+        " ~100 s apart) instead of keeping one per client",
+    )
     args = parser.parse_args()
 
     settings = load_settings()
@@ -271,10 +283,12 @@ def main() -> None:
         for i in range(max(args.concurrency)):
             _, password = tenants.add_tenant(conn, f"bench-{i}", f"bench-{i}")
             passwords[f"bench-{i}"] = password or ""
-    workers = args.workers or (os.cpu_count() or 1) + 1
+    workers = args.workers or 2 * (os.cpu_count() or 1)
     process, url = start_gunicorn(database_url, args.worker_class, workers, args.threads)
     print(
-        f"gunicorn {args.worker_class} workers={workers} threads={args.threads}; {os.cpu_count()} cores; "
+        f"gunicorn {args.worker_class} workers={workers} threads={args.threads or 'default'};"
+        f" {'a new connection per session' if args.reconnect else 'one keep-alive connection per client'};"
+        f" {os.cpu_count()} cores; "
         f"load generator on the same machine"
     )
     try:
@@ -293,6 +307,7 @@ def main() -> None:
                                 passwords[f"bench-{i}"],
                                 response,
                                 args.duration,
+                                args.reconnect,
                                 results,
                             ),
                         ),

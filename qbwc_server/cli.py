@@ -12,11 +12,15 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from qbwc_server import __version__
 from qbwc_server.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from qbwc_server.tenants import TenantInfo
 
 
 class UsageError(Exception):
@@ -50,6 +54,16 @@ def open_engine(settings: Settings) -> Engine:
             " run `alembic upgrade head` first"
         )
     return engine
+
+
+def _tenant(conn: Connection, name: str) -> TenantInfo:
+    """The tenant called `name` (or with that username), or a one-line UsageError."""
+    from qbwc_server import tenants
+
+    try:
+        return tenants.get_tenant(conn, name)
+    except tenants.TenantError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _read_password(args: argparse.Namespace) -> str | None:
@@ -111,10 +125,7 @@ def cmd_tenant_show(args: argparse.Namespace, settings: Settings) -> int:
     from qbwc_server import tenants
 
     with open_engine(settings).connect() as conn:
-        try:
-            t = tenants.get_tenant(conn, args.name)
-        except tenants.TenantError as exc:
-            raise UsageError(str(exc)) from None
+        t = _tenant(conn, args.name)
         counts = tenants.job_counts(conn, t.id)
     password = "generated secret (SHA-256)" if t.password_kind == "token" else "admin-chosen (argon2id)"
     fields = [
@@ -170,14 +181,10 @@ def cmd_tenant_rotate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_qwc(args: argparse.Namespace, settings: Settings) -> int:
-    from qbwc_server import tenants
     from qbwc_server.webconnector.qwc import QwcError, build_qwc
 
     with open_engine(settings).connect() as conn:
-        try:
-            t = tenants.get_tenant(conn, args.tenant)
-        except tenants.TenantError as exc:
-            raise UsageError(str(exc)) from None
+        t = _tenant(conn, args.tenant)
     try:
         qwc = build_qwc(
             tenant_name=t.name,
@@ -194,7 +201,7 @@ def cmd_qwc(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_jobs_enqueue_raw(args: argparse.Namespace, settings: Settings) -> int:
-    from qbwc_server import queue, tenants
+    from qbwc_server import queue
     from qbwc_server.models import JobKind
     from qbwc_server.qbxml.core import QbxmlParseError, request_messages
 
@@ -207,10 +214,7 @@ def cmd_jobs_enqueue_raw(args: argparse.Namespace, settings: Settings) -> int:
     except QbxmlParseError as exc:
         raise UsageError(f"{args.file}: {exc}") from None
     with open_engine(settings).begin() as conn:
-        try:
-            tenant = tenants.get_tenant(conn, args.tenant)
-        except tenants.TenantError as exc:
-            raise UsageError(str(exc)) from None
+        tenant = _tenant(conn, args.tenant)
         job_id = queue.enqueue(
             conn,
             tenant.id,

@@ -13,6 +13,7 @@ job before each session. Prints sessions/s and latency per concurrency and respo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing as mp
 import os
 import re
@@ -26,7 +27,9 @@ import urllib.request
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+import psycopg2
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -58,15 +61,19 @@ def customer_response(customers: int) -> str:
     rets = []
     for i in range(customers):
         rets.append(
-            f"<CustomerRet><ListID>{800000 + i:X}-1234567890</ListID><TimeCreated>2024-01-02T10:00:00-05:00"
-            f"</TimeCreated><TimeModified>2024-06-01T12:30:00-05:00</TimeModified><EditSequence>{1700000000 + i}"
-            f"</EditSequence><Name>Customer {i} &amp; Sons</Name><FullName>Customer {i} &amp; Sons</FullName>"
+            f"<CustomerRet><ListID>{800000 + i:X}-1234567890</ListID>"
+            "<TimeCreated>2024-01-02T10:00:00-05:00</TimeCreated>"
+            "<TimeModified>2024-06-01T12:30:00-05:00</TimeModified>"
+            f"<EditSequence>{1700000000 + i}</EditSequence>"
+            f"<Name>Customer {i} &amp; Sons</Name><FullName>Customer {i} &amp; Sons</FullName>"
             "<IsActive>true</IsActive><Sublevel>0</Sublevel><CompanyName>Customer Wholesale LLC</CompanyName>"
-            "<BillAddress><Addr1>Customer Wholesale LLC</Addr1><Addr2>1200 Peachtree Street NE, Suite 400</Addr2>"
+            "<BillAddress><Addr1>Customer Wholesale LLC</Addr1>"
+            "<Addr2>1200 Peachtree Street NE, Suite 400</Addr2>"
             "<City>Atlanta</City><State>GA</State><PostalCode>30309</PostalCode><Country>USA</Country>"
             "</BillAddress><ShipAddress><Addr1>Customer Wholesale LLC</Addr1><Addr2>Dock 7, 55 Industrial Way"
             "</Addr2><City>Marietta</City><State>GA</State><PostalCode>30060</PostalCode></ShipAddress>"
-            "<Phone>404-555-0100</Phone><Email>orders@customer.example.com</Email><Contact>Pat Jones</Contact>"
+            "<Phone>404-555-0100</Phone><Email>orders@customer.example.com</Email>"
+            "<Contact>Pat Jones</Contact>"
             "<CustomerTypeRef><ListID>10000-1</ListID><FullName>Wholesale</FullName></CustomerTypeRef>"
             "<TermsRef><ListID>20000-1</ListID><FullName>Net 30</FullName></TermsRef>"
             "<SalesRepRef><ListID>30000-1</ListID><FullName>JD</FullName></SalesRepRef>"
@@ -186,21 +193,32 @@ class Client:
 
 
 def load_process(args: tuple[str, str, str, str, str, float, bool, mp.Queue]) -> None:  # type: ignore[type-arg]
+    """One Web Connector's loop: queue one job (the push that makes its work), run one session."""
     url, database_url, username, password, response, duration, reconnect, results = args
     host, port = url.split("//", 1)[1].split("/", 1)[0].split(":")
     client = Client(host, int(port), "/qbwc", username, password, response)
-    db = create_engine(database_url, isolation_level="AUTOCOMMIT", pool_size=1)
-    with db.connect() as conn:
-        tenant_id = conn.execute(
-            text("SELECT id FROM tenants WHERE username = :u"), {"u": username}
-        ).scalar_one()
-        enqueue = text("INSERT INTO jobs (tenant_id, kind, request_body) VALUES (:t, 'qbxml.raw', :b)")
+    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    # closing(), not `with connection`: psycopg2's own context opens a transaction even in autocommit.
+    with contextlib.closing(psycopg2.connect(dsn)) as db:
+        db.autocommit = True
+        cursor = db.cursor()
+        cursor.execute("SELECT id FROM tenants WHERE username = %s", (username,))
+        (tenant_id,) = cursor.fetchone()
+        # Prepared, so the push costs the database what a real one does, not a fresh plan each time.
+        cursor.execute(
+            "PREPARE bench_enqueue AS"
+            " INSERT INTO jobs (tenant_id, kind, request_body) VALUES ($1, 'qbxml.raw', $2)"
+        )
         latencies: list[float] = []
-        client.session() if conn.execute(enqueue, {"t": tenant_id, "b": REQUEST}) else None  # warm-up
+        for _ in range(3):  # warm-up: connections, prepared statements
+            cursor.execute("EXECUTE bench_enqueue(%s, %s)", (tenant_id, REQUEST))
+            client.session()
         deadline = time.perf_counter() + duration
         while time.perf_counter() < deadline:
-            conn.execute(enqueue, {"t": tenant_id, "b": REQUEST})
+            cursor.execute("EXECUTE bench_enqueue(%s, %s)", (tenant_id, REQUEST))
             start = time.perf_counter()
+            if reconnect:
+                client.reconnect()
             client.session()
             latencies.append(time.perf_counter() - start)
     results.put(latencies)
@@ -219,7 +237,7 @@ def start_gunicorn(
     env = {**os.environ, "DATABASE_URL": database_url, "QBWC_WORKERS": str(workers)}
     if threads:
         env["QBWC_THREADS"] = str(threads)
-    log = tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()  # noqa: SIM115  (lives as long as gunicorn; closed with the process)
     process = subprocess.Popen(
         [
             sys.executable,
@@ -324,7 +342,8 @@ def main() -> None:
                 rate = len(latencies) / args.duration
                 q = statistics.quantiles(latencies, n=20)
                 print(
-                    f"response {len(response) / 1000:7.1f} kB  concurrency {concurrency}: {rate:7.1f} sessions/s"
+                    f"response {len(response) / 1000:7.1f} kB  concurrency {concurrency}:"
+                    f" {rate:7.1f} sessions/s"
                     f"  (p50 {statistics.median(latencies) * 1000:6.2f} ms, p95 {q[18] * 1000:6.2f} ms,"
                     f" {len(latencies)} sessions)",
                     flush=True,

@@ -109,7 +109,7 @@ class Client:
 
     def __init__(self, host: str, port: int, path: str, username: str, password: str, response: str) -> None:
         self.address, self.path = (host, port), path
-        self.sock = self._connect()
+        self.sock: socket.socket | None = None  # connected on the first call
         self.buffer = b""
         self.server_version = envelope("serverVersion")
         self.client_version = envelope("clientVersion", element("strVersion", "2.3.0.215"))
@@ -137,13 +137,14 @@ class Client:
             f"User-Agent: {HEADERS['User-Agent']}\r\nContent-Type: {HEADERS['Content-Type']}\r\n"
             f'SOAPAction: "{TNS}{operation}"\r\nContent-Length: {len(body)}\r\n\r\n'
         )
+        if self.sock is None:
+            self.sock, self.buffer = self._connect(), b""
         self.sock.sendall(head.encode() + body)
         status, headers, data = self._read_response()
         if status != 200:
             raise RuntimeError(f"{operation}: HTTP {status}: {data[:300]!r}")
         if headers.get(b"connection", b"").lower() == b"close":
-            self.sock.close()
-            self.sock, self.buffer = self._connect(), b""
+            self.reconnect()
         return data
 
     def _read_response(self) -> tuple[int, dict[bytes, bytes], bytes]:
@@ -159,6 +160,7 @@ class Client:
         return status, headers, data
 
     def _fill(self) -> None:
+        assert self.sock is not None
         chunk = self.sock.recv(262144)
         if not chunk:
             raise ConnectionError("the server closed the connection")
@@ -166,8 +168,9 @@ class Client:
 
     def reconnect(self) -> None:
         """A new TCP connection, as the Web Connector opens when its last one idled out."""
-        self.sock.close()
-        self.sock, self.buffer = self._connect(), b""
+        if self.sock is not None:
+            self.sock.close()
+        self.sock, self.buffer = None, b""
 
     def session(self) -> None:
         self.post("serverVersion", self.server_version)

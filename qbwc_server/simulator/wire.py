@@ -21,33 +21,18 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
+from qbwc_server.webconnector.names import INT_ARGUMENTS, SOAP_ENV, TNS
+from qbwc_server.webconnector.names import OPERATIONS as OPERATIONS
+
 if TYPE_CHECKING:
     from qbwc_server.simulator.webconnector import SessionReport
 
-INTUIT_NS = "http://developer.intuit.com/"
-SOAP_ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
+INTUIT_NS = TNS
+SOAP_ENV_NS = SOAP_ENV
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 USER_AGENT = "Mozilla/4.0 (compatible; MSIE 6.0; MS Web Services Client Protocol 2.0.50727.9151)"
 
-#: Request children of each operation, in WSDL order.
-OPERATIONS: dict[str, tuple[str, ...]] = {
-    "serverVersion": (),
-    "clientVersion": ("strVersion",),
-    "authenticate": ("strUserName", "strPassword"),
-    "sendRequestXML": (
-        "ticket",
-        "strHCPResponse",
-        "strCompanyFileName",
-        "qbXMLCountry",
-        "qbXMLMajorVers",
-        "qbXMLMinorVers",
-    ),
-    "receiveResponseXML": ("ticket", "response", "hresult", "message"),
-    "connectionError": ("ticket", "hresult", "message"),
-    "getLastError": ("ticket",),
-    "closeConnection": ("ticket",),
-}
-_INT_ARGUMENTS = frozenset({"qbXMLMajorVers", "qbXMLMinorVers"})
+_INT_ARGUMENTS = INT_ARGUMENTS
 
 SoapResult = str | list[str] | int
 Arguments = Mapping[str, str | int]

@@ -15,12 +15,14 @@ from typing import Any
 
 from lxml import etree
 
+from qbwc_server.webconnector.names import INT_ARGUMENTS, OPERATIONS, SOAP_ENV, TNS
 from qbwc_server.webconnector.session import WebConnectorSessions
 
 log = logging.getLogger(__name__)
 
-TNS = "http://developer.intuit.com/"
-SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+#: What the fast path accepts: QBWC's arguments, plus the optional strVersion some WSDL copies
+#: give serverVersion (Spyne accepts it, so the fast path must too).
+_ACCEPTED = {**OPERATIONS, "serverVersion": ("strVersion",)}
 _ENVELOPE = f"{{{SOAP_ENV}}}Envelope"
 _BODY = f"{{{SOAP_ENV}}}Body"
 
@@ -71,35 +73,19 @@ class FastPath:
     """Parses a request, calls the session logic, and renders the reply; None means "ask Spyne"."""
 
     def __init__(self, sessions: WebConnectorSessions) -> None:
-        s = sessions
-        no_ints: frozenset[str] = frozenset()
-        self.operations: dict[str, _Operation] = {
-            "serverVersion": _Operation(
-                ("strVersion",), no_ints, lambda strVersion: s.server_version(), _string
-            ),
-            "clientVersion": _Operation(("strVersion",), no_ints, s.client_version, _string),
-            "authenticate": _Operation(("strUserName", "strPassword"), no_ints, s.authenticate, _strings),
-            "sendRequestXML": _Operation(
-                (
-                    "ticket",
-                    "strHCPResponse",
-                    "strCompanyFileName",
-                    "qbXMLCountry",
-                    "qbXMLMajorVers",
-                    "qbXMLMinorVers",
-                ),
-                frozenset({"qbXMLMajorVers", "qbXMLMinorVers"}),
-                s.send_request_xml,
-                _string,
-            ),
-            "receiveResponseXML": _Operation(
-                ("ticket", "response", "hresult", "message"), no_ints, s.receive_response_xml, _int
-            ),
-            "connectionError": _Operation(
-                ("ticket", "hresult", "message"), no_ints, s.connection_error, _string
-            ),
-            "getLastError": _Operation(("ticket",), no_ints, s.get_last_error, _string),
-            "closeConnection": _Operation(("ticket",), no_ints, s.close_connection, _string),
+        calls: dict[str, tuple[Callable[..., Any], Callable[[str, Any], str]]] = {
+            "serverVersion": (lambda strVersion: sessions.server_version(), _string),
+            "clientVersion": (sessions.client_version, _string),
+            "authenticate": (sessions.authenticate, _strings),
+            "sendRequestXML": (sessions.send_request_xml, _string),
+            "receiveResponseXML": (sessions.receive_response_xml, _int),
+            "connectionError": (sessions.connection_error, _string),
+            "getLastError": (sessions.get_last_error, _string),
+            "closeConnection": (sessions.close_connection, _string),
+        }
+        self.operations = {
+            name: _Operation(_ACCEPTED[name], INT_ARGUMENTS & set(_ACCEPTED[name]), call, render)
+            for name, (call, render) in calls.items()
         }
 
     def answer(self, body: bytes) -> bytes | None:

@@ -14,12 +14,11 @@ from spyne import AnyXml, Application, Array, Integer32, ServiceBase, Unicode, r
 from spyne.interface.wsdl import Wsdl11
 from spyne.protocol.soap import Soap11
 
+from qbwc_server.webconnector.names import TNS
 from qbwc_server.webconnector.session import WebConnectorSessions
 
 log = logging.getLogger(__name__)
 
-#: Intuit's target namespace, trailing slash included.
-TNS = "http://developer.intuit.com/"
 
 # Intuit's WSDL: strings are minOccurs=0; ints minOccurs=1; ArrayOfString holds nillable <string>.
 String = Unicode(min_occurs=0)

@@ -299,7 +299,7 @@ def test_job_enqueued_after_its_dependency_failed_is_blocked_with_the_reason(
 
     row = job(engine, order)
     assert row["status"] == "blocked" and f"job {customer}" in (row["last_message"] or ""), (
-        "BUG (qbwc_server/queue.py enqueue): a job whose dependency has already failed or died is"
+        "Regression (qbwc_server/queue.py enqueue): a job whose dependency has already failed or died is"
         f" inserted as {row['status']!r} with message {row['last_message']!r}: it cannot run until an"
         " admin retries the dependency, yet it looks like plain queued work with no reason. It should"
         " start 'blocked' with the dependency's failure, like the dependents fail_job blocks"
@@ -468,7 +468,7 @@ def test_a_job_whose_sessions_keep_dying_is_not_sent_past_its_attempt_cap(
 
     row = job(engine, job_id)
     assert max(attempts_seen) <= 2, (
-        "BUG (qbwc_server/queue.py claim_next_job / reclaim_expired_leases): a reclaimed lease goes"
+        "Regression (qbwc_server/queue.py claim_next_job / reclaim_expired_leases): a reclaimed lease goes"
         " back to 'queued' and the claim never checks attempts against max_attempts, so a job whose"
         f" sessions keep dying is sent again and again: attempts {attempts_seen}, now"
         f" {row['attempts']} of {row['max_attempts']} and still {row['status']!r}. After max_attempts"

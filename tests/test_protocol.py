@@ -418,3 +418,28 @@ def test_bad_ticket_gets_a_clear_answer_on_every_call(server, ticket: str) -> No
     assert "unknown or has expired" in call(server.url, "closeConnection", ("ticket", ticket)).text(
         "closeConnection"
     )
+
+
+def test_database_outage_gets_a_soap_fault_and_healthz_says_so(
+    fresh_database, template_database: str, admin_engine, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from qbwc_server.app import create_app
+    from qbwc_server.config import Settings
+    from qbwc_server.db import make_engine
+    from qbwc_server.runner import BackgroundServer
+
+    url = fresh_database(template_database)
+    engine = make_engine(url)
+    settings = Settings(database_url=url, data_dir=tmp_path, public_url="https://qbwc.example.com/qbwc")
+    with BackgroundServer(create_app(settings, engine)) as served:
+        name = url.rsplit("/", 1)[1]
+        with admin_engine.connect() as conn:  # the database disappears under the running server
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        reply = call(served.url, "authenticate", ("strUserName", "acme"), ("strPassword", "x"))
+        assert reply.status == 500 and reply.content_type == "text/xml; charset=utf-8"
+        fault = reply.root.find(f"{{{SOAP_ENV}}}Body/{{{SOAP_ENV}}}Fault")
+        assert fault is not None and fault.findtext("faultstring") == "Internal Error"
+        assert b"Traceback" not in reply.body and b"psycopg2" not in reply.body
+        health = post(served.base_url + "/healthz", b"", method="GET")
+        assert health.status == 503 and b"database unreachable" in health.body
+    engine.dispose()

@@ -443,3 +443,36 @@ def test_database_outage_gets_a_soap_fault_and_healthz_says_so(
         health = post(served.base_url + "/healthz", b"", method="GET")
         assert health.status == 503 and b"database unreachable" in health.body
     engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("body", "read_only"),
+    [
+        ('<CustomerQueryRq requestID="1"/>', True),
+        ('<CustomerQueryRq requestID="1"/><TxnDeletedQueryRq requestID="2"/>', True),
+        ('<CustomerAddRq requestID="1"><CustomerAdd><Name>X</Name></CustomerAdd></CustomerAddRq>', False),
+        ('<CustomerQueryRq requestID="1"/><InvoiceModRq requestID="2"/>', False),
+    ],
+)
+def test_raw_jobs_that_only_read_may_be_asked_twice(body: str, read_only: bool) -> None:
+    """A read-only request's outcome is committed without waiting for the disk; a write's never is."""
+    from qbwc_server.queue import ClaimedJob
+    from qbwc_server.sync.raw import RawQbxmlHandler
+
+    assert RawQbxmlHandler().is_read_only(ClaimedJob(1, "qbxml.raw", None, body, 1)) is read_only
+
+
+def test_raw_writes_and_queries_both_finish_through_their_own_commit_paths(server, tenant, engine) -> None:
+    add = '<CustomerAddRq requestID="1"><CustomerAdd><Name>Acme</Name></CustomerAdd></CustomerAddRq>'
+    jobs = [enqueue_raw(engine, tenant.id, add), enqueue_raw(engine, tenant.id)]
+    ticket = authenticate(server.url, tenant)[0]
+    added = (
+        '<?xml version="1.0" ?><QBXML><QBXMLMsgsRs><CustomerAddRs requestID="1" statusCode="0"'
+        ' statusSeverity="Info" statusMessage="Status OK"><CustomerRet><ListID>80000002-1</ListID>'
+        "<Name>Acme</Name></CustomerRet></CustomerAddRs></QBXMLMsgsRs></QBXML>"
+    )
+    assert "<CustomerAddRq" in send_request(server.url, ticket, hcp())
+    assert receive(server.url, ticket, added) == 50
+    assert "<CustomerQueryRq" in send_request(server.url, ticket)
+    assert receive(server.url, ticket) == 100
+    assert [job_row(engine, j)["status"] for j in jobs] == ["done", "done"]

@@ -36,6 +36,10 @@ class JobHandler(Protocol):
         """The complete qbXML request document for `job` at the negotiated `version`."""
         ...
 
+    def is_read_only(self, job: ClaimedJob) -> bool:
+        """Whether the request only reads QuickBooks (queries): sending it twice changes nothing."""
+        ...
+
     def read_response(self, job: ClaimedJob, messages: list[etree._Element]) -> Applied:
         """What the response's `*Rs` statuses mean for the job (no database)."""
         ...

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from lxml import etree
 from sqlalchemy import Connection
 
@@ -9,6 +11,9 @@ from qbwc_server.models import JobKind
 from qbwc_server.qbxml.core import QbxmlVersion, wrap_request
 from qbwc_server.queue import ClaimedJob
 from qbwc_server.sync.base import Applied
+
+# Request elements are the only ones whose names end in "Rq" (their children never do).
+_REQUEST_NAME = re.compile(r"<([A-Za-z0-9]+Rq)[\s/>]")
 
 
 class RawQbxmlHandler:
@@ -21,6 +26,11 @@ class RawQbxmlHandler:
     def build_request(self, job: ClaimedJob, version: QbxmlVersion) -> str:
         # continueOnError: an admin batching several queries wants every answer back.
         return wrap_request(job.request_body or "", version, on_error="continueOnError")
+
+    def is_read_only(self, job: ClaimedJob) -> bool:
+        """Only queries (every request element is a …QueryRq, e.g. CustomerQueryRq, TxnDeletedQueryRq)."""
+        names = _REQUEST_NAME.findall(job.request_body or "")
+        return bool(names) and all(name.endswith("QueryRq") for name in names)
 
     def read_response(self, job: ClaimedJob, messages: list[etree._Element]) -> Applied:
         """Done whatever QuickBooks said: the admin asked, the answer is theirs to read.

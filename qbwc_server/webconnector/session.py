@@ -61,7 +61,8 @@ class WebConnectorSessions:
         self.single = SingleStatements(url, max_connections=settings.db_pool_size)
         # Opening and closing a session need not wait for the disk: if a database crash lost
         # either, the Web Connector's next call finds the older state and nothing else is lost
-        # (no job changes hands in them). Leasing and finishing jobs always wait (self.single).
+        # (no job changes hands in them). Leasing a job always waits (self.single): a lease lost
+        # after the request went out would let it go out again as if never sent.
         self.bookkeeping = SingleStatements(url, max_connections=settings.db_pool_size, durable=False)
         self.idle = settings.session_idle_seconds
 
@@ -235,10 +236,17 @@ class WebConnectorSessions:
             "tenant_id": tenant_id,
             "within": NOOP_WINDOW_SECONDS,
         }
+        # A read-only request's outcome need not wait for the WAL flush: if a database crash lost
+        # it, the job is still leased, goes back to the queue and is simply asked again. Anything
+        # that wrote to QuickBooks waits, so its outcome is never forgotten (exactly once).
+        read_only = handler.is_read_only(job)
         if applied.failure is None and not handler.writes_mirror:
-            finished = self.single.one(sql.FINISH, finish)  # nothing else to land: one statement
+            pool = self.bookkeeping if read_only else self.single
+            finished = pool.one(sql.FINISH, finish)  # nothing else to land: one statement
             return _percent(jobs_done + 1, finished[1] if finished else 0)
         with self.engine.begin() as conn:
+            if read_only:
+                conn.execute(text("SET LOCAL synchronous_commit = off"))
             if applied.failure is not None:
                 queue.fail_job(
                     conn,

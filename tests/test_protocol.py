@@ -423,6 +423,8 @@ def test_bad_ticket_gets_a_clear_answer_on_every_call(server, ticket: str) -> No
 def test_database_outage_gets_a_soap_fault_and_healthz_says_so(
     fresh_database, template_database: str, admin_engine, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy.engine import make_url
+
     from qbwc_server.app import create_app
     from qbwc_server.config import Settings
     from qbwc_server.db import make_engine
@@ -432,7 +434,7 @@ def test_database_outage_gets_a_soap_fault_and_healthz_says_so(
     engine = make_engine(url)
     settings = Settings(database_url=url, data_dir=tmp_path, public_url="https://qbwc.example.com/qbwc")
     with BackgroundServer(create_app(settings, engine)) as served:
-        name = url.rsplit("/", 1)[1]
+        name = make_url(url).database
         with admin_engine.connect() as conn:  # the database disappears under the running server
             conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
         reply = call(served.url, "authenticate", ("strUserName", "acme"), ("strPassword", "x"))

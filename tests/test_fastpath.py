@@ -18,6 +18,8 @@ from qbwc_server.webconnector.fastpath import FastPath
 from qbwc_server.webconnector.service import build_soap_application
 from tests.wire import envelope
 
+pytestmark = pytest.mark.spyne
+
 AWKWARD = "a & b < c > d \"quoted\" 'single' caf\u00e9 \u2014 \u65e5\u672c\r\nline2\ttab"
 QBXML = (
     '<?xml version="1.0" encoding="utf-8"?>\n<?qbxml version="13.0"?>\n'

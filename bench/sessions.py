@@ -23,7 +23,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -37,6 +36,7 @@ sys.path.insert(0, str(REPO))
 from qbwc_server import tenants  # noqa: E402
 from qbwc_server.config import load_settings  # noqa: E402
 from qbwc_server.db import resolve_database_url, upgrade_to_head  # noqa: E402
+from qbwc_server.runner import spawn_gunicorn  # noqa: E402
 from qbwc_server.simulator import host_response  # noqa: E402
 
 TNS = "http://developer.intuit.com/"
@@ -227,49 +227,16 @@ def load_process(args: tuple[str, str, str, str, str, float, bool, mp.Queue]) ->
     results.put(latencies)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_gunicorn(
     database_url: str, worker_class: str, workers: int, threads: int | None
 ) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "QBWC_WORKERS": str(workers)}
+    environ = {**os.environ, "QBWC_WORKERS": str(workers)}
     if threads:
-        env["QBWC_THREADS"] = str(threads)
+        environ["QBWC_THREADS"] = str(threads)
     log = tempfile.TemporaryFile()  # noqa: SIM115  (lives as long as gunicorn; closed with the process)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            "deploy/gunicorn.conf.py",
-            "--worker-class",
-            worker_class,
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "qbwc_server.wsgi:application",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=1):
-                return process, base + "/qbwc"
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("gunicorn did not start")
+    options = ["--worker-class", worker_class, "--log-level", "warning"]
+    process, base_url = spawn_gunicorn(database_url, options=options, environ=environ, output=log)
+    return process, base_url + "/qbwc"
 
 
 def main() -> None:

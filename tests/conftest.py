@@ -29,6 +29,23 @@ from qbwc_server.runner import BackgroundServer
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+def shared_file(env_var: str, relative: str) -> Path:
+    """A file from ../shared (or the path in `env_var`): Intuit's XSD or WSDL.
+
+    Missing on a developer's machine, the tests that need it are skipped with the reason; in CI
+    (CI set) shared/ is always beside the clone, so a missing file fails instead of hiding tests.
+    """
+    candidates = [Path(os.environ[env_var])] if os.environ.get(env_var) else []
+    candidates.append(REPO_ROOT.parent / "shared" / relative)
+    for path in candidates:
+        if path.is_file():
+            return path
+    reason = f"{candidates[-1]} not found: set {env_var} or keep ../shared beside the repository"
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
 def _url_for(admin_url: str, database: str) -> str:
     return make_url(admin_url).set(database=database).render_as_string(hide_password=False)
 

@@ -6,22 +6,18 @@ The simulated Web Connector drives it exactly as Intuit's does; the canned proce
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
 
 from qbwc_server import queue, tenants
 from qbwc_server.db import make_engine
 from qbwc_server.models import JobKind
+from qbwc_server.runner import spawn_gunicorn
 from qbwc_server.simulator import CannedProcessor, SimulatedWebConnector, soap_call
-from tests.conftest import REPO_ROOT
 from tests.wire import envelope, post
 
 pytestmark = [pytest.mark.protocol, pytest.mark.slow]
@@ -46,44 +42,17 @@ class Served:
             return conn.execute(text(sql), params).scalar_one()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def gunicorn(admin_engine, pg_admin_url: str, template_database: str) -> Iterator[Served]:  # type: ignore[no-untyped-def]
     name = f"qbwc_test_gunicorn_{os.getpid()}"
     with admin_engine.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
-    from sqlalchemy.engine import make_url
-
     url = make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
     engine = make_engine(url)
     with engine.begin() as conn:
         info, password = tenants.add_tenant(conn, "acme", "acme-qbwc")
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": url, "QBWC_WORKERS": "2"}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            "deploy/gunicorn.conf.py",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "qbwc_server.wsgi:application",
-        ],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
+    process, base = spawn_gunicorn(url, environ={**os.environ, "QBWC_WORKERS": "2"})
     try:
-        _wait_healthy(base, process)
         yield Served(base + "/qbwc", engine, info.id, info.username, password or "")
     finally:
         process.terminate()
@@ -92,20 +61,6 @@ def gunicorn(admin_engine, pg_admin_url: str, template_database: str) -> Iterato
         with admin_engine.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         assert "Traceback" not in output, output
-
-
-def _wait_healthy(base: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(process.communicate()[0].decode(errors="replace"))
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=1) as reply:
-                if reply.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("gunicorn did not become healthy in 30 s")
 
 
 def session(served: Served, processor: CannedProcessor | None = None, password: str | None = None):  # type: ignore[no-untyped-def]

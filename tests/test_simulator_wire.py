@@ -4,7 +4,6 @@ and whole sessions against a scripted fake server on loopback. No qbwc-server, n
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -34,8 +33,8 @@ from qbwc_server.simulator import (
     soap_call,
 )
 from qbwc_server.simulator.processor import CANNED_DIRECTORY
+from tests.conftest import shared_file
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 INTUIT = "http://developer.intuit.com/"
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 PROLOG = (
@@ -461,12 +460,7 @@ def test_host_response_reflects_settings() -> None:
 
 @pytest.fixture(scope="module")
 def qbxml_schema() -> etree.XMLSchema:
-    candidates = [Path(os.environ["QBXML_XSD"])] if os.environ.get("QBXML_XSD") else []
-    candidates.append(REPO_ROOT.parent / "shared" / "qbxml" / "qbxmlops130.xsd")
-    for path in candidates:
-        if path.is_file():
-            return etree.XMLSchema(file=str(path))
-    pytest.skip(f"qbXML XSD not found: set QBXML_XSD or provide {candidates[-1]}")
+    return etree.XMLSchema(file=str(shared_file("QBXML_XSD", "qbxml/qbxmlops130.xsd")))
 
 
 def _validate(schema: etree.XMLSchema, document: str) -> None:

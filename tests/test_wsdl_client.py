@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -12,20 +11,13 @@ from zeep import Client
 from qbwc_server import queue
 from qbwc_server.models import JobKind
 from qbwc_server.simulator import host_response
-from tests.conftest import REPO_ROOT, TenantCredentials
+from tests.conftest import TenantCredentials, shared_file
 
 pytestmark = pytest.mark.protocol
 
 
 def intuit_wsdl() -> Path:
-    candidates = [
-        os.environ.get("QBWC_WSDL"),
-        REPO_ROOT.parent / "shared" / "qbwc" / "QBWebConnectorSvc.wsdl",
-    ]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file():
-            return Path(candidate)
-    pytest.skip("Intuit's WSDL not found: set QBWC_WSDL or keep ../shared/qbwc beside the repo")
+    return shared_file("QBWC_WSDL", "qbwc/QBWebConnectorSvc.wsdl")
 
 
 @pytest.fixture

@@ -6,14 +6,13 @@ callers that must translate them do so at their own boundary.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import queue
 import re
 import subprocess
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ import psycopg2
 import psycopg2.extensions
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from qbwc_server.config import Settings, normalize_database_url
 
@@ -200,18 +200,12 @@ def _private_dir(path: Path) -> Path:
 
 
 def _ensure_database(admin_url: str, name: str) -> None:
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=_null_pool())
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     with engine.connect() as conn:
         exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
         if not exists:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     engine.dispose()
-
-
-def _null_pool() -> type:
-    from sqlalchemy.pool import NullPool
-
-    return NullPool
 
 
 def resolve_database_url(settings: Settings) -> str:
@@ -236,10 +230,3 @@ def alembic_config(url: str):  # type: ignore[no-untyped-def]
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", normalize_database_url(url).replace("%", "%%"))
     return cfg
-
-
-@contextlib.contextmanager
-def transaction(engine: Engine) -> Iterator[Connection]:
-    """One short transaction on a pooled connection: commit on success, roll back on error."""
-    with engine.begin() as conn:
-        yield conn

@@ -171,18 +171,6 @@ def count_runnable(conn: Connection, tenant_id: int, within_seconds: float = 0) 
     return int(conn.execute(_COUNT_RUNNABLE, params).scalar_one())
 
 
-def seconds_until_next_due(conn: Connection, tenant_id: int) -> int | None:
-    """Seconds until the earliest queued job becomes due (for the Web Connector's postpone hint)."""
-    value = conn.execute(
-        text("""
-            SELECT ceil(extract(epoch FROM min(run_after) - now())) FROM jobs
-            WHERE tenant_id = :tenant_id AND status = 'queued'
-        """),
-        {"tenant_id": tenant_id},
-    ).scalar_one()
-    return None if value is None else max(0, int(value))
-
-
 def complete_cte(name: str = "done") -> str:
     """A CTE that marks the sent job `%(job_id)s` done with its outcome; returns its id if it was in flight.
 

@@ -60,7 +60,7 @@ class Job(Base):
     finished_at: Mapped[dt.datetime | None]
 
     __table_args__ = (
-        CheckConstraint("status IN ('queued', 'sent', 'done', 'failed', 'blocked', 'dead')", name="status"),
+        CheckConstraint(f"status IN ({', '.join(repr(s.value) for s in JobStatus)})", name="status"),
         CheckConstraint(
             "status <> 'sent' OR (sent_at IS NOT NULL AND lease_ticket IS NOT NULL)",
             name="sent_has_lease",

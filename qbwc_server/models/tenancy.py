@@ -85,7 +85,7 @@ class QbwcSession(Base):
     jobs_failed: Mapped[int_zero]
 
     __table_args__ = (
-        CheckConstraint("state IN ('open', 'closed', 'expired', 'failed')", name="state"),
+        CheckConstraint(f"state IN ({', '.join(repr(s.value) for s in SessionState)})", name="state"),
         CheckConstraint("(state = 'open') = (closed_at IS NULL)", name="closed_at_matches_state"),
         # At most one live session per tenant: a second authenticate must expire the first.
         Index(

@@ -8,10 +8,8 @@ can serve any call of any session.
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
-from collections.abc import Iterable
 
 from psycopg2.errors import UniqueViolation
 from sqlalchemy import Connection, Engine, text
@@ -29,9 +27,10 @@ from qbwc_server.qbxml.core import (
 )
 from qbwc_server.qbxml.errors import Outcome, describe_hresult, explain_hresult
 from qbwc_server.qbxml.host import HostInfo
-from qbwc_server.sync.registry import handler_for, nouns_for
+from qbwc_server.sync.registry import handler_for
 from qbwc_server.webconnector import statements as sql
 from qbwc_server.webconnector.auth import PasswordVerifier, lockout_seconds
+from qbwc_server.webconnector.summary import counts_from_json, summarize
 
 log = logging.getLogger(__name__)
 
@@ -303,8 +302,10 @@ class WebConnectorSessions:
         row = self.bookkeeping.one(sql.CLOSE, {"ticket": ticket or ""})
         if row is None:  # unknown, or already ended: say again what it did
             ended = self.single.one(sql.SESSION_STATE, {"ticket": ticket or ""})
-            return "Session not found: " + BAD_TICKET if ended is None else summarize(_counts(ended[2]))
-        return summarize(_counts(row[1]))
+            if ended is None:
+                return "Session not found: " + BAD_TICKET
+            return summarize(counts_from_json(ended[2]))
+        return summarize(counts_from_json(row[1]))
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -378,30 +379,3 @@ def _read_host(hcp_response: str | None, country: str | None) -> HostInfo:
 def _hresult_outcome(hresult: str) -> queue.FailureOutcome:
     transient = explain_hresult(hresult).outcome is Outcome.RETRY
     return queue.FailureOutcome.RETRY if transient else queue.FailureOutcome.NEEDS_ADMIN
-
-
-def _counts(value: object) -> list[tuple[str, str, int]]:
-    rows = json.loads(value) if isinstance(value, str) else value
-    return [(kind, status, int(n)) for kind, status, n in rows or []]  # type: ignore[union-attr]
-
-
-def summarize(counts: Iterable[tuple[str, str, int]]) -> str:
-    """'Done: 2 raw qbXML requests; 1 needs attention (see qbwc-server status).' from (kind, status, n)."""
-    done: list[str] = []
-    attention = retrying = 0
-    for kind, status, n in counts:
-        if status == "done":
-            singular, plural = nouns_for(kind)
-            done.append(f"{n} {singular if n == 1 else plural}")
-        elif status in ("failed", "dead", "blocked"):
-            attention += n
-        else:
-            retrying += n
-    parts = [("Done: " + ", ".join(done)) if done else "Nothing was completed"]
-    if attention:
-        parts.append(
-            f"{attention} {'needs' if attention == 1 else 'need'} attention (see qbwc-server status)"
-        )
-    if retrying:
-        parts.append(f"{retrying} will be retried")
-    return "; ".join(parts) + "."

@@ -8,8 +8,9 @@ Exceptions:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from lxml import etree
 
@@ -119,3 +120,116 @@ def request_messages(text: str) -> str:
     if not children or not all(c.tag.endswith("Rq") for c in children):
         raise QbxmlParseError("expected qbXML request elements (…Rq), e.g. <CustomerQueryRq>", text)
     return "".join(etree.tostring(c, encoding="unicode", with_tail=False) for c in children)
+
+
+# -- streaming responses ---------------------------------------------------------------------
+
+#: How much response text is handed to the parser at a time (characters).
+_CHUNK_CHARS = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseStatus:
+    """The status attributes of one `*Rs` element (known as soon as it opens)."""
+
+    #: The element name, e.g. "CustomerQueryRs".
+    name: str
+    code: int
+    severity: str
+    message: str
+    request_id: str | None = None
+    iterator_id: str | None = None
+    #: `iteratorRemainingCount`: records still to come after this page (iterators only).
+    iterator_remaining: int | None = None
+    ret_count: int | None = None
+
+    @classmethod
+    def from_element(cls, element: etree._Element) -> ResponseStatus:
+        get = element.get
+        return cls(
+            name=str(element.tag),
+            code=_int_or(get("statusCode"), -1),
+            severity=get("statusSeverity") or "",
+            message=get("statusMessage") or "",
+            request_id=get("requestID"),
+            iterator_id=get("iteratorID"),
+            iterator_remaining=_int_or(get("iteratorRemainingCount"), None),
+            ret_count=_int_or(get("retCount"), None),
+        )
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "Error"
+
+
+class ResponseStream:
+    """Reads a qbXML response incrementally: each record (`*Ret`) as it is parsed, then freed.
+
+    Memory stays bounded by one record however large the response is; the text itself is fed
+    to the parser in slices. `statuses` fills as `*Rs` elements open, so after `records()` is
+    exhausted it holds every message's status, in order.
+    """
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self.statuses: list[ResponseStatus] = []
+
+    def records(self) -> Iterator[tuple[ResponseStatus, etree._Element]]:
+        """(status of the enclosing `*Rs`, record element) for each record, in document order.
+
+        The element is cleared once the consumer asks for the next one: read it, don't keep it.
+        """
+        parser = etree.XMLPullParser(
+            events=("start", "end"),
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            huge_tree=True,
+            remove_comments=True,
+            remove_pis=True,
+        )
+        depth = 0
+        status: ResponseStatus | None = None
+        try:
+            for chunk in self._chunks():
+                parser.feed(chunk)
+                for event, element in parser.read_events():
+                    if event == "start":
+                        depth += 1
+                        if depth == 1 and element.tag != "QBXML":
+                            raise QbxmlParseError(f"expected a <QBXML> document, got <{element.tag}>", "")
+                        if depth == 3:
+                            status = ResponseStatus.from_element(element)
+                            self.statuses.append(status)
+                        continue
+                    depth -= 1
+                    if depth == 3 and status is not None:
+                        yield status, element
+                        element.clear()
+                        # drop finished siblings so the tree never grows
+                        parent = element.getparent()
+                        while parent is not None and len(parent) and parent[0] is not element:
+                            del parent[0]
+                    elif depth == 2:
+                        element.clear()
+            parser.close()
+        except etree.XMLSyntaxError as exc:
+            raise QbxmlParseError(f"not well-formed XML: {exc}", self._text) from None
+
+    def _chunks(self) -> Iterator[str]:
+        text = self._text
+        start = 0
+        head = _DECLARATION_RE.match(text)
+        if head is not None:  # the declared encoding no longer applies to decoded text
+            start = head.end()
+        for offset in range(start, len(text), _CHUNK_CHARS):
+            yield text[offset : offset + _CHUNK_CHARS]
+
+
+def _int_or(text: str | None, default: int | None) -> Any:
+    if text is None:
+        return default
+    try:
+        return int(text.strip())
+    except ValueError:
+        return default

@@ -1,0 +1,205 @@
+"""Values as qbXML writes them: shared record parts (refs, addresses, custom fields, linked
+transactions) and the readers every `parse_<entity>_ret` uses. Pure XML; no database.
+
+Readers tolerate what real QuickBooks sends: missing optional blocks, empty elements, unknown
+elements (ignored), whitespace around numbers, and UTC offsets on every timestamp.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from lxml import etree
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A reference to a list object (`CustomerRef`, `ItemRef`, …): either id may be absent."""
+
+    list_id: str | None
+    full_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    addr1: str | None = None
+    addr2: str | None = None
+    addr3: str | None = None
+    addr4: str | None = None
+    addr5: str | None = None
+    city: str | None = None
+    state: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ShipToAddress:
+    """One of a customer's named ship-to addresses (`ShipToAddress`, qbXML 12.0+)."""
+
+    name: str
+    is_default: bool
+    address: Address
+
+
+@dataclass(frozen=True, slots=True)
+class CustomField:
+    """A `DataExtRet`: a custom field (OwnerID 0) or a private data extension."""
+
+    owner_id: str
+    name: str
+    value: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedTxn:
+    """A transaction linked to this one (an invoice's sales order, a sales order's invoices)."""
+
+    txn_id: str
+    txn_type: str
+    txn_date: dt.date | None
+    ref_number: str | None
+    link_type: str | None
+    amount: Decimal | None
+
+
+# -- readers ---------------------------------------------------------------------------------
+
+
+def text_of(parent: etree._Element, tag: str) -> str | None:
+    """The text of child `tag`; None when absent. An empty element is "" (QuickBooks cleared it)."""
+    child = parent.find(tag)
+    if child is None:
+        return None
+    return child.text or ""
+
+
+def decimal_of(parent: etree._Element, tag: str) -> Decimal | None:
+    raw = text_of(parent, tag)
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return Decimal(raw.strip())
+    except InvalidOperation:
+        return None
+
+
+def int_of(parent: etree._Element, tag: str) -> int | None:
+    raw = text_of(parent, tag)
+    try:
+        return int(raw.strip()) if raw and raw.strip() else None
+    except ValueError:
+        return None
+
+
+def bool_of(parent: etree._Element, tag: str) -> bool | None:
+    raw = text_of(parent, tag)
+    if raw is None or not raw.strip():
+        return None
+    return raw.strip().lower() in ("true", "1")
+
+
+def date_of(parent: etree._Element, tag: str) -> dt.date | None:
+    raw = text_of(parent, tag)
+    return parse_date(raw) if raw and raw.strip() else None
+
+
+def datetime_of(parent: etree._Element, tag: str) -> dt.datetime | None:
+    raw = text_of(parent, tag)
+    return parse_datetime(raw) if raw and raw.strip() else None
+
+
+def ref_of(parent: etree._Element, tag: str) -> Ref | None:
+    element = parent.find(tag)
+    if element is None:
+        return None
+    return Ref(list_id=text_of(element, "ListID"), full_name=text_of(element, "FullName"))
+
+
+def address_of(parent: etree._Element, tag: str) -> Address | None:
+    element = parent.find(tag)
+    if element is None:
+        return None
+    return _address(element)
+
+
+def ship_to_addresses_of(parent: etree._Element) -> tuple[ShipToAddress, ...]:
+    return tuple(
+        ShipToAddress(
+            name=text_of(element, "Name") or "",
+            is_default=bool(bool_of(element, "DefaultShipTo")),
+            address=_address(element),
+        )
+        for element in parent.iterfind("ShipToAddress")
+    )
+
+
+def custom_fields_of(parent: etree._Element) -> tuple[CustomField, ...]:
+    return tuple(
+        CustomField(
+            owner_id=text_of(element, "OwnerID") or "0",
+            name=text_of(element, "DataExtName") or "",
+            value=text_of(element, "DataExtValue"),
+        )
+        for element in parent.iterfind("DataExtRet")
+    )
+
+
+def linked_txns_of(parent: etree._Element) -> tuple[LinkedTxn, ...]:
+    return tuple(
+        LinkedTxn(
+            txn_id=text_of(element, "TxnID") or "",
+            txn_type=text_of(element, "TxnType") or "",
+            txn_date=date_of(element, "TxnDate"),
+            ref_number=text_of(element, "RefNumber"),
+            link_type=text_of(element, "LinkType"),
+            amount=decimal_of(element, "Amount"),
+        )
+        for element in parent.iterfind("LinkedTxn")
+    )
+
+
+def _address(element: etree._Element) -> Address:
+    return Address(
+        addr1=text_of(element, "Addr1"),
+        addr2=text_of(element, "Addr2"),
+        addr3=text_of(element, "Addr3"),
+        addr4=text_of(element, "Addr4"),
+        addr5=text_of(element, "Addr5"),
+        city=text_of(element, "City"),
+        state=text_of(element, "State"),
+        postal_code=text_of(element, "PostalCode"),
+        country=text_of(element, "Country"),
+        note=text_of(element, "Note"),
+    )
+
+
+# -- dates and times -------------------------------------------------------------------------
+
+
+def parse_datetime(text: str) -> dt.datetime:
+    """A qbXML DATETIMETYPE, e.g. "2026-11-25T10:41:48-05:00"; always tz-aware.
+
+    QuickBooks writes the host's UTC offset; a value without one (seen from some versions) is
+    read as UTC rather than as this server's local time.
+    """
+    value = dt.datetime.fromisoformat(text.strip())
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+def parse_date(text: str) -> dt.date:
+    return dt.date.fromisoformat(text.strip()[:10])
+
+
+def format_datetime(value: dt.datetime) -> str:
+    """A DATETIMETYPE QuickBooks accepts: seconds precision with the UTC offset."""
+    if value.tzinfo is None:
+        raise ValueError("qbXML date-times need a timezone; got a naive datetime")
+    return value.replace(microsecond=0).isoformat()
+
+
+def format_date(value: dt.date) -> str:
+    return value.isoformat()

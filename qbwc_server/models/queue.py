@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, SmallInteger, func, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -53,6 +54,10 @@ class Job(Base):
     response_xml: Mapped[str | None]
     iterator_id: Mapped[str | None]
     iterator_remaining: Mapped[int | None]
+    #: What a generated job was asked to do (a pull's window, its iterator's progress).
+    params: Mapped[dict[str, Any] | None]
+    #: Records the job applied to the mirror (all pages of a pull).
+    records: Mapped[int_zero]
     last_status_code: Mapped[int | None]
     last_message: Mapped[str | None]
     created_at: Mapped[created_at]

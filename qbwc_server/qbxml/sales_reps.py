@@ -1,0 +1,52 @@
+"""Sales reps in qbXML: SalesRepRet into `SalesRep`, and SalesRepQueryRq. Knows no database.
+
+A rep's `initial` is the short code QuickBooks shows (at most 5 characters); the person behind it
+is `entity` (an employee, vendor or other name).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from lxml import etree
+
+from qbwc_server.qbxml.core import QbxmlVersion
+from qbwc_server.qbxml.customers import build_list_query, required_datetime, required_text
+from qbwc_server.qbxml.fields import Ref, bool_of, ref_of, text_of
+from qbwc_server.qbxml.query import ListQuery
+
+RET_TAG = "SalesRepRet"
+RS_TAG = "SalesRepQueryRs"
+
+
+@dataclass(frozen=True, slots=True)
+class SalesRep:
+    list_id: str
+    time_created: dt.datetime
+    time_modified: dt.datetime
+    edit_sequence: str
+    initial: str
+    is_active: bool
+    entity: Ref | None
+
+    @classmethod
+    def from_element(cls, element: etree._Element) -> SalesRep:
+        return cls(
+            list_id=required_text(element, "ListID"),
+            time_created=required_datetime(element, "TimeCreated"),
+            time_modified=required_datetime(element, "TimeModified"),
+            edit_sequence=required_text(element, "EditSequence"),
+            initial=text_of(element, "Initial") or "",
+            is_active=bool_of(element, "IsActive") is not False,
+            entity=ref_of(element, "SalesRepEntityRef"),
+        )
+
+
+def parse_sales_rep_ret(element: etree._Element) -> SalesRep:
+    return SalesRep.from_element(element)
+
+
+def build_sales_rep_query_rq(query: ListQuery, version: QbxmlVersion) -> str:
+    """A SalesRepQueryRq (no iterator, no OwnerID in the schema). FullName here is the Initial."""
+    return build_list_query("SalesRepQueryRq", query, version)

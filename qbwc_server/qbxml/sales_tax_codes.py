@@ -1,0 +1,53 @@
+"""Sales tax codes in qbXML (Tax / Non, …): SalesTaxCodeRet into `SalesTaxCode`, and
+SalesTaxCodeQueryRq. Knows no database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from lxml import etree
+
+from qbwc_server.qbxml.core import QbxmlVersion
+from qbwc_server.qbxml.customers import build_list_query, required_datetime, required_text
+from qbwc_server.qbxml.fields import bool_of, text_of
+from qbwc_server.qbxml.query import ListQuery
+
+RET_TAG = "SalesTaxCodeRet"
+RS_TAG = "SalesTaxCodeQueryRs"
+
+
+@dataclass(frozen=True, slots=True)
+class SalesTaxCode:
+    list_id: str
+    time_created: dt.datetime
+    time_modified: dt.datetime
+    edit_sequence: str
+    #: At most 3 characters in US QuickBooks ("Tax", "Non").
+    name: str
+    is_active: bool
+    is_taxable: bool | None
+    desc: str | None
+
+    @classmethod
+    def from_element(cls, element: etree._Element) -> SalesTaxCode:
+        return cls(
+            list_id=required_text(element, "ListID"),
+            time_created=required_datetime(element, "TimeCreated"),
+            time_modified=required_datetime(element, "TimeModified"),
+            edit_sequence=required_text(element, "EditSequence"),
+            name=text_of(element, "Name") or "",
+            is_active=bool_of(element, "IsActive") is not False,
+            is_taxable=bool_of(element, "IsTaxable"),
+            desc=text_of(element, "Desc"),
+        )
+
+
+def parse_sales_tax_code_ret(element: etree._Element) -> SalesTaxCode:
+    return SalesTaxCode.from_element(element)
+
+
+def build_sales_tax_code_query_rq(query: ListQuery, version: QbxmlVersion) -> str:
+    """A SalesTaxCodeQueryRq (no iterator, no OwnerID in the schema)."""
+    return build_list_query("SalesTaxCodeQueryRq", query, version)

@@ -1,0 +1,73 @@
+"""Payment terms in qbXML: StandardTermsRet and DateDrivenTermsRet into `Terms`, and TermsQueryRq
+(which returns both kinds). Knows no database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+
+from lxml import etree
+
+from qbwc_server.qbxml.core import QbxmlParseError, QbxmlVersion
+from qbwc_server.qbxml.customers import build_list_query, required_datetime, required_text
+from qbwc_server.qbxml.fields import bool_of, decimal_of, int_of, text_of
+from qbwc_server.qbxml.query import ListQuery
+
+RET_TAGS = ("StandardTermsRet", "DateDrivenTermsRet")
+RS_TAG = "TermsQueryRs"
+
+TermsKind = Literal["standard", "date_driven"]
+
+
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """Either kind of terms: standard ("Net 30": due after N days) or date driven (due on a day of
+    the month). The other kind's fields are None.
+    """
+
+    list_id: str
+    time_created: dt.datetime
+    time_modified: dt.datetime
+    edit_sequence: str
+    name: str
+    is_active: bool
+    kind: TermsKind
+    due_days: int | None
+    discount_days: int | None
+    discount_pct: Decimal | None
+    day_of_month_due: int | None
+    due_next_month_days: int | None
+    discount_day_of_month: int | None
+
+    @classmethod
+    def from_element(cls, element: etree._Element) -> Terms:
+        if element.tag not in RET_TAGS:
+            raise QbxmlParseError(f"expected one of {RET_TAGS}, got <{element.tag}>", "")
+        kind: TermsKind = "standard" if element.tag == "StandardTermsRet" else "date_driven"
+        return cls(
+            list_id=required_text(element, "ListID"),
+            time_created=required_datetime(element, "TimeCreated"),
+            time_modified=required_datetime(element, "TimeModified"),
+            edit_sequence=required_text(element, "EditSequence"),
+            name=text_of(element, "Name") or "",
+            is_active=bool_of(element, "IsActive") is not False,
+            kind=kind,
+            due_days=int_of(element, "StdDueDays"),
+            discount_days=int_of(element, "StdDiscountDays"),
+            discount_pct=decimal_of(element, "DiscountPct"),
+            day_of_month_due=int_of(element, "DayOfMonthDue"),
+            due_next_month_days=int_of(element, "DueNextMonthDays"),
+            discount_day_of_month=int_of(element, "DiscountDayOfMonth"),
+        )
+
+
+def parse_terms_ret(element: etree._Element) -> Terms:
+    return Terms.from_element(element)
+
+
+def build_terms_query_rq(query: ListQuery, version: QbxmlVersion) -> str:
+    """A TermsQueryRq (no iterator, no OwnerID in the schema); it answers with both kinds."""
+    return build_list_query("TermsQueryRq", query, version)

@@ -1,0 +1,168 @@
+"""Invoices as qbXML carries them (InvoiceQueryRq / InvoiceRet); knows no database.
+
+We only read invoices: shipment details, payment status, and the sales orders they bill.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from lxml import etree
+
+from qbwc_server.qbxml.core import QbxmlVersion
+from qbwc_server.qbxml.fields import (
+    Address,
+    CustomField,
+    LinkedTxn,
+    Ref,
+    address_of,
+    bool_of,
+    custom_fields_of,
+    date_of,
+    datetime_of,
+    decimal_of,
+    int_of,
+    linked_txns_of,
+    ref_of,
+    text_of,
+)
+from qbwc_server.qbxml.query import TxnQuery
+from qbwc_server.qbxml.sales_orders import line_elements_of, required, write_txn_query_rq
+
+RET_TAG = "InvoiceRet"
+RS_TAG = "InvoiceQueryRs"
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceLine:
+    txn_line_id: str
+    item: Ref | None
+    desc: str | None
+    quantity: Decimal | None
+    unit_of_measure: str | None
+    rate: Decimal | None
+    amount: Decimal | None
+    class_ref: Ref | None
+    sales_tax_code: Ref | None
+    other1: str | None
+    other2: str | None
+    #: The TxnLineID of the InvoiceLineGroupRet this line came from; None for a plain line.
+    group_txn_line_id: str | None
+
+    @classmethod
+    def from_element(cls, element: etree._Element, group_txn_line_id: str | None = None) -> InvoiceLine:
+        return cls(
+            txn_line_id=required(text_of(element, "TxnLineID"), element, "TxnLineID"),
+            item=ref_of(element, "ItemRef"),
+            desc=text_of(element, "Desc"),
+            quantity=decimal_of(element, "Quantity"),
+            unit_of_measure=text_of(element, "UnitOfMeasure"),
+            rate=decimal_of(element, "Rate"),
+            amount=decimal_of(element, "Amount"),
+            class_ref=ref_of(element, "ClassRef"),
+            sales_tax_code=ref_of(element, "SalesTaxCodeRef"),
+            other1=text_of(element, "Other1"),
+            other2=text_of(element, "Other2"),
+            group_txn_line_id=group_txn_line_id,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Invoice:
+    txn_id: str
+    time_created: dt.datetime
+    time_modified: dt.datetime
+    edit_sequence: str
+    txn_number: int | None
+    customer: Ref
+    class_ref: Ref | None
+    txn_date: dt.date
+    ref_number: str | None
+    bill_address: Address | None
+    ship_address: Address | None
+    is_pending: bool | None
+    po_number: str | None
+    terms: Ref | None
+    due_date: dt.date | None
+    sales_rep: Ref | None
+    fob: str | None
+    ship_date: dt.date | None
+    ship_method: Ref | None
+    subtotal: Decimal | None
+    sales_tax_total: Decimal | None
+    applied_amount: Decimal | None
+    balance_remaining: Decimal | None
+    memo: str | None
+    is_paid: bool | None
+    other: str | None
+    external_guid: str | None
+    linked_txns: tuple[LinkedTxn, ...]
+    lines: tuple[InvoiceLine, ...]
+    custom_fields: tuple[CustomField, ...]
+
+    @property
+    def sales_order_txn_ids(self) -> tuple[str, ...]:
+        """The sales orders this invoice bills (needs IncludeLinkedTxns in the query)."""
+        return tuple(link.txn_id for link in self.linked_txns if link.txn_type == "SalesOrder")
+
+    @property
+    def tracking_number(self) -> str | None:
+        """A custom field named like "Tracking Number" when filled in, else the Other field
+        (where companies without the custom field type it).
+        """
+        for field in self.custom_fields:
+            if "tracking" in field.name.lower() and field.value and field.value.strip():
+                return field.value.strip()
+        return self.other or None
+
+    @classmethod
+    def from_element(cls, element: etree._Element) -> Invoice:
+        return cls(
+            txn_id=required(text_of(element, "TxnID"), element, "TxnID"),
+            time_created=required(datetime_of(element, "TimeCreated"), element, "TimeCreated"),
+            time_modified=required(datetime_of(element, "TimeModified"), element, "TimeModified"),
+            edit_sequence=required(text_of(element, "EditSequence"), element, "EditSequence"),
+            txn_number=int_of(element, "TxnNumber"),
+            customer=required(ref_of(element, "CustomerRef"), element, "CustomerRef"),
+            class_ref=ref_of(element, "ClassRef"),
+            txn_date=required(date_of(element, "TxnDate"), element, "TxnDate"),
+            ref_number=text_of(element, "RefNumber"),
+            bill_address=address_of(element, "BillAddress"),
+            ship_address=address_of(element, "ShipAddress"),
+            is_pending=bool_of(element, "IsPending"),
+            po_number=text_of(element, "PONumber"),
+            terms=ref_of(element, "TermsRef"),
+            due_date=date_of(element, "DueDate"),
+            sales_rep=ref_of(element, "SalesRepRef"),
+            fob=text_of(element, "FOB"),
+            ship_date=date_of(element, "ShipDate"),
+            ship_method=ref_of(element, "ShipMethodRef"),
+            subtotal=decimal_of(element, "Subtotal"),
+            sales_tax_total=decimal_of(element, "SalesTaxTotal"),
+            applied_amount=decimal_of(element, "AppliedAmount"),
+            balance_remaining=decimal_of(element, "BalanceRemaining"),
+            memo=text_of(element, "Memo"),
+            is_paid=bool_of(element, "IsPaid"),
+            other=text_of(element, "Other"),
+            external_guid=text_of(element, "ExternalGUID"),
+            linked_txns=linked_txns_of(element),
+            lines=tuple(
+                InvoiceLine.from_element(line, group_id)
+                for line, group_id in line_elements_of(element, "InvoiceLineRet", "InvoiceLineGroupRet")
+            ),
+            custom_fields=custom_fields_of(element),
+        )
+
+
+def parse_invoice_ret(element: etree._Element) -> Invoice:
+    """An `InvoiceRet` as an `Invoice`; group lines are flattened in document order."""
+    return Invoice.from_element(element)
+
+
+def build_invoice_query_rq(query: TxnQuery, version: QbxmlVersion) -> str:
+    """`InvoiceQueryRq` for `query` (IncludeLinkedTxns needs 1.1: ask for it to see sales orders)."""
+    return write_txn_query_rq(
+        "InvoiceQueryRq", query, version, since=QbxmlVersion(1, 0), linked_txns_since=QbxmlVersion(1, 1)
+    )

@@ -1,0 +1,116 @@
+"""Customer payments as qbXML carries them (ReceivePaymentQueryRq / ReceivePaymentRet);
+knows no database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from lxml import etree
+
+from qbwc_server.qbxml.core import QbxmlVersion
+from qbwc_server.qbxml.fields import (
+    CustomField,
+    Ref,
+    custom_fields_of,
+    date_of,
+    datetime_of,
+    decimal_of,
+    int_of,
+    ref_of,
+    text_of,
+)
+from qbwc_server.qbxml.query import TxnQuery
+from qbwc_server.qbxml.sales_orders import required, write_txn_query_rq
+
+RET_TAG = "ReceivePaymentRet"
+RS_TAG = "ReceivePaymentQueryRs"
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedToTxn:
+    """Part of a payment applied to one transaction (usually an invoice)."""
+
+    txn_id: str
+    txn_type: str
+    txn_date: dt.date | None
+    ref_number: str | None
+    #: The invoice's balance after this payment.
+    balance_remaining: Decimal | None
+    amount: Decimal | None
+    discount_amount: Decimal | None
+
+    @classmethod
+    def from_element(cls, element: etree._Element) -> AppliedToTxn:
+        return cls(
+            txn_id=required(text_of(element, "TxnID"), element, "TxnID"),
+            txn_type=text_of(element, "TxnType") or "",
+            txn_date=date_of(element, "TxnDate"),
+            ref_number=text_of(element, "RefNumber"),
+            balance_remaining=decimal_of(element, "BalanceRemaining"),
+            amount=decimal_of(element, "Amount"),
+            discount_amount=decimal_of(element, "DiscountAmount"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivePayment:
+    txn_id: str
+    time_created: dt.datetime
+    time_modified: dt.datetime
+    edit_sequence: str
+    txn_number: int | None
+    customer: Ref
+    ar_account: Ref | None
+    txn_date: dt.date
+    ref_number: str | None
+    total_amount: Decimal | None
+    payment_method: Ref | None
+    memo: str | None
+    deposit_to_account: Ref | None
+    unused_payment: Decimal | None
+    unused_credits: Decimal | None
+    external_guid: str | None
+    applied: tuple[AppliedToTxn, ...]
+    custom_fields: tuple[CustomField, ...]
+
+    @classmethod
+    def from_element(cls, element: etree._Element) -> ReceivePayment:
+        # The schema marks every element of ReceivePaymentRet optional; QuickBooks Desktop
+        # always sends these, and a payment without them could not be mirrored anyway.
+        return cls(
+            txn_id=required(text_of(element, "TxnID"), element, "TxnID"),
+            time_created=required(datetime_of(element, "TimeCreated"), element, "TimeCreated"),
+            time_modified=required(datetime_of(element, "TimeModified"), element, "TimeModified"),
+            edit_sequence=required(text_of(element, "EditSequence"), element, "EditSequence"),
+            txn_number=int_of(element, "TxnNumber"),
+            customer=required(ref_of(element, "CustomerRef"), element, "CustomerRef"),
+            ar_account=ref_of(element, "ARAccountRef"),
+            txn_date=required(date_of(element, "TxnDate"), element, "TxnDate"),
+            ref_number=text_of(element, "RefNumber"),
+            total_amount=decimal_of(element, "TotalAmount"),
+            payment_method=ref_of(element, "PaymentMethodRef"),
+            memo=text_of(element, "Memo"),
+            deposit_to_account=ref_of(element, "DepositToAccountRef"),
+            unused_payment=decimal_of(element, "UnusedPayment"),
+            unused_credits=decimal_of(element, "UnusedCredits"),
+            external_guid=text_of(element, "ExternalGUID"),
+            applied=tuple(AppliedToTxn.from_element(e) for e in element.iterfind("AppliedToTxnRet")),
+            custom_fields=custom_fields_of(element),
+        )
+
+
+def parse_receive_payment_ret(element: etree._Element) -> ReceivePayment:
+    """A `ReceivePaymentRet` as a `ReceivePayment` with what it was applied to."""
+    return ReceivePayment.from_element(element)
+
+
+def build_receive_payment_query_rq(query: TxnQuery, version: QbxmlVersion) -> str:
+    """`ReceivePaymentQueryRq` for `query` (1.1+). The request has no IncludeLinkedTxns: asking
+    for linked transactions is a ValueError; applications come as AppliedToTxnRet anyway.
+    """
+    return write_txn_query_rq(
+        "ReceivePaymentQueryRq", query, version, since=QbxmlVersion(1, 1), linked_txns_since=None
+    )

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import json
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, text
 
@@ -43,6 +45,8 @@ class ClaimedJob:
     entity_ref: str | None
     request_body: str | None
     attempts: int
+    #: A generated job's parameters (a pull's window and iterator).
+    params: dict[str, Any] | None = None
 
 
 #: Backoff for transient failures: 30 s, 1 min, 2 min, … capped at an hour.
@@ -68,6 +72,14 @@ def runnable_condition(job: str, tenant: str, within: str) -> str:
 _RUNNABLE = runnable_condition("j", ":tenant_id", ":within")
 
 
+def round_trips_left(job: str) -> str:
+    """SQL summing the round trips the matching `job` rows still need: one each, or for a pull
+    in the middle of an iterator, its remaining pages. The Web Connector's progress bar uses it."""
+    page_size = f"greatest(coalesce(({job}.params ->> 'page_size')::int, 1), 1)"
+    pages = f"ceil({job}.iterator_remaining::numeric / {page_size})"
+    return f"coalesce(sum(CASE WHEN {job}.iterator_remaining > 0 THEN {pages} ELSE 1 END), 0)::int"
+
+
 def claim_ctes(tenant: str, ticket: str, guard: str = "true") -> str:
     """The `next` and `claimed` CTEs that lease one runnable job of `tenant` to `ticket`.
 
@@ -86,7 +98,7 @@ def claim_ctes(tenant: str, ticket: str, guard: str = "true") -> str:
             UPDATE jobs SET status = 'sent', lease_ticket = {ticket}, sent_at = now(),
                             attempts = jobs.attempts + 1, updated_at = now()
             FROM next WHERE jobs.id = next.id
-            RETURNING jobs.id, jobs.kind, jobs.entity_ref, jobs.request_body, jobs.attempts
+            RETURNING jobs.id, jobs.kind, jobs.entity_ref, jobs.request_body, jobs.attempts, jobs.params
         )
     """
 
@@ -128,15 +140,16 @@ def enqueue(
     depends_on: int | None = None,
     run_after: dt.datetime | None = None,
     max_attempts: int = 5,
+    params: dict[str, Any] | None = None,
 ) -> int:
     """Add a job; returns its id. Commits with the caller's transaction (mirror row + job together)."""
     return int(
         conn.execute(
             text("""
                 INSERT INTO jobs (tenant_id, kind, request_body, entity_ref, priority, depends_on,
-                                  run_after, max_attempts, status, last_message)
+                                  run_after, max_attempts, params, status, last_message)
                 SELECT :tenant_id, :kind, :request_body, :entity_ref, :priority, :depends_on,
-                       coalesce(:run_after, now()), :max_attempts,
+                       coalesce(:run_after, now()), :max_attempts, CAST(:params AS jsonb),
                        -- a dependency that already failed holds the new job back at once, with why
                        CASE WHEN d.status IN ('failed', 'dead', 'blocked') THEN 'blocked' ELSE 'queued' END,
                        CASE WHEN d.status IN ('failed', 'dead', 'blocked')
@@ -154,6 +167,7 @@ def enqueue(
                 "depends_on": depends_on,
                 "run_after": run_after,
                 "max_attempts": max_attempts,
+                "params": json.dumps(params) if params is not None else None,
             },
         ).scalar_one()
     )
@@ -345,3 +359,41 @@ def cancel_job(conn: Connection, job_id: int) -> None:
     if result.rowcount != 1:
         raise QueueError(f"job {job_id} does not exist, is in flight, or has already finished")
     block_dependents(conn, job_id, f"waiting on job {job_id}, which was cancelled")
+
+
+def continue_job(
+    conn: Connection, job_id: int, params: dict[str, Any], *, remaining: int | None, records: int, fresh: bool
+) -> None:
+    """Put a leased job straight back at the head of the queue for its next round trip.
+
+    An iterator page was applied (`fresh`: the attempt succeeded, so the count starts over) or
+    the iterator expired and the job starts over (the attempt still counts).
+    """
+    conn.execute(
+        text("""
+            UPDATE jobs SET status = 'queued', sent_at = NULL, run_after = now(), priority = 0,
+                   params = CAST(:params AS jsonb), iterator_id = CAST(:params AS jsonb) ->> 'iterator_id',
+                   iterator_remaining = :remaining, records = records + :records,
+                   attempts = CASE WHEN :fresh THEN 0 ELSE attempts END, updated_at = now()
+            WHERE id = :id AND status = 'sent'
+        """),
+        {
+            "id": job_id,
+            "params": json.dumps(params),
+            "remaining": remaining,
+            "records": records,
+            "fresh": fresh,
+        },
+    )
+
+
+def note_records(conn: Connection, job_id: int, params: dict[str, Any], records: int) -> None:
+    """Record what the job's last round trip applied, before it is finished."""
+    conn.execute(
+        text("""
+            UPDATE jobs SET params = CAST(:params AS jsonb), records = records + :records,
+                   iterator_id = NULL, iterator_remaining = NULL
+            WHERE id = :id
+        """),
+        {"id": job_id, "params": json.dumps(params), "records": records},
+    )

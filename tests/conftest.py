@@ -132,15 +132,27 @@ class TenantCredentials:
 
 @pytest.fixture
 def make_tenant(engine: Engine) -> Callable[..., TenantCredentials]:
-    """Create a tenant with a generated password (or `password=` for an argon2 one)."""
+    """Create a tenant with a generated password (or `password=` for an argon2 one).
+
+    Scheduled pulls are off unless `pulls=True`: protocol tests count only the jobs they queue.
+    """
 
     def make(
-        name: str = "acme", *, password: str | None = None, company_file: str | None = None
+        name: str = "acme",
+        *,
+        password: str | None = None,
+        company_file: str | None = None,
+        pulls: bool = False,
     ) -> TenantCredentials:
         with engine.begin() as conn:
             info, generated = tenants.add_tenant(
                 conn, name, f"{name}-qbwc", password=password, company_file=company_file
             )
+            if not pulls:
+                conn.execute(
+                    text("UPDATE tenants SET settings = CAST(:off AS jsonb) WHERE id = :id"),
+                    {"off": '{"pull_intervals": {"default": 0}}', "id": info.id},
+                )
         return TenantCredentials(info.id, info.name, info.username, password or generated or "")
 
     return make

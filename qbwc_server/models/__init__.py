@@ -12,6 +12,8 @@ from qbwc_server.models.lists import (
     Terms,
 )
 from qbwc_server.models.mirror import Customer, CustomerShipAddress, Item, ItemKind, SyncCursor, SyncState
+from qbwc_server.models.queue import Job, JobKind, JobStatus
+from qbwc_server.models.tenancy import PasswordKind, QbwcSession, SessionState, Tenant
 from qbwc_server.models.transactions import (
     Invoice,
     InvoiceLine,
@@ -20,10 +22,9 @@ from qbwc_server.models.transactions import (
     SalesOrder,
     SalesOrderLine,
 )
-from qbwc_server.models.queue import Job, JobKind, JobStatus
-from qbwc_server.models.tenancy import PasswordKind, QbwcSession, SessionState, Tenant
 
 __all__ = [
+    "Base",
     "Customer",
     "CustomerShipAddress",
     "CustomerType",
@@ -31,26 +32,25 @@ __all__ = [
     "InvoiceLine",
     "Item",
     "ItemKind",
+    "Job",
+    "JobKind",
+    "JobStatus",
+    "PasswordKind",
     "Payment",
     "PaymentApplication",
     "PriceLevel",
     "PriceLevelItem",
     "QbClass",
+    "QbwcSession",
     "SalesOrder",
     "SalesOrderLine",
     "SalesRep",
     "SalesRepEmail",
     "SalesTaxCode",
-    "SyncState",
-    "Terms",
-    "Base",
-    "Job",
-    "JobKind",
-    "JobStatus",
-    "PasswordKind",
-    "QbwcSession",
     "SessionState",
     "SyncCursor",
+    "SyncState",
     "Tenant",
+    "Terms",
     "metadata",
 ]

@@ -98,5 +98,3 @@ class SalesTaxCode(ListRecord, Base):
     description: Mapped[str | None]
 
     __table_args__ = record_constraints("sales_tax_codes", "qb_list_id")
-
-

@@ -99,3 +99,97 @@ def describe_hresult(hresult: str, message: str) -> str:
     said = f' (QuickBooks said: "{message.strip()}")' if message and message.strip() else ""
     meaning = explanation.meaning[:1].upper() + explanation.meaning[1:]
     return f"{meaning} [{hresult}]{said}. Fix: {explanation.fix}"
+
+
+# -- qbXML status codes (the statusCode of each *Rs) -------------------------------------------
+
+_STATUS: dict[int, Explanation] = {
+    0: Explanation(Outcome.DONE, "done", ""),
+    1: Explanation(Outcome.DONE, "no records matched the query", ""),
+    500: Explanation(Outcome.DONE, "some of the requested records were not found", ""),
+    530: Explanation(Outcome.DONE, "done with a warning", ""),
+    3000: Explanation(
+        Outcome.NEEDS_ADMIN,
+        "QuickBooks says an id we sent is not a valid ListID/TxnID",
+        "The mirror holds an id QuickBooks does not accept; link the record again"
+        " (e.g. re-link the customer to its QuickBooks ListID) and retry the job.",
+    ),
+    3100: Explanation(
+        Outcome.NEEDS_ADMIN,
+        "the name is already used by another record in QuickBooks",
+        "Names must be unique across QuickBooks' customer, vendor, employee and other-name lists."
+        " Link this record to the existing one, or rename one of them, then retry.",
+    ),
+    3120: Explanation(
+        Outcome.NEEDS_ADMIN,
+        "the record no longer exists in QuickBooks",
+        "It was deleted or merged in QuickBooks; run `qbwc-server refresh TENANT ENTITY` and"
+        " re-link the record if needed.",
+    ),
+    3140: Explanation(
+        Outcome.WAIT_FOR_DEPENDENCY,
+        "the request refers to something QuickBooks does not have (an item, customer, terms…)",
+        "Create the missing record in QuickBooks (the message names it), or fix the mapping,"
+        " then retry the job.",
+    ),
+    3170: Explanation(
+        Outcome.RETRY,
+        "QuickBooks could not save the change (the record is in use or the edit conflicts)",
+        "Close any window editing this record in QuickBooks; the job is retried.",
+    ),
+    3175: Explanation(
+        Outcome.RETRY,
+        "the record is being edited by someone in QuickBooks",
+        "Close the record in QuickBooks on every workstation; the job is retried.",
+    ),
+    3176: Explanation(
+        Outcome.RETRY, "the record is in use in QuickBooks", "Close it in QuickBooks; the job is retried."
+    ),
+    3180: Explanation(
+        Outcome.RETRY,
+        "QuickBooks could not save the change to the list",
+        "Usually a record open in another window; the job is retried. If it persists, run"
+        " File > Utilities > Verify Data in QuickBooks.",
+    ),
+    3200: Explanation(
+        Outcome.RETRY,
+        "the record changed in QuickBooks since we last read it (stale EditSequence)",
+        "Nothing to do: the record is read again and the change re-applied.",
+    ),
+    3231: Explanation(
+        Outcome.RETRY,
+        "QuickBooks did not process this request because an earlier one in the message failed",
+        "See the other failed job of the same session; this one is retried.",
+    ),
+    3250: Explanation(
+        Outcome.NEEDS_ADMIN,
+        "this QuickBooks edition or version does not support the request",
+        "Turn the feature on in QuickBooks (e.g. inventory, price levels, sales orders need"
+        " Premier/Enterprise and the preference enabled), or turn this sync off for the tenant.",
+    ),
+    3261: Explanation(
+        Outcome.NEEDS_ADMIN,
+        "QuickBooks' permissions do not allow this application to do this",
+        "Log into QuickBooks as Admin and allow this application full access under"
+        " Edit > Preferences > Integrated Applications.",
+    ),
+    3391: Explanation(
+        Outcome.RETRY,
+        "QuickBooks' iterator for this query expired",
+        "Nothing to do: the pull starts over and rewrites nothing that did not change.",
+    ),
+}
+
+
+def explain_status(code: int, message: str = "") -> Explanation:
+    """What a qbXML statusCode means for the job; unknown errors need an admin (with QuickBooks' words)."""
+    known = _STATUS.get(code)
+    if known is not None:
+        return known
+    if 3170 <= code <= 3180:
+        return _STATUS[3170]
+    return Explanation(
+        Outcome.NEEDS_ADMIN,
+        f"QuickBooks refused the request ({message.strip() or 'no message'})",
+        "Read QuickBooks' message above; fix the record it names, then retry the job.",
+    )

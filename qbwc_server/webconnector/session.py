@@ -27,6 +27,8 @@ from qbwc_server.qbxml.core import (
 )
 from qbwc_server.qbxml.errors import Outcome, describe_hresult, explain_hresult
 from qbwc_server.qbxml.host import HostInfo
+from qbwc_server.sync import schedule
+from qbwc_server.sync.pull import PullHandler
 from qbwc_server.sync.registry import handler_for
 from qbwc_server.webconnector import statements as sql
 from qbwc_server.webconnector.auth import PasswordVerifier, lockout_seconds
@@ -41,6 +43,8 @@ NO_WORK = "none"
 NOOP = "NoOp"
 #: Work due within this many seconds keeps a session open (NoOp) rather than ending it.
 NOOP_WINDOW_SECONDS = 10
+#: An expired iterator restarts its pull at once this many times, then backs off like any retry.
+RESTARTS_BEFORE_BACKOFF = 3
 
 BAD_TICKET = (
     "This Web Connector session is unknown or has expired. Nothing was lost: the Web Connector"
@@ -96,6 +100,7 @@ class WebConnectorSessions:
             open_wait,
             runnable,
             next_due,
+            pulls_due,
         ) = row
         if locked:
             log.warning("authenticate: %r is locked out after repeated bad passwords", username)
@@ -108,9 +113,12 @@ class WebConnectorSessions:
             log.info("authenticate: tenant %s already has a live session", tenant_id)
             self.bookkeeping.one(sql.AUTH_SEEN, {"tenant_id": tenant_id})
             return ["", NO_WORK, str(open_wait)]
-        if open_ticket is not None:
+        if open_ticket is not None or pulls_due:
             with self.engine.begin() as conn:
-                self._end_session(conn, open_ticket, "expired", BAD_TICKET)
+                if open_ticket is not None:
+                    self._end_session(conn, open_ticket, "expired", BAD_TICKET)
+                if pulls_due:
+                    schedule.enqueue_due_pulls(conn, tenant_id)
                 runnable = queue.count_runnable(conn, tenant_id)
         if runnable == 0:
             self.bookkeeping.one(sql.AUTH_SEEN, {"tenant_id": tenant_id})
@@ -162,12 +170,12 @@ class WebConnectorSessions:
         if row is None:
             self._expire_if_idle(ticket)
             return ""
-        tenant_id, version_text, job_id, kind, entity_ref, body, attempts = row
+        tenant_id, version_text, job_id, kind, entity_ref, body, attempts, params = row
         if version_text is None:
             return self._refuse_old_quickbooks(ticket or "", tenant_id, supported)
         if job_id is None:
             return self._nothing_to_send(ticket or "", tenant_id)
-        job = queue.ClaimedJob(job_id, kind, entity_ref, body, attempts)
+        job = queue.ClaimedJob(job_id, kind, entity_ref, body, attempts, params)
         handler = handler_for(kind)
         if handler is None:
             with self.engine.begin() as conn:
@@ -204,7 +212,7 @@ class WebConnectorSessions:
         if row is None:
             self._expire_if_idle(ticket)
             return -1
-        tenant_id, jobs_done, job_id, kind, entity_ref, body, attempts, current_job_id = row
+        tenant_id, sent, job_id, kind, entity_ref, body, attempts, params, current_job_id = row
         ticket = ticket or ""
         if current_job_id is None:
             with self.engine.begin() as conn:
@@ -212,19 +220,21 @@ class WebConnectorSessions:
             return -1
         if job_id is None:  # finished or reclaimed meanwhile (e.g. an admin cancelled it)
             with self.engine.begin() as conn:
-                return self._progress(conn, ticket, tenant_id, jobs_done)
-        job = queue.ClaimedJob(job_id, kind, entity_ref, body, attempts)
+                return self._progress(conn, ticket, tenant_id, sent)
+        job = queue.ClaimedJob(job_id, kind, entity_ref, body, attempts, params)
         if hresult and hresult.strip():
             return self._fail(
                 ticket, job, _hresult_outcome(hresult), describe_hresult(hresult, message or "")
             )
+        handler = handler_for(kind)
+        assert handler is not None  # it built the request
+        if isinstance(handler, PullHandler):  # streamed: never holds the whole response as a tree
+            return self._receive_pull(ticket, tenant_id, sent, job, handler, response or "")
         try:
             messages = response_messages(parse_xml(response or ""))
         except QbxmlError as exc:
             error = f"QuickBooks' response could not be read ({exc}); the request will be sent again."
             return self._fail(ticket, job, queue.FailureOutcome.RETRY, error)
-        handler = handler_for(kind)
-        assert handler is not None  # it built the request
         applied = handler.read_response(job, messages)
         finish = {
             "job_id": job_id,
@@ -242,7 +252,7 @@ class WebConnectorSessions:
         if applied.failure is None and not handler.writes_mirror:
             pool = self.bookkeeping if read_only else self.single
             finished = pool.one(sql.FINISH, finish)  # nothing else to land: one statement
-            return _percent(jobs_done + 1, finished[1] if finished else 0)
+            return _percent(sent, finished[1] if finished else 0)
         with self.engine.begin() as conn:
             if read_only:
                 conn.execute(text("SET LOCAL synchronous_commit = off"))
@@ -254,10 +264,57 @@ class WebConnectorSessions:
                     applied.message or "failed",
                     status_code=applied.status_code,
                 )
-                return self._progress(conn, ticket, tenant_id, jobs_done, failed=1)
+                return self._progress(conn, ticket, tenant_id, sent, failed=1)
             handler.apply_response(conn, job, messages)
             ((_, remaining),) = sql.FINISH.on(conn, finish)
-            return _percent(jobs_done + 1, remaining)
+            return _percent(sent, remaining)
+
+    def _receive_pull(
+        self,
+        ticket: str,
+        tenant_id: int,
+        sent: int,
+        job: queue.ClaimedJob,
+        handler: PullHandler,
+        response: str,
+    ) -> int:
+        """Apply one page of a pull; finish it, or queue its next page (or its restart) at once."""
+        try:
+            with self.engine.begin() as conn:
+                # Read-only: if a crash loses this commit, the leased job is simply asked again.
+                conn.execute(text("SET LOCAL synchronous_commit = off"))
+                result = handler.receive(conn, tenant_id, job, response)
+                if result.failure is not None or (result.restart and job.attempts >= RESTARTS_BEFORE_BACKOFF):
+                    failure = result.failure or queue.FailureOutcome.RETRY
+                    code = result.status.code if result.status else None
+                    queue.fail_job(conn, job.id, failure, result.message or "failed", status_code=code)
+                    log.warning("pull job %s failed (%s): %s", job.id, failure.value, result.message)
+                    return self._progress(conn, ticket, tenant_id, sent, failed=1)
+                if not result.finished:
+                    queue.continue_job(
+                        conn,
+                        job.id,
+                        result.params,
+                        remaining=result.remaining or None,
+                        records=result.records,
+                        fresh=not result.restart,
+                    )
+                    return self._progress(conn, ticket, tenant_id, sent)
+                queue.note_records(conn, job.id, result.params, result.records)
+                finish = {
+                    "job_id": job.id,
+                    "response_xml": None,
+                    "status_code": result.status.code if result.status else None,
+                    "message": None,
+                    "ticket": ticket,
+                    "tenant_id": tenant_id,
+                    "within": NOOP_WINDOW_SECONDS,
+                }
+                ((_, remaining),) = sql.FINISH.on(conn, finish)
+                return _percent(sent, remaining)
+        except QbxmlError as exc:
+            error = f"QuickBooks' response could not be read ({exc}); the request will be sent again."
+            return self._fail(ticket, job, queue.FailureOutcome.RETRY, error)
 
     def _fail(self, ticket: str, job: queue.ClaimedJob, outcome: queue.FailureOutcome, error: str) -> int:
         """QuickBooks could not run the request, or its answer was unusable: -1, and getLastError says why."""

@@ -9,7 +9,8 @@ Parameters carry explicit casts: PREPARE must know every parameter's type.
 from __future__ import annotations
 
 from qbwc_server.db import Prepared
-from qbwc_server.queue import claim_ctes, complete_cte, runnable_condition
+from qbwc_server.queue import claim_ctes, complete_cte, round_trips_left, runnable_condition
+from qbwc_server.sync.schedule import PULLS_DUE
 
 #: Who is this, may they come in, and is there anything to do? Read-only.
 AUTH_LOOKUP = Prepared(
@@ -21,8 +22,11 @@ AUTH_LOOKUP = Prepared(
            ceil(extract(epoch FROM s.last_call_at + make_interval(secs => %(idle)s::int) - now()))::int
                AS open_wait,
            (SELECT count(*) FROM jobs j WHERE {runnable_condition("j", "t.id", "0")}) AS runnable,
-           (SELECT ceil(extract(epoch FROM min(q.run_after) - now()))::int FROM jobs q
-            WHERE q.tenant_id = t.id AND q.status = 'queued') AS next_due
+           ceil(extract(epoch FROM least(
+               (SELECT min(q.run_after) FROM jobs q WHERE q.tenant_id = t.id AND q.status = 'queued'),
+               (SELECT min(c.next_due_at) FROM sync_cursors c WHERE c.tenant_id = t.id)
+           ) - now()))::int AS next_due,
+           {PULLS_DUE} AS pulls_due
     FROM tenants t
     LEFT JOIN qbwc_sessions s ON s.tenant_id = t.id AND s.state = 'open'
     WHERE t.username = %(username)s::text
@@ -92,7 +96,7 @@ SEND_CLAIM = Prepared(
                host_country = coalesce(%(country)s::text, host_country), qbxml_version = s.version
         FROM s WHERE %(from_hcp)s::boolean AND tenants.id = s.tenant_id
     )
-    SELECT s.tenant_id, s.version, c.id, c.kind, c.entity_ref, c.request_body, c.attempts
+    SELECT s.tenant_id, s.version, c.id, c.kind, c.entity_ref, c.request_body, c.attempts, c.params
     FROM s LEFT JOIN claimed c ON true
     """,
 )
@@ -101,7 +105,8 @@ SEND_CLAIM = Prepared(
 RECEIVE_LOOKUP = Prepared(
     "qbwc_receive_lookup",
     """
-    SELECT s.tenant_id, s.jobs_done, j.id, j.kind, j.entity_ref, j.request_body, j.attempts, s.current_job_id
+    SELECT s.tenant_id, s.requests_sent, j.id, j.kind, j.entity_ref, j.request_body, j.attempts, j.params,
+           s.current_job_id
     FROM qbwc_sessions s
     LEFT JOIN jobs j ON j.id = s.current_job_id AND j.status = 'sent' AND j.lease_ticket = s.ticket
     WHERE s.ticket = %(ticket)s::text AND s.state = 'open'
@@ -118,7 +123,8 @@ TOUCH_AND_COUNT = Prepared(
                jobs_failed = jobs_failed + %(failed)s::int
         WHERE ticket = %(ticket)s::text
     )
-    SELECT count(*) FROM jobs j WHERE {runnable_condition("j", "%(tenant_id)s::bigint", "%(within)s::int")}
+    SELECT {round_trips_left("j")} FROM jobs j
+    WHERE {runnable_condition("j", "%(tenant_id)s::bigint", "%(within)s::int")}
     """,
 )
 
@@ -133,7 +139,7 @@ FINISH = Prepared(
         WHERE ticket = %(ticket)s::text
     )
     SELECT (SELECT count(*) FROM done),
-           (SELECT count(*) FROM jobs j
+           (SELECT {round_trips_left("j")} FROM jobs j
             WHERE {runnable_condition("j", "%(tenant_id)s::bigint", "%(within)s::int")})
     """,
 )
@@ -155,7 +161,7 @@ CLOSE = Prepared(
         WHERE lease_ticket = %(ticket)s::text AND status = 'sent' AND EXISTS (SELECT 1 FROM s)
     ),
     counts AS (
-        SELECT kind, status, count(*) AS n FROM jobs
+        SELECT kind, status, count(*) AS n, sum(records) AS r FROM jobs
         WHERE lease_ticket = %(ticket)s::text AND status <> 'sent' GROUP BY kind, status
     ),
     cleared AS (
@@ -164,7 +170,7 @@ CLOSE = Prepared(
         WHERE tenants.id = s.tenant_id AND tenants.connection_error IS NOT NULL
           AND NOT EXISTS (SELECT 1 FROM counts WHERE status IN ('failed', 'dead', 'blocked'))
     )
-    SELECT s.tenant_id, coalesce((SELECT json_agg(json_build_array(kind, status, n)) FROM counts), '[]')
+    SELECT s.tenant_id, coalesce((SELECT json_agg(json_build_array(kind, status, n, r)) FROM counts), '[]')
     FROM s
     """,
 )
@@ -174,8 +180,8 @@ SESSION_STATE = Prepared(
     "qbwc_session_state",
     """
     SELECT s.state, s.last_error,
-           (SELECT coalesce(json_agg(json_build_array(kind, status, n)), '[]') FROM (
-                SELECT kind, status, count(*) AS n FROM jobs
+           (SELECT coalesce(json_agg(json_build_array(kind, status, n, r)), '[]') FROM (
+                SELECT kind, status, count(*) AS n, sum(records) AS r FROM jobs
                 WHERE lease_ticket = s.ticket AND status <> 'sent' GROUP BY kind, status) counts)
     FROM qbwc_sessions s WHERE s.ticket = %(ticket)s::text
     """,

@@ -1,0 +1,143 @@
+"""Which pulls are due, queued when the Web Connector authenticates.
+
+A tenant that never synced has every pull due, so its first session is a full initial sync.
+After that each entity is pulled incrementally every `interval` (per-tenant overrides in
+`tenants.settings["pull_intervals"]`, seconds; 0 turns a pull off), from its cursor minus a
+small overlap for clock and DST skew between QuickBooks' PC and us.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from qbwc_server import queue
+from qbwc_server.sync.pull import PullSpec
+from qbwc_server.sync.pulls import GROUPS, PULLS, PULLS_BY_ENTITY
+
+#: Re-read this much before the cursor: QuickBooks' clock may lag ours, and DST shifts hit
+#: FromModifiedDate filters. Rows re-read unchanged are not rewritten.
+OVERLAP = dt.timedelta(minutes=5)
+#: SQL: true when tenant `t` has a pull due — never synced, or a cursor whose time has come.
+PULLS_DUE = """(
+    NOT EXISTS (SELECT 1 FROM sync_cursors c WHERE c.tenant_id = t.id)
+    OR EXISTS (SELECT 1 FROM sync_cursors c WHERE c.tenant_id = t.id
+               AND (c.next_due_at IS NULL OR c.next_due_at <= now()))
+)"""
+
+
+class UnknownEntity(ValueError):
+    """`refresh` was asked for an entity that is not pulled."""
+
+
+def interval_for(spec: PullSpec, settings: Mapping[str, Any] | None) -> dt.timedelta | None:
+    """The tenant's interval for `spec`; None when the tenant turned that pull off."""
+    overrides = (settings or {}).get("pull_intervals") or {}
+    seconds = overrides.get(spec.entity, overrides.get("default"))
+    if seconds is None:
+        return spec.interval
+    return dt.timedelta(seconds=int(seconds)) if int(seconds) > 0 else None
+
+
+def enqueue_due_pulls(conn: Connection, tenant_id: int) -> int:
+    """Queue every pull of the tenant that is due and not already queued; returns how many."""
+    settings = conn.execute(
+        text("SELECT settings FROM tenants WHERE id = :t FOR UPDATE"), {"t": tenant_id}
+    ).scalar()
+    cursors = {
+        row.entity: row
+        for row in conn.execute(
+            text("SELECT entity, last_modified, next_due_at FROM sync_cursors WHERE tenant_id = :t"),
+            {"t": tenant_id},
+        )
+    }
+    open_kinds = _open_pull_kinds(conn, tenant_id)
+    now = conn.execute(text("SELECT now()")).scalar_one()
+    queued = 0
+    for spec in PULLS:
+        interval = interval_for(spec, settings)
+        cursor = cursors.get(spec.entity)
+        if interval is None:
+            _set_next_due(conn, tenant_id, spec.entity, None)
+            continue
+        if cursor is not None and cursor.next_due_at is not None and cursor.next_due_at > now:
+            continue
+        _set_next_due(conn, tenant_id, spec.entity, now + interval)
+        if spec.kind in open_kinds:
+            continue
+        since = (
+            cursor.last_modified - OVERLAP
+            if cursor is not None and cursor.last_modified and spec.incremental
+            else None
+        )
+        _enqueue(conn, tenant_id, spec, since, now)
+        queued += 1
+    return queued
+
+
+def request_refresh(conn: Connection, tenant_id: int, names: Iterable[str]) -> list[str]:
+    """Queue a full refresh (everything, not just changes) of each named entity or group.
+
+    Returns the entities queued. An entity with a pull already waiting in the queue gets that
+    pull widened to a full one instead of a second job.
+    """
+    entities: list[str] = []
+    for name in names:
+        if name in GROUPS:
+            entities.extend(GROUPS[name])
+        elif name in PULLS_BY_ENTITY:
+            entities.append(name)
+        else:
+            choices = ", ".join([*GROUPS, *PULLS_BY_ENTITY])
+            raise UnknownEntity(f"unknown entity {name!r}; choose from: {choices}")
+    now = conn.execute(text("SELECT now()")).scalar_one()
+    done: list[str] = []
+    for entity in dict.fromkeys(entities):
+        spec = PULLS_BY_ENTITY[entity]
+        widened = conn.execute(
+            text("""
+                UPDATE jobs SET params = params - 'since', updated_at = now()
+                WHERE tenant_id = :t AND kind = :kind AND status = 'queued' AND NOT (params ? 'iterator_id')
+            """),
+            {"t": tenant_id, "kind": spec.kind},
+        ).rowcount
+        if not widened:
+            _enqueue(conn, tenant_id, spec, None, now)
+        done.append(entity)
+    return done
+
+
+def _enqueue(
+    conn: Connection, tenant_id: int, spec: PullSpec, since: dt.datetime | None, now: dt.datetime
+) -> int:
+    params: dict[str, Any] = {"started_at": now.isoformat(), "page_size": spec.page_size}
+    if since is not None:
+        params["since"] = since.isoformat()
+    return queue.enqueue(conn, tenant_id, spec.kind, priority=spec.priority, params=params)
+
+
+def _open_pull_kinds(conn: Connection, tenant_id: int) -> set[str]:
+    return set(
+        conn.execute(
+            text("""
+                SELECT DISTINCT kind FROM jobs
+                WHERE tenant_id = :t AND kind LIKE '%.pull' AND status IN ('queued', 'sent', 'blocked')
+            """),
+            {"t": tenant_id},
+        ).scalars()
+    )
+
+
+def _set_next_due(conn: Connection, tenant_id: int, entity: str, when: dt.datetime | None) -> None:
+    conn.execute(
+        text("""
+            INSERT INTO sync_cursors (tenant_id, entity, next_due_at)
+            VALUES (:t, :e, coalesce(CAST(:when AS timestamptz), 'infinity'))
+            ON CONFLICT (tenant_id, entity) DO UPDATE
+            SET next_due_at = EXCLUDED.next_due_at, updated_at = now()
+        """),
+        {"t": tenant_id, "e": entity, "when": when},
+    )

@@ -108,8 +108,9 @@ class PullHandler:
         params = job.params or {}
         since = params.get("since")
         iteration = None
-        if self.spec.page_size is not None:
-            iteration = Iteration(max_returned=self.spec.page_size, iterator_id=params.get("iterator_id"))
+        page_size = params.get("page_size", self.spec.page_size)
+        if page_size is not None:
+            iteration = Iteration(max_returned=int(page_size), iterator_id=params.get("iterator_id"))
         window = PullWindow(
             since=parse_datetime(since) if since else None, iteration=iteration, request_id=str(job.id)
         )

@@ -73,7 +73,7 @@ def enqueue_due_pulls(conn: Connection, tenant_id: int) -> int:
             if cursor is not None and cursor.last_modified and spec.incremental
             else None
         )
-        _enqueue(conn, tenant_id, spec, since, now)
+        _enqueue(conn, tenant_id, spec, since, now, settings)
         queued += 1
     return queued
 
@@ -94,6 +94,7 @@ def request_refresh(conn: Connection, tenant_id: int, names: Iterable[str]) -> l
             choices = ", ".join([*GROUPS, *PULLS_BY_ENTITY])
             raise UnknownEntity(f"unknown entity {name!r}; choose from: {choices}")
     now = conn.execute(text("SELECT now()")).scalar_one()
+    settings = conn.execute(text("SELECT settings FROM tenants WHERE id = :t"), {"t": tenant_id}).scalar()
     done: list[str] = []
     for entity in dict.fromkeys(entities):
         spec = PULLS_BY_ENTITY[entity]
@@ -105,15 +106,29 @@ def request_refresh(conn: Connection, tenant_id: int, names: Iterable[str]) -> l
             {"t": tenant_id, "kind": spec.kind},
         ).rowcount
         if not widened:
-            _enqueue(conn, tenant_id, spec, None, now)
+            _enqueue(conn, tenant_id, spec, None, now, settings)
         done.append(entity)
     return done
 
 
+def page_size_for(spec: PullSpec, settings: Mapping[str, Any] | None) -> int | None:
+    """MaxReturned for `spec`'s pages: the tenant's `pull_page_size` (smaller pages for a slow
+    QuickBooks PC, so no call nears the Web Connector's timeout), else the default 500."""
+    if spec.page_size is None:
+        return None
+    configured = (settings or {}).get("pull_page_size")
+    return max(1, int(configured)) if configured else spec.page_size
+
+
 def _enqueue(
-    conn: Connection, tenant_id: int, spec: PullSpec, since: dt.datetime | None, now: dt.datetime
+    conn: Connection,
+    tenant_id: int,
+    spec: PullSpec,
+    since: dt.datetime | None,
+    now: dt.datetime,
+    settings: Mapping[str, Any] | None,
 ) -> int:
-    params: dict[str, Any] = {"started_at": now.isoformat(), "page_size": spec.page_size}
+    params: dict[str, Any] = {"started_at": now.isoformat(), "page_size": page_size_for(spec, settings)}
     if since is not None:
         params["since"] = since.isoformat()
     return queue.enqueue(conn, tenant_id, spec.kind, priority=spec.priority, params=params)

@@ -7,7 +7,7 @@ import enum
 import uuid
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Uuid, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, SmallInteger, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from qbwc_server.models.base import Base, bigint_pk, created_at, int_zero, updated_at
@@ -83,6 +83,8 @@ class QbwcSession(Base):
     requests_sent: Mapped[int_zero]
     jobs_done: Mapped[int_zero]
     jobs_failed: Mapped[int_zero]
+    #: The percent receiveResponseXML last answered (the bar never goes backwards).
+    progress: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
 
     __table_args__ = (
         CheckConstraint(f"state IN ({', '.join(repr(s.value) for s in SessionState)})", name="state"),

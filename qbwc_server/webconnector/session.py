@@ -212,7 +212,7 @@ class WebConnectorSessions:
         if row is None:
             self._expire_if_idle(ticket)
             return -1
-        tenant_id, sent, job_id, kind, entity_ref, body, attempts, params, current_job_id = row
+        tenant_id, _sent, job_id, kind, entity_ref, body, attempts, params, current_job_id = row
         ticket = ticket or ""
         if current_job_id is None:
             with self.engine.begin() as conn:
@@ -220,7 +220,7 @@ class WebConnectorSessions:
             return -1
         if job_id is None:  # finished or reclaimed meanwhile (e.g. an admin cancelled it)
             with self.engine.begin() as conn:
-                return self._progress(conn, ticket, tenant_id, sent)
+                return self._progress(conn, ticket, tenant_id)
         job = queue.ClaimedJob(job_id, kind, entity_ref, body, attempts, params)
         if hresult and hresult.strip():
             return self._fail(
@@ -229,7 +229,7 @@ class WebConnectorSessions:
         handler = handler_for(kind)
         assert handler is not None  # it built the request
         if isinstance(handler, PullHandler):  # streamed: never holds the whole response as a tree
-            return self._receive_pull(ticket, tenant_id, sent, job, handler, response or "")
+            return self._receive_pull(ticket, tenant_id, job, handler, response or "")
         try:
             messages = response_messages(parse_xml(response or ""))
         except QbxmlError as exc:
@@ -252,7 +252,7 @@ class WebConnectorSessions:
         if applied.failure is None and not handler.writes_mirror:
             pool = self.bookkeeping if read_only else self.single
             finished = pool.one(sql.FINISH, finish)  # nothing else to land: one statement
-            return _percent(sent, finished[1] if finished else 0)
+            return int(finished[1]) if finished else 100
         with self.engine.begin() as conn:
             if read_only:
                 conn.execute(text("SET LOCAL synchronous_commit = off"))
@@ -264,16 +264,15 @@ class WebConnectorSessions:
                     applied.message or "failed",
                     status_code=applied.status_code,
                 )
-                return self._progress(conn, ticket, tenant_id, sent, failed=1)
+                return self._progress(conn, ticket, tenant_id, failed=1)
             handler.apply_response(conn, job, messages)
-            ((_, remaining),) = sql.FINISH.on(conn, finish)
-            return _percent(sent, remaining)
+            ((_, percent),) = sql.FINISH.on(conn, finish)
+            return int(percent)
 
     def _receive_pull(
         self,
         ticket: str,
         tenant_id: int,
-        sent: int,
         job: queue.ClaimedJob,
         handler: PullHandler,
         response: str,
@@ -289,7 +288,7 @@ class WebConnectorSessions:
                     code = result.status.code if result.status else None
                     queue.fail_job(conn, job.id, failure, result.message or "failed", status_code=code)
                     log.warning("pull job %s failed (%s): %s", job.id, failure.value, result.message)
-                    return self._progress(conn, ticket, tenant_id, sent, failed=1)
+                    return self._progress(conn, ticket, tenant_id, failed=1)
                 if not result.finished:
                     queue.continue_job(
                         conn,
@@ -299,7 +298,7 @@ class WebConnectorSessions:
                         records=result.records,
                         fresh=not result.restart,
                     )
-                    return self._progress(conn, ticket, tenant_id, sent)
+                    return self._progress(conn, ticket, tenant_id)
                 queue.note_records(conn, job.id, result.params, result.records)
                 finish = {
                     "job_id": job.id,
@@ -310,8 +309,8 @@ class WebConnectorSessions:
                     "tenant_id": tenant_id,
                     "within": NOOP_WINDOW_SECONDS,
                 }
-                ((_, remaining),) = sql.FINISH.on(conn, finish)
-                return _percent(sent, remaining)
+                ((_, percent),) = sql.FINISH.on(conn, finish)
+                return int(percent)
         except QbxmlError as exc:
             error = f"QuickBooks' response could not be read ({exc}); the request will be sent again."
             return self._fail(ticket, job, queue.FailureOutcome.RETRY, error)
@@ -325,11 +324,11 @@ class WebConnectorSessions:
         return -1
 
     @staticmethod
-    def _progress(conn: Connection, ticket: str, tenant_id: int, finished: int, *, failed: int = 0) -> int:
+    def _progress(conn: Connection, ticket: str, tenant_id: int, *, failed: int = 0) -> int:
         """Note the call on the session and answer with the progress so far."""
         params = {"ticket": ticket, "failed": failed, "tenant_id": tenant_id, "within": NOOP_WINDOW_SECONDS}
-        ((remaining,),) = sql.TOUCH_AND_COUNT.on(conn, params)
-        return _percent(finished, remaining)
+        row = sql.TOUCH_AND_COUNT.on(conn, params)
+        return int(row[0][0]) if row else 100
 
     # -- errors and closing ------------------------------------------------------------------
 
@@ -410,17 +409,6 @@ class WebConnectorSessions:
             text("UPDATE tenants SET connection_error = :e, connection_error_at = now() WHERE id = :id"),
             {"e": error, "id": tenant_id},
         )
-
-
-def _percent(finished: int, remaining: int) -> int:
-    """Truthful progress: jobs finished this session against those still to run; 100 = finished.
-
-    `remaining` counts jobs due within NOOP_WINDOW_SECONDS too: sendRequestXML then answers
-    NoOp and the Web Connector comes back for them, instead of ending the session.
-    """
-    if remaining == 0:
-        return 100
-    return min(99, (100 * finished) // (finished + remaining))
 
 
 def _read_host(hcp_response: str | None, country: str | None) -> HostInfo:

@@ -114,17 +114,35 @@ RECEIVE_LOOKUP = Prepared(
     """,
 )
 
-#: After a job failed (or vanished) on this session: note it, and count what is left to run.
+#: Round trips still to make for the session's tenant (jobs due within `within` seconds).
+_LEFT = f"""
+    left_ AS (
+        SELECT {round_trips_left("j")} AS n FROM jobs j
+        WHERE {runnable_condition("j", "%(tenant_id)s::bigint", "%(within)s::int")}
+    )
+"""
+
+#: Truthful progress for receiveResponseXML: round trips made against those still to make,
+#: 100 when none are left. Never lower than what the session last showed: a pull's first page
+#: may reveal more pages than were expected, and a progress bar must not go backwards.
+_PROGRESS = """
+    CASE WHEN left_.n = 0 THEN 100
+         ELSE least(99, greatest(
+             qbwc_sessions.progress,
+             (100 * qbwc_sessions.requests_sent) / (qbwc_sessions.requests_sent + left_.n)))
+    END
+"""
+
+#: After a job failed, vanished or asked for another round trip: note it, and the progress.
 TOUCH_AND_COUNT = Prepared(
     "qbwc_touch_and_count",
     f"""
-    WITH touched AS (
-        UPDATE qbwc_sessions SET last_call_at = now(), current_job_id = NULL, last_error = NULL,
-               jobs_failed = jobs_failed + %(failed)s::int
-        WHERE ticket = %(ticket)s::text
-    )
-    SELECT {round_trips_left("j")} FROM jobs j
-    WHERE {runnable_condition("j", "%(tenant_id)s::bigint", "%(within)s::int")}
+    WITH {_LEFT}
+    UPDATE qbwc_sessions SET last_call_at = now(), current_job_id = NULL, last_error = NULL,
+           jobs_failed = jobs_failed + %(failed)s::int, progress = {_PROGRESS}
+    FROM left_
+    WHERE ticket = %(ticket)s::text
+    RETURNING qbwc_sessions.progress
     """,
 )
 
@@ -132,15 +150,15 @@ TOUCH_AND_COUNT = Prepared(
 FINISH = Prepared(
     "qbwc_finish",
     f"""
-    WITH {complete_cte("done")},
+    WITH {complete_cte("done")}, {_LEFT},
     touched AS (
         UPDATE qbwc_sessions SET last_call_at = now(), current_job_id = NULL, last_error = NULL,
-               jobs_done = jobs_done + (SELECT count(*) FROM done)
+               jobs_done = jobs_done + (SELECT count(*) FROM done), progress = {_PROGRESS}
+        FROM left_
         WHERE ticket = %(ticket)s::text
+        RETURNING qbwc_sessions.progress
     )
-    SELECT (SELECT count(*) FROM done),
-           (SELECT {round_trips_left("j")} FROM jobs j
-            WHERE {runnable_condition("j", "%(tenant_id)s::bigint", "%(within)s::int")})
+    SELECT (SELECT count(*) FROM done), coalesce((SELECT progress FROM touched), 100)
     """,
 )
 

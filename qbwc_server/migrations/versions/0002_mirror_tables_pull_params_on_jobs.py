@@ -718,6 +718,9 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_sales_order_lines_sales_order_id"), "sales_order_lines", ["sales_order_id"], unique=False
     )
+    op.add_column(
+        "qbwc_sessions", sa.Column("progress", sa.SmallInteger(), server_default=sa.text("0"), nullable=False)
+    )
     op.add_column("jobs", sa.Column("params", postgresql.JSONB(astext_type=sa.Text()), nullable=True))
     op.add_column("jobs", sa.Column("records", sa.Integer(), server_default=sa.text("0"), nullable=False))
     op.add_column("sync_cursors", sa.Column("last_completed_at", sa.DateTime(timezone=True), nullable=True))
@@ -728,6 +731,7 @@ def downgrade() -> None:
     op.drop_column("sync_cursors", "next_due_at")
     op.drop_column("sync_cursors", "last_completed_at")
     op.drop_column("jobs", "records")
+    op.drop_column("qbwc_sessions", "progress")
     op.drop_column("jobs", "params")
     op.drop_index(op.f("ix_sales_order_lines_sales_order_id"), table_name="sales_order_lines")
     op.drop_table("sales_order_lines")

@@ -19,7 +19,13 @@ from qbwc_server.config import normalize_database_url
 from qbwc_server.db import alembic_config, upgrade_to_head
 from tests.conftest import REPO_ROOT
 
-TABLES = {"tenants", "qbwc_sessions", "jobs", "sync_cursors"}
+#: Table names are a contract (DESIGN.md "Data model"): the commerce side and admins query them.
+TABLES = {
+    *("tenants", "qbwc_sessions", "jobs", "sync_cursors"),
+    *("customers", "customer_ship_addresses", "items", "sales_orders", "sales_order_lines"),
+    *("invoices", "invoice_lines", "payments", "payment_applications", "price_levels", "price_level_items"),
+    *("sales_reps", "sales_rep_emails", "terms", "customer_types", "classes", "sales_tax_codes"),
+}
 
 
 def tables(url: str) -> set[str]:

@@ -18,6 +18,7 @@ from qbwc_server.db import make_engine
 from qbwc_server.models import JobKind
 from qbwc_server.runner import spawn_gunicorn
 from qbwc_server.simulator import CannedProcessor, SimulatedWebConnector, soap_call
+from qbwc_server.sync import schedule
 from tests.wire import envelope, post
 
 pytestmark = [pytest.mark.protocol, pytest.mark.slow]
@@ -51,6 +52,7 @@ def gunicorn(admin_engine, pg_admin_url: str, template_database: str) -> Iterato
     engine = make_engine(url)
     with engine.begin() as conn:
         info, password = tenants.add_tenant(conn, "acme", "acme-qbwc")
+        schedule.set_pull_settings(conn, info.id, intervals={"default": 0})  # only the jobs queued here
     process, base = spawn_gunicorn(url, environ={**os.environ, "QBWC_WORKERS": "2"})
     try:
         yield Served(base + "/qbwc", engine, info.id, info.username, password or "")

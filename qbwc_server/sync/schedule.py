@@ -9,6 +9,7 @@ small overlap for clock and DST skew between QuickBooks' PC and us.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -156,3 +157,59 @@ def _set_next_due(conn: Connection, tenant_id: int, entity: str, when: dt.dateti
         """),
         {"t": tenant_id, "e": entity, "when": when},
     )
+
+
+def set_pull_settings(
+    conn: Connection,
+    tenant_id: int,
+    *,
+    intervals: Mapping[str, int] | None = None,
+    page_size: int | None = None,
+) -> dict[str, Any]:
+    """Change a tenant's pull intervals (seconds per entity or "default"; 0 turns a pull off)
+    and page size; returns the tenant's pull settings. New intervals apply from now."""
+    for name, seconds in (intervals or {}).items():
+        if name != "default" and name not in PULLS_BY_ENTITY:
+            raise UnknownEntity(
+                f"unknown entity {name!r}; choose from: default, {', '.join(PULLS_BY_ENTITY)}"
+            )
+        if seconds < 0:
+            raise ValueError(f"{name}: an interval cannot be negative")
+    if page_size is not None and not 1 <= page_size <= 10_000:
+        raise ValueError("the page size must be between 1 and 10000 records")
+    settings = dict(
+        conn.execute(text("SELECT settings FROM tenants WHERE id = :t FOR UPDATE"), {"t": tenant_id}).scalar()
+        or {}
+    )
+    if intervals:
+        settings["pull_intervals"] = {**(settings.get("pull_intervals") or {}), **intervals}
+    if page_size is not None:
+        settings["pull_page_size"] = page_size
+    conn.execute(
+        text("UPDATE tenants SET settings = CAST(:s AS jsonb), updated_at = now() WHERE id = :t"),
+        {"s": json.dumps(settings), "t": tenant_id},
+    )
+    if intervals:  # re-plan: the next authenticate queues what is due under the new intervals
+        conn.execute(
+            text(
+                "UPDATE sync_cursors SET next_due_at = NULL WHERE tenant_id = :t AND next_due_at = 'infinity'"
+            ),
+            {"t": tenant_id},
+        )
+    return {k: v for k, v in settings.items() if k.startswith("pull_")}
+
+
+def pull_status(conn: Connection, tenant_id: int) -> list[dict[str, Any]]:
+    """Per entity: cursor, last completion, next due time and the open or last pull job."""
+    rows = conn.execute(
+        text("""
+            SELECT c.entity, c.last_modified, c.last_completed_at, c.next_due_at,
+                   (SELECT j.status FROM jobs j
+                    WHERE j.tenant_id = c.tenant_id AND j.kind = c.entity || '.pull'
+                    ORDER BY j.id DESC LIMIT 1) AS last_job_status
+            FROM sync_cursors c WHERE c.tenant_id = :t
+        """),
+        {"t": tenant_id},
+    ).mappings()
+    by_entity = {row["entity"]: dict(row) for row in rows}
+    return [by_entity.get(spec.entity, {"entity": spec.entity}) for spec in PULLS]

@@ -24,7 +24,8 @@ AUTH_LOOKUP = Prepared(
            (SELECT count(*) FROM jobs j WHERE {runnable_condition("j", "t.id", "0")}) AS runnable,
            ceil(extract(epoch FROM least(
                (SELECT min(q.run_after) FROM jobs q WHERE q.tenant_id = t.id AND q.status = 'queued'),
-               (SELECT min(c.next_due_at) FROM sync_cursors c WHERE c.tenant_id = t.id)
+               (SELECT min(c.next_due_at) FROM sync_cursors c
+                WHERE c.tenant_id = t.id AND c.next_due_at < 'infinity')
            ) - now()))::int AS next_due,
            {PULLS_DUE} AS pulls_due
     FROM tenants t

@@ -1,10 +1,14 @@
-"""`qbwc-server demo`: the whole loop on one machine — endpoint, tenant, queued work, a simulated session."""
+"""`qbwc-server demo`: the whole loop on one machine — endpoint, tenant, a simulated QuickBooks
+company, a first session that pulls all of it, changes made "in QuickBooks", and a second
+session that brings exactly those changes.
+"""
 
 from __future__ import annotations
 
 import threading
+from decimal import Decimal
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from qbwc_server import queue, tenants
 from qbwc_server.app import create_app
@@ -12,17 +16,36 @@ from qbwc_server.config import Settings
 from qbwc_server.db import make_engine, resolve_database_url, upgrade_to_head
 from qbwc_server.models import JobKind
 from qbwc_server.runner import BackgroundServer
-from qbwc_server.simulator import CannedProcessor, SimulatedWebConnector, format_report
+from qbwc_server.simulator import SimulatedWebConnector, format_report
+from qbwc_server.simulator.generator import generate_company
+from qbwc_server.simulator.quickbooks import SimulatedQuickBooks
+from qbwc_server.simulator.records import Customer
+from qbwc_server.simulator.webconnector import SessionReport
+from qbwc_server.sync import schedule
 
 DEMO_TENANT = "demo"
-DEMO_REQUESTS = (
-    '<CustomerQueryRq requestID="1"><MaxReturned>10</MaxReturned></CustomerQueryRq>',
-    '<ItemInventoryQueryRq requestID="2"><MaxReturned>10</MaxReturned></ItemInventoryQueryRq>',
+DEMO_REQUEST = '<CompanyQueryRq requestID="1"/>'
+#: The mirror tables the demo reports on, in the order a first sync fills them.
+MIRROR_TABLES = (
+    "customers",
+    "customer_ship_addresses",
+    "items",
+    "price_levels",
+    "sales_reps",
+    "terms",
+    "sales_orders",
+    "invoices",
+    "payments",
 )
 
 
-def run_demo(settings: Settings, *, port: int = 8000, keep_serving: bool = True) -> int:
-    """Serve the endpoint, queue two raw requests for a demo tenant, run one session; 0 if it went well."""
+_MAKE_DUE = text(
+    "UPDATE sync_cursors SET next_due_at = now() WHERE tenant_id = :t AND next_due_at < 'infinity'"
+)
+
+
+def run_demo(settings: Settings, *, port: int = 8000, keep_serving: bool = True, customers: int = 300) -> int:
+    """Serve the endpoint, sync a generated company twice (full, then incremental); 0 if it went well."""
     url = resolve_database_url(settings)
     where = url if settings.database_url else f"embedded PostgreSQL in {settings.data_dir}"
     print(f"Database: {where}")
@@ -33,40 +56,34 @@ def run_demo(settings: Settings, *, port: int = 8000, keep_serving: bool = True)
     except OSError as exc:  # before touching the demo tenant or the queue
         print(f"Cannot listen on port {port}: {exc.strerror}. Try `qbwc-server demo --port 0`.")
         return 2
-    with engine.begin() as conn:
-        try:
-            _, password = tenants.add_tenant(conn, DEMO_TENANT, DEMO_TENANT)
-        except tenants.TenantError:
-            password = tenants.rotate_password(conn, DEMO_TENANT)
-        tenant_id = tenants.get_tenant(conn, DEMO_TENANT).id
-        job_ids = [
-            queue.enqueue(
-                conn, tenant_id, JobKind.RAW_QBXML, request_body=rq, max_attempts=settings.job_max_attempts
-            )
-            for rq in DEMO_REQUESTS
-        ]
-    assert password is not None  # generated, never admin-chosen here
+    password, tenant_id = _demo_tenant(engine)
+    company = generate_company(seed=0, customers=customers, items=max(20, customers // 5))
+    quickbooks = SimulatedQuickBooks(company)
     with server:
         print(f"Web Connector endpoint: {server.url}  (user {DEMO_TENANT!r}, password {password})")
-        print(f"Queued raw qbXML jobs {job_ids}; running a simulated Web Connector session:\n")
-        connector = SimulatedWebConnector(
-            server.url, DEMO_TENANT, password, CannedProcessor(), noop_delay=1.0
+        print(
+            f"Simulated QuickBooks company: {len(company.customers)} customers, {len(company.items)} items,"
+            f" {len(company.sales_orders)} sales orders, {len(company.invoices)} invoices,"
+            f" {len(company.payments)} payments.\n"
         )
-        report = connector.run_session()
-        print(format_report(report))
-        with engine.connect() as conn:
-            rows = conn.execute(
-                text("SELECT id, status, last_message FROM jobs WHERE id = ANY(:ids) ORDER BY id"),
-                {"ids": job_ids},
-            ).all()
-        print()
-        for job_id, status, message in rows:
-            print(f"Job {job_id}: {status} — {message}  (see `qbwc-server jobs show {job_id} --response`)")
+        with engine.begin() as conn:
+            job_id = queue.enqueue(conn, tenant_id, JobKind.RAW_QBXML, request_body=DEMO_REQUEST)
+        print(f"Session 1 — first sync (every pull is due), plus raw qbXML job {job_id}:\n")
+        first = _session(server, password, quickbooks)
+        _print_mirror(engine, tenant_id)
+
+        print("\nMeanwhile, in QuickBooks: one customer edited, one added, one deactivated, stock received.")
+        _change_company(quickbooks)
+        with engine.begin() as conn:  # as if the pull intervals had passed
+            conn.execute(_MAKE_DUE, {"t": tenant_id})
+        print("\nSession 2 — incremental pulls bring just those changes:\n")
+        second = _session(server, password, quickbooks)
+        _print_mirror(engine, tenant_id)
         if keep_serving:
             print(
                 f"\nStill serving {server.url}."
-                f" Try: qbwc-server simulate --url {server.url} --user {DEMO_TENANT} (it answers 'none'"
-                " until you queue work: qbwc-server jobs enqueue-raw demo FILE)."
+                f" Try: qbwc-server simulate --url {server.url} --user {DEMO_TENANT} --company"
+                " (it answers 'none' until a pull is due or you queue work)."
                 "\nPress Ctrl-C to stop."
             )
             try:
@@ -74,4 +91,56 @@ def run_demo(settings: Settings, *, port: int = 8000, keep_serving: bool = True)
             except KeyboardInterrupt:
                 print("\nStopped.")
     engine.dispose()
-    return 0 if report.ok else 1
+    return 0 if first.ok and second.ok else 1
+
+
+def _demo_tenant(engine: Engine) -> tuple[str, int]:
+    """The demo tenant with a fresh password and a clean slate (its mirror starts empty)."""
+    with engine.begin() as conn:
+        try:
+            _, password = tenants.add_tenant(conn, DEMO_TENANT, DEMO_TENANT)
+        except tenants.TenantError:
+            password = tenants.rotate_password(conn, DEMO_TENANT)
+        tenant_id = tenants.get_tenant(conn, DEMO_TENANT).id
+        for table in (*MIRROR_TABLES, "classes", "customer_types", "sales_tax_codes", "sync_cursors"):
+            conn.execute(text(f"DELETE FROM {table} WHERE tenant_id = :t"), {"t": tenant_id})
+        conn.execute(
+            text("DELETE FROM jobs WHERE tenant_id = :t AND status IN ('queued', 'blocked')"),
+            {"t": tenant_id},
+        )
+        schedule.set_pull_settings(conn, tenant_id, page_size=100)  # several pages: iterators at work
+    assert password is not None  # generated, never admin-chosen here
+    return password, tenant_id
+
+
+def _session(server: BackgroundServer, password: str, quickbooks: SimulatedQuickBooks) -> SessionReport:
+    report = SimulatedWebConnector(
+        server.url, DEMO_TENANT, password, quickbooks, noop_delay=1.0
+    ).run_session()
+    print(format_report(report))
+    print(f"The Web Connector shows: {report.close_message}")
+    return report
+
+
+def _change_company(quickbooks: SimulatedQuickBooks) -> None:
+    company = quickbooks.company
+    company.clock.advance(600)
+    active = [c for c in company.customers.values() if c.is_active]
+    company.edit(active[0].list_id, phone="404-555-0123")
+    company.deactivate(active[1].list_id)
+    company.add(Customer(name="Peachtree Provisions", full_name="Peachtree Provisions"))
+    company.move_stock(next(iter(company.items)), on_hand=Decimal(24))
+
+
+def _print_mirror(engine: Engine, tenant_id: int) -> None:
+    with engine.connect() as conn:
+        counts = [
+            (
+                table,
+                conn.execute(
+                    text(f"SELECT count(*) FROM {table} WHERE tenant_id = :t"), {"t": tenant_id}
+                ).scalar(),
+            )
+            for table in MIRROR_TABLES
+        ]
+    print("\nMirror: " + ", ".join(f"{table} {n}" for table, n in counts))

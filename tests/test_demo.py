@@ -24,9 +24,13 @@ def test_demo_serves_and_completes_a_simulated_session(database_url: str) -> Non
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "Web Connector endpoint: http://127.0.0.1:" in out
-    assert "closeConnection(ticket=" in out and "'Done: 2 raw qbXML requests.'" in out
-    assert "Session ok: 2 requests processed" in out
-    assert out.count(": done") == 2, out
+    first, second = out.split("Session 2")
+    assert "closeConnection(ticket=" in first and "Session ok:" in first
+    assert "The Web Connector shows: Done: 1 raw qbXML request, pulled " in first
+    assert "300 customers" in first and "Mirror: customers 300," in first
+    # Only what changed "in QuickBooks" comes back: 1 edited + 1 added + 1 deactivated customer.
+    assert "The Web Connector shows: Done: pulled 3 customers, 1 stock figure." in second
+    assert "Mirror: customers 301," in second
     assert "Traceback" not in result.stderr
 
 

@@ -56,7 +56,7 @@ class Job(Base):
     iterator_remaining: Mapped[int | None]
     #: What a generated job was asked to do (a pull's window, its iterator's progress).
     params: Mapped[dict[str, Any] | None]
-    #: Records the job applied to the mirror (all pages of a pull).
+    #: Mirror rows the job inserted or changed (all pages of a pull); unchanged rows don't count.
     records: Mapped[int_zero]
     last_status_code: Mapped[int | None]
     last_message: Mapped[str | None]

@@ -295,11 +295,11 @@ class WebConnectorSessions:
                         job.id,
                         result.params,
                         remaining=result.remaining or None,
-                        records=result.records,
+                        records=result.changed,
                         fresh=not result.restart,
                     )
                     return self._progress(conn, ticket, tenant_id)
-                queue.note_records(conn, job.id, result.params, result.records)
+                queue.note_records(conn, job.id, result.params, result.changed)
                 finish = {
                     "job_id": job.id,
                     "response_xml": None,

@@ -12,58 +12,10 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine
-
-from qbwc_server import __version__
+from qbwc_server import __version__, cli_sync
+from qbwc_server.cli_common import UsageError, open_engine, tenant_named
 from qbwc_server.config import ConfigError, Settings, load_settings
-
-if TYPE_CHECKING:
-    from qbwc_server.tenants import TenantInfo
-
-
-class UsageError(Exception):
-    """Bad input: printed as one line, exit status 2."""
-
-
-# -- database access for commands -------------------------------------------------------------
-
-
-def open_engine(settings: Settings) -> Engine:
-    """Engine for the configured database; the embedded one is created and migrated on demand."""
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-
-    from qbwc_server.db import alembic_config, make_engine, resolve_database_url, upgrade_to_head
-
-    url = resolve_database_url(settings)
-    if settings.database_url is None:
-        upgrade_to_head(url)
-    engine = make_engine(url, pool_size=1)
-    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
-    try:
-        with engine.connect() as conn:
-            current = MigrationContext.configure(conn).get_current_revision()
-    except Exception as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise UsageError(f"cannot connect to the database: {reason}") from None
-    if current != head:
-        raise UsageError(
-            f"the database schema is at {current or 'nothing'}, this release needs {head}:"
-            " run `alembic upgrade head` first"
-        )
-    return engine
-
-
-def _tenant(conn: Connection, name: str) -> TenantInfo:
-    """The tenant called `name` (or with that username), or a one-line UsageError."""
-    from qbwc_server import tenants
-
-    try:
-        return tenants.get_tenant(conn, name)
-    except tenants.TenantError as exc:
-        raise UsageError(str(exc)) from None
 
 
 def _read_password(args: argparse.Namespace) -> str | None:
@@ -125,7 +77,7 @@ def cmd_tenant_show(args: argparse.Namespace, settings: Settings) -> int:
     from qbwc_server import tenants
 
     with open_engine(settings).connect() as conn:
-        t = _tenant(conn, args.name)
+        t = tenant_named(conn, args.name)
         counts = tenants.job_counts(conn, t.id)
     password = "generated secret (SHA-256)" if t.password_kind == "token" else "admin-chosen (argon2id)"
     fields = [
@@ -153,14 +105,17 @@ def cmd_tenant_show(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_tenant_set(args: argparse.Namespace, settings: Settings) -> int:
     from qbwc_server import tenants
 
-    if args.company_file is None and args.username is None:
-        raise UsageError("nothing to change: give --company-file and/or --username")
+    if args.company_file is None and args.username is None and not args.pull and args.page_size is None:
+        raise UsageError("nothing to change: give --company-file, --username, --pull or --page-size")
     with open_engine(settings).begin() as conn:
         try:
             t = tenants.set_tenant(conn, args.name, company_file=args.company_file, username=args.username)
         except tenants.TenantError as exc:
             raise UsageError(str(exc)) from None
+        pulls = cli_sync.apply_pull_settings(conn, t.id, args)
     print(f"Updated {t.name!r}: username {t.username!r}, company file {t.company_file or '(the open one)'}.")
+    if pulls:
+        print(pulls)
     return 0
 
 
@@ -184,7 +139,7 @@ def cmd_qwc(args: argparse.Namespace, settings: Settings) -> int:
     from qbwc_server.webconnector.qwc import QwcError, build_qwc
 
     with open_engine(settings).connect() as conn:
-        t = _tenant(conn, args.tenant)
+        t = tenant_named(conn, args.tenant)
     try:
         qwc = build_qwc(
             tenant_name=t.name,
@@ -214,7 +169,7 @@ def cmd_jobs_enqueue_raw(args: argparse.Namespace, settings: Settings) -> int:
     except QbxmlParseError as exc:
         raise UsageError(f"{args.file}: {exc}") from None
     with open_engine(settings).begin() as conn:
-        tenant = _tenant(conn, args.tenant)
+        tenant = tenant_named(conn, args.tenant)
         job_id = queue.enqueue(
             conn,
             tenant.id,
@@ -302,15 +257,26 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     from qbwc_server.simulator import CannedProcessor, SimulatedWebConnector, WebConnectorProtocolError
+    from qbwc_server.simulator.processor import RequestProcessor
     from qbwc_server.simulator.report import format_report
 
     password = args.password
     if password is None:
         password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin else getpass.getpass()
-    processor = CannedProcessor(
-        Path(args.canned_dir) if args.canned_dir else None,
-        fail_connection=("0x80040408", "Could not start QuickBooks.") if args.quickbooks_down else None,
-    )
+    down = ("0x80040408", "Could not start QuickBooks.") if args.quickbooks_down else None
+    processor: RequestProcessor
+    if args.company:
+        from qbwc_server.simulator.generator import generate_company
+        from qbwc_server.simulator.quickbooks import SimulatedQuickBooks
+
+        company = generate_company(
+            seed=args.seed, customers=args.customers, items=max(10, args.customers // 5)
+        )
+        simulated = SimulatedQuickBooks(company)
+        simulated.fail_connection = down
+        processor = simulated
+    else:
+        processor = CannedProcessor(Path(args.canned_dir) if args.canned_dir else None, fail_connection=down)
     connector = SimulatedWebConnector(args.url, args.user, password, processor, noop_delay=args.noop_delay)
     try:
         report = connector.run_session()
@@ -318,6 +284,8 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         print(f"The server broke the Web Connector protocol or could not be reached: {exc}", file=sys.stderr)
         return 1
     print(format_report(report))
+    if report.close_message:
+        print(f"The Web Connector shows: {report.close_message}")
     return 0 if report.ok or report.outcome == "no work" else 1
 
 
@@ -398,10 +366,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = tsub.add_parser("show", help="everything about one tenant")
     p.add_argument("name")
     p.set_defaults(func=cmd_tenant_show)
-    p = tsub.add_parser("set", help="change a tenant's username or expected company file")
+    p = tsub.add_parser("set", help="change a tenant's username, company file or pull schedule")
     p.add_argument("name")
     p.add_argument("--company-file", help="full path, or '' for whichever file is open in QuickBooks")
     p.add_argument("--username", help="new Web Connector username (re-issue the .qwc afterwards)")
+    p.add_argument(
+        "--pull",
+        action="append",
+        metavar="ENTITY=INTERVAL",
+        help="how often to pull an entity (or 'default'), e.g. customers=15m, invoices=2m, classes=off",
+    )
+    p.add_argument(
+        "--page-size", type=int, help="records per page of a pull (default 500; smaller for slow PCs)"
+    )
     p.set_defaults(func=cmd_tenant_set)
     p = tsub.add_parser("rotate-password", help="issue a new password (ends a live session)")
     p.add_argument("name")
@@ -455,8 +432,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     p.add_argument("--canned-dir", help="directory of canned XxxRs.xml answers (default: built-in)")
     p.add_argument("--quickbooks-down", action="store_true", help="simulate 'Could not start QuickBooks'")
+    p.add_argument(
+        "--company",
+        action="store_true",
+        help="answer from a generated QuickBooks company (customers, items, orders, invoices…) instead of"
+        " canned responses",
+    )
+    p.add_argument("--seed", type=int, default=0, help="the generated company (same seed, same company)")
+    p.add_argument("--customers", type=int, default=200, help="size of the generated company (default 200)")
     p.add_argument("--noop-delay", type=float, default=5.0, help="seconds to wait on NoOp (default 5)")
     p.set_defaults(func=cmd_simulate)
+
+    cli_sync.register(sub)
 
     db = sub.add_parser("db", help="database helpers")
     dsub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")

@@ -203,7 +203,8 @@ def pull_status(conn: Connection, tenant_id: int) -> list[dict[str, Any]]:
     """Per entity: cursor, last completion, next due time and the open or last pull job."""
     rows = conn.execute(
         text("""
-            SELECT c.entity, c.last_modified, c.last_completed_at, c.next_due_at,
+            SELECT c.entity, c.last_modified, c.last_completed_at, c.next_due_at = 'infinity' AS off,
+                   CASE WHEN c.next_due_at < 'infinity' THEN c.next_due_at END AS next_due_at,
                    (SELECT j.status FROM jobs j
                     WHERE j.tenant_id = c.tenant_id AND j.kind = c.entity || '.pull'
                     ORDER BY j.id DESC LIMIT 1) AS last_job_status

@@ -110,7 +110,8 @@ def big_response(chars: int, seed: int, id_base: int) -> str:
         parts.append(part)
         size += len(part)
         n += 1
-    opening = f'<CustomerQueryRs requestID="1" statusCode="0" statusSeverity="Info" statusMessage="Status OK" retCount="{n}">'
+    status = 'statusCode="0" statusSeverity="Info" statusMessage="Status OK"'
+    opening = f'<CustomerQueryRs requestID="1" {status} retCount="{n}">'
     return HEAD + opening + "".join(parts) + "</CustomerQueryRs>" + TAIL
 
 
@@ -140,7 +141,9 @@ def pull_job() -> ClaimedJob:
     return ClaimedJob(id=1, kind=SPEC.kind, entity_ref=None, request_body=None, attempts=1, params=params)
 
 
-def apply_pages(engine: Engine, tenant_id: int, pages: list[str], profile: cProfile.Profile | None = None) -> Run:
+def apply_pages(
+    engine: Engine, tenant_id: int, pages: list[str], profile: cProfile.Profile | None = None
+) -> Run:
     """Each page through `receive` in its own transaction, as `_receive_pull` commits it.
 
     `spec.parse` and `spec.apply` are timed (a clock read around each call, ~0.1 µs): the rest
@@ -229,7 +232,11 @@ def limit_pages(dsn: str, tenant_id: int, pages: list[str], ship_tos: bool) -> R
                 customers, addresses = io.StringIO(), io.StringIO()
                 for ret in etree.fromstring(page).iter("CustomerRet"):
                     name = ret.findtext("Name") or ""
-                    fields = {e.findtext("DataExtName"): e.findtext("DataExtValue") for e in ret.iterfind("DataExtRet") if e.findtext("OwnerID") == "0"}  # fmt: skip
+                    fields = {
+                        e.findtext("DataExtName"): e.findtext("DataExtValue")
+                        for e in ret.iterfind("DataExtRet")
+                        if e.findtext("OwnerID") == "0"
+                    }
                     values = [next_id, tenant_id, *(ret.findtext(path) for _, path in PLAIN)]
                     values += [
                         ret.findtext("FullName") or name,
@@ -244,7 +251,13 @@ def limit_pages(dsn: str, tenant_id: int, pages: list[str], ship_tos: bool) -> R
                         for position, ship_to in enumerate(ret.iterfind("ShipToAddress")):
                             parts = [ship_to.findtext(tag) for tag in ADDRESS_KEYS]
                             default = ship_to.findtext("DefaultShipTo") or "false"
-                            line = [next_ship_to, tenant_id, next_id, position, ship_to.findtext("Name") or ""]
+                            line = [
+                                next_ship_to,
+                                tenant_id,
+                                next_id,
+                                position,
+                                ship_to.findtext("Name") or "",
+                            ]
                             addresses.write(copy_line([*line, default, *parts]))
                             next_ship_to += 1
                     next_id += 1
@@ -263,13 +276,15 @@ def create_limit_tables(engine: Engine) -> None:
     """Same columns as the mirror's tables; a primary key on id and nothing else (no unique
     (tenant_id, qb_list_id), no updated_at index, no foreign keys, no identity: ids come from us)."""
     with engine.begin() as conn:
-        conn.execute(text("""
+        conn.execute(
+            text("""
             DROP TABLE IF EXISTS ingest_limit_customers, ingest_limit_ship_addresses;
             CREATE TABLE ingest_limit_customers (LIKE customers INCLUDING DEFAULTS);
             ALTER TABLE ingest_limit_customers ADD PRIMARY KEY (id);
             CREATE TABLE ingest_limit_ship_addresses (LIKE customer_ship_addresses INCLUDING DEFAULTS);
             ALTER TABLE ingest_limit_ship_addresses ADD PRIMARY KEY (id);
-        """))
+        """)
+        )
 
 
 # -- measuring -------------------------------------------------------------------------------
@@ -393,7 +408,8 @@ def full_sync(args: argparse.Namespace, url: str) -> None:
         sales_orders=args.sync_sales_orders,
         payments=args.sync_payments,
     )
-    counts = {name: len(getattr(company, name)) for name in ("customers", "items", "sales_orders", "invoices", "payments")}  # fmt: skip
+    collections = ("customers", "items", "sales_orders", "invoices", "payments")
+    counts = {name: len(getattr(company, name)) for name in collections}
     quickbooks = SimulatedQuickBooks(company, validate=args.validate)
     inside = [0.0]
     process = quickbooks.process
@@ -438,7 +454,8 @@ def full_sync(args: argparse.Namespace, url: str) -> None:
     for problem in (*report.errors, *report.warnings):
         print(f"  ! {problem}")
     print(f"  wall time, authenticate to closeConnection: {wall:8.1f} s")
-    print(f"  round trips (request documents answered):   {report.requests_processed:8d}   ({len(report.calls)} SOAP calls)")  # fmt: skip
+    trips = report.requests_processed
+    print(f"  round trips (request documents answered):   {trips:8d}   ({len(report.calls)} SOAP calls)")
     print(f"  inside SimulatedQuickBooks.process:         {inside[0]:8.1f} s  ({inside[0] / wall:.0%})")
     print(f"  in SOAP calls (server + HTTP, as timed by the client): {calls:8.1f} s  ({calls / wall:.0%})")
     if server_cpu is not None:
@@ -448,20 +465,32 @@ def full_sync(args: argparse.Namespace, url: str) -> None:
     print(f"  {'table':26} {'rows':>9} {'in the company':>15}")
     with engine.connect() as conn:
         for table, collection in SYNC_TABLES.items():
-            rows = conn.execute(text(f"SELECT count(*) FROM {table} WHERE tenant_id = :t"), {"t": info.id}).scalar()
+            rows = conn.execute(
+                text(f"SELECT count(*) FROM {table} WHERE tenant_id = :t"), {"t": info.id}
+            ).scalar()
             expected = len(getattr(company, collection)) if collection else None
             if table == "invoices":  # only invoices made from a (mirrored) sales order are kept
-                made = sum(1 for i in company.invoices.values() if any(link.txn_type == "SalesOrder" for link in i.linked_txns))  # fmt: skip
+                made = sum(
+                    any(link.txn_type == "SalesOrder" for link in invoice.linked_txns)
+                    for invoice in company.invoices.values()
+                )
                 expected_note = f" ({made:,} from a sales order)"
             else:
                 expected_note = ""
-            mark = "" if expected is None or expected == rows or expected_note.startswith(f" ({rows:,} ") else "   <- differs"
-            print(f"  {table:26} {rows:>9,} {'' if expected is None else f'{expected:,}':>15}{expected_note}{mark}")
+            mark = (
+                ""
+                if expected is None or expected == rows or expected_note.startswith(f" ({rows:,} ")
+                else "   <- differs"
+            )
+            print(
+                f"  {table:26} {rows:>9,} {'' if expected is None else f'{expected:,}':>15}"
+                f"{expected_note}{mark}"
+            )
         jobs = conn.execute(
             text("SELECT kind, status, count(*) FROM jobs WHERE tenant_id = :t GROUP BY 1, 2 ORDER BY 1"),
             {"t": info.id},
         ).all()
-        bad = [f"{kind} {status} ×{n}" for kind, status, n in jobs if status != "done"]
+        bad = [f"{kind} {status} x{n}" for kind, status, n in jobs if status != "done"]
         print(f"  jobs: {len(jobs)} kinds, {'all done' if not bad else 'not done: ' + ', '.join(bad)}")
     engine.dispose()
 
@@ -495,8 +524,9 @@ def apply_rate(args: argparse.Namespace, url: str) -> tuple[float, list[str]]:
     checkpoint(engine)
     second = apply_pages(engine, tenant_id, pages)
     with engine.connect() as conn:
-        landed = conn.execute(text("SELECT count(*) FROM customers WHERE tenant_id = :t"), {"t": tenant_id}).scalar()  # fmt: skip
-        landed_ship = conn.execute(text("SELECT count(*) FROM customer_ship_addresses WHERE tenant_id = :t"), {"t": tenant_id}).scalar()  # fmt: skip
+        count = "SELECT count(*) FROM {} WHERE tenant_id = :t"
+        landed = conn.execute(text(count.format("customers")), {"t": tenant_id}).scalar()
+        landed_ship = conn.execute(text(count.format("customer_ship_addresses")), {"t": tenant_id}).scalar()
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     checkpoint(engine)
     limit = limit_pages(dsn, tenant_id, pages, ship_tos=False)
@@ -508,7 +538,10 @@ def apply_rate(args: argparse.Namespace, url: str) -> tuple[float, list[str]]:
         f" {size / MB:.1f} MB of qbXML ({size / len(pages) / 1000:.0f} kB a page);"
         f" made by the simulator in {made:.1f} s"
     )
-    print(f"  landed: {landed:,} customers, {landed_ship:,} ship-to addresses; second pass changed {second.changed}")
+    print(
+        f"  landed: {landed:,} customers, {landed_ship:,} ship-to addresses;"
+        f" second pass changed {second.changed}"
+    )
     print(f"  {'path':54} {'s':>6} {'rows/s':>8} {'vs limit':>8} {'our CPU':>8} {'PG CPU':>7}")
     table = [
         ("ours: receive(), first pass (all new)", first, limit),
@@ -548,14 +581,15 @@ def peak_rss(args: argparse.Namespace, url: str) -> float:
     child.start()
     outcome = results.get(timeout=1800)
     child.join()
-    growth = outcome["peak"] - outcome["rss_before"]
+    growth = float(outcome["peak"] - outcome["rss_before"])
     print(
         f"\nPeak RSS: one CustomerQueryRs of {outcome['chars'] / MB:.1f} M characters"
         f" ({outcome['text_mb']:.1f} MB as a str), {outcome['records']:,} customers, applied in"
         f" {outcome['seconds']:.1f} s ({outcome['records'] / outcome['seconds']:,.0f} rows/s)"
     )
     print(
-        f"  RSS with the text built {outcome['rss_before']:.1f} MB; peak while applying {outcome['peak']:.1f} MB"
+        f"  RSS with the text built {outcome['rss_before']:.1f} MB;"
+        f" peak while applying {outcome['peak']:.1f} MB"
         f" ({'HWM reset before' if outcome['hwm_reset'] else 'HWM NOT reset: an upper bound'});"
         f" after {outcome['rss_after']:.1f} MB"
     )
@@ -568,21 +602,29 @@ def main() -> None:
         description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
-    parser.add_argument("--customers", type=int, default=20_000, help="customers for the apply rate (default 20000)")
-    parser.add_argument("--rss-mb", type=float, default=100.0, help="size of the one big response, MB (default 100)")
+    parser.add_argument(
+        "--customers", type=int, default=20_000, help="customers for the apply rate (default 20000)"
+    )
+    parser.add_argument(
+        "--rss-mb", type=float, default=100.0, help="size of the one big response, MB (default 100)"
+    )
     parser.add_argument("--no-rss", action="store_true", help="skip the peak-RSS measurement")
     parser.add_argument("--sync", action="store_true", help="also run the first full sync (slow)")
     parser.add_argument("--sync-only", action="store_true", help="run only the first full sync")
     parser.add_argument("--sync-customers", type=int, default=10_000, help="default 10000")
     parser.add_argument("--sync-items", type=int, default=2_000, help="default 2000")
     parser.add_argument("--sync-invoices", type=int, default=20_000, help="default 20000")
-    parser.add_argument("--sync-sales-orders", type=int, default=None, help="default: the generator's (= invoices)")  # fmt: skip
-    parser.add_argument("--sync-payments", type=int, default=None, help="default: the generator's (60%% of invoices)")  # fmt: skip
+    parser.add_argument("--sync-sales-orders", type=int, help="default: the generator's (= invoices)")
+    parser.add_argument("--sync-payments", type=int, help="default: the generator's (60%% of invoices)")
     parser.add_argument("--server", choices=["gunicorn", "thread"], default="gunicorn",
-                        help="serve the app with gunicorn and our config (default) or in a thread of this process")  # fmt: skip
-    parser.add_argument("--validate", action="store_true", help="the simulated QuickBooks validates against the XSD")
+                        help="gunicorn with our config (default), or a thread of this process")  # fmt: skip
+    parser.add_argument(
+        "--validate", action="store_true", help="the simulated QuickBooks validates against the XSD"
+    )
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--profile", action="store_true", help="cProfile receive() on both passes and print the top")
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile receive() on both passes and print the top"
+    )
     parser.add_argument("--profile-lines", type=int, default=25)
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
@@ -595,7 +637,10 @@ def main() -> None:
     missed: list[str] = []
     try:
         upgrade_to_head(url)
-        print(f"{os.cpu_count()} cores; PostgreSQL {args.admin_url.rsplit('@', 1)[-1]}, database {args.database}")
+        print(
+            f"{os.cpu_count()} cores; PostgreSQL {args.admin_url.rsplit('@', 1)[-1]},"
+            f" database {args.database}"
+        )
         if not args.sync_only:
             ratio, _ = apply_rate(args, url)
             if ratio < RATIO_TARGET:

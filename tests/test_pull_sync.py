@@ -63,6 +63,22 @@ def make_pulls_due(engine: Engine) -> None:
         conn.execute(text("UPDATE sync_cursors SET next_due_at = now() WHERE next_due_at <> 'infinity'"))
 
 
+class Passthrough:
+    """A request processor that hands everything to the simulated QuickBooks (subclass to interfere)."""
+
+    def __init__(self, inner: SimulatedQuickBooks) -> None:
+        self.inner, self.country, self.qbxml_version = inner, inner.country, inner.qbxml_version
+
+    def open_company(self, path: str) -> str:
+        return self.inner.open_company(path)
+
+    def host_response(self) -> str:
+        return self.inner.host_response()
+
+    def process(self, request_xml: str) -> str:
+        return self.inner.process(request_xml)
+
+
 def test_first_session_lands_the_whole_company_in_the_mirror(
     server: BackgroundServer,
     synced_tenant: TenantCredentials,
@@ -234,18 +250,10 @@ def test_an_iterator_that_expires_mid_pull_starts_over_without_losing_or_duplica
     quickbooks: SimulatedQuickBooks,
     engine: Engine,
 ) -> None:
-    class ExpiresOnce:
+    class ExpiresOnce(Passthrough):
         """QuickBooks whose iterators expire once, after the second customer page."""
 
-        def __init__(self, inner: SimulatedQuickBooks) -> None:
-            self.inner, self.customer_pages, self.expired = inner, 0, False
-            self.country, self.qbxml_version = inner.country, inner.qbxml_version
-
-        def open_company(self, path: str) -> str:
-            return self.inner.open_company(path)
-
-        def host_response(self) -> str:
-            return self.inner.host_response()
+        customer_pages, expired = 0, False
 
         def process(self, request_xml: str) -> str:
             if "<CustomerQueryRq" in request_xml:
@@ -291,17 +299,8 @@ def test_a_pull_quickbooks_refuses_waits_for_an_admin_and_the_rest_still_syncs(
     quickbooks: SimulatedQuickBooks,
     engine: Engine,
 ) -> None:
-    class NoPriceLevels:
+    class NoPriceLevels(Passthrough):
         """A QuickBooks edition without price levels: PriceLevelQuery answers 3250."""
-
-        def __init__(self, inner: SimulatedQuickBooks) -> None:
-            self.inner, self.country, self.qbxml_version = inner, inner.country, inner.qbxml_version
-
-        def open_company(self, path: str) -> str:
-            return self.inner.open_company(path)
-
-        def host_response(self) -> str:
-            return self.inner.host_response()
 
         def process(self, request_xml: str) -> str:
             if "<PriceLevelQueryRq" not in request_xml:
@@ -342,3 +341,56 @@ def _follow_on_changes(table: str, invoice: Invoice) -> set[str]:
     if table == "customers" and invoice.customer_ref.list_id:
         return {invoice.customer_ref.list_id}
     return set()
+
+
+def test_a_session_that_dies_mid_pull_keeps_the_cursor_and_the_next_one_finishes_the_pull(
+    server: BackgroundServer,
+    synced_tenant: TenantCredentials,
+    company: Company,
+    quickbooks: SimulatedQuickBooks,
+    engine: Engine,
+) -> None:
+    from qbwc_server.simulator.processor import QuickBooksRequestError
+
+    class DiesOnThirdPage(Passthrough):
+        pages = 0
+
+        def process(self, request_xml: str) -> str:
+            if "<CustomerQueryRq" in request_xml:
+                self.pages += 1
+                if self.pages == 3:
+                    raise QuickBooksRequestError("0x80040401", "Could not access QuickBooks.")
+            return self.inner.process(request_xml)
+
+    first = run_session(server, synced_tenant, DiesOnThirdPage(quickbooks))
+    assert not first.ok and "could not access QuickBooks" in " ".join(first.errors)
+    with engine.connect() as conn:
+        job = conn.execute(
+            text("SELECT status, params, run_after > now() AS later FROM jobs WHERE kind = 'customers.pull'")
+        ).one()
+        cursor = conn.execute(
+            text("SELECT last_modified, last_completed_at FROM sync_cursors WHERE entity = 'customers'")
+        ).one()
+    assert job.status == "queued" and job.later, "retried after a backoff"
+    assert "iterator_id" in job.params, "it was in the middle of an iteration"
+    assert cursor.last_modified is None and cursor.last_completed_at is None, (
+        "an unfinished pull moves nothing"
+    )
+    assert len(mirror(engine, "customers")) == 2 * PAGE, "what was applied stays applied"
+
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE jobs SET run_after = now() WHERE status = 'queued'"))
+    second = run_session(
+        server, synced_tenant, quickbooks
+    )  # a new session: QuickBooks' iterator is gone (3391)
+
+    assert second.ok, second.errors
+    assert set(mirror(engine, "customers")) == set(company.customers)
+    with engine.connect() as conn:
+        status, last_modified = conn.execute(
+            text(
+                "SELECT j.status, c.last_modified FROM jobs j JOIN sync_cursors c ON c.entity = 'customers'"
+                " WHERE j.kind = 'customers.pull'"
+            )
+        ).one()
+    assert status == "done" and last_modified == max(c.time_modified for c in company.customers.values())

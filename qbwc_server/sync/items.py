@@ -8,11 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from psycopg2.extras import execute_values
 from sqlalchemy import Connection
 
 from qbwc_server.qbxml.items import Item, ItemQuantities
-from qbwc_server.sync.upsert import custom_fields_json, raw_cursor, ref_id, ref_name, upsert_records
+from qbwc_server.sync.upsert import (
+    custom_fields_json,
+    raw_cursor,
+    recordset,
+    ref_id,
+    ref_name,
+    rows_json,
+    upsert_records,
+)
 
 
 def item_row(item: Item) -> dict[str, Any]:
@@ -54,22 +61,26 @@ def apply_quantities(conn: Connection, tenant_id: int, quantities: list[ItemQuan
     latest = {q.list_id: q for q in quantities}
     if not latest:
         return 0
+    rows = [
+        {
+            "qb_list_id": q.list_id,
+            "quantity_on_hand": q.quantity_on_hand,
+            "quantity_on_order": q.quantity_on_order,
+            "quantity_on_sales_order": q.quantity_on_sales_order,
+        }
+        for q in latest.values()
+    ]
     with raw_cursor(conn) as cur:
-        execute_values(
-            cur,
+        cur.execute(
             f"""
-            UPDATE items AS t SET quantity_on_hand = q.on_hand, quantity_on_order = q.on_order,
-                   quantity_on_sales_order = q.on_sales_order, quantities_at = now(), updated_at = now()
-            FROM (VALUES %s) AS q (list_id, on_hand, on_order, on_sales_order)
-            WHERE t.tenant_id = {int(tenant_id)} AND t.qb_list_id = q.list_id
+            UPDATE items AS t
+            SET quantity_on_hand = r.quantity_on_hand, quantity_on_order = r.quantity_on_order,
+                quantity_on_sales_order = r.quantity_on_sales_order, quantities_at = now(), updated_at = now()
+            FROM {recordset("items", list(rows[0]))}
+            WHERE t.tenant_id = %(tenant_id)s AND t.qb_list_id = r.qb_list_id
               AND (t.quantity_on_hand, t.quantity_on_order, t.quantity_on_sales_order)
-                  IS DISTINCT FROM (q.on_hand::numeric, q.on_order::numeric, q.on_sales_order::numeric)
+                  IS DISTINCT FROM (r.quantity_on_hand, r.quantity_on_order, r.quantity_on_sales_order)
             """,
-            [
-                (q.list_id, q.quantity_on_hand, q.quantity_on_order, q.quantity_on_sales_order)
-                for q in latest.values()
-            ],
-            template="(%s, %s::numeric, %s::numeric, %s::numeric)",
-            page_size=len(latest),
+            {"tenant_id": tenant_id, "rows": rows_json(rows)},
         )
         return int(cur.rowcount)

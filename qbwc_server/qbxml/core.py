@@ -8,7 +8,7 @@ Exceptions:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -174,11 +174,16 @@ class ResponseStream:
         self._text = text
         self.statuses: list[ResponseStatus] = []
 
-    def records(self) -> Iterator[tuple[ResponseStatus, etree._Element]]:
+    def records(self, tags: Collection[str] | None = None) -> Iterator[tuple[ResponseStatus, etree._Element]]:
         """(status of the enclosing `*Rs`, record element) for each record, in document order.
 
-        The element is cleared once the consumer asks for the next one: read it, don't keep it.
+        With `tags`, only records of those names, found by lxml itself (several times faster
+        than looking at every element in Python). The element is cleared once the consumer asks
+        for the next one: read it, don't keep it.
         """
+        if tags is not None:
+            yield from self._tagged_records(tags)
+            return
         parser = etree.XMLPullParser(
             events=("start", "end"),
             resolve_entities=False,
@@ -215,6 +220,41 @@ class ResponseStream:
             parser.close()
         except etree.XMLSyntaxError as exc:
             raise QbxmlParseError(f"not well-formed XML: {exc}", self._text) from None
+
+    def _tagged_records(self, tags: Collection[str]) -> Iterator[tuple[ResponseStatus, etree._Element]]:
+        parser = etree.XMLPullParser(
+            events=("end",),
+            tag=list(tags),
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            huge_tree=True,
+            remove_comments=True,
+            remove_pis=True,
+        )
+        parent: etree._Element | None = None
+        status: ResponseStatus | None = None
+        try:
+            for chunk in self._chunks():
+                parser.feed(chunk)
+                for _, element in parser.read_events():
+                    above = element.getparent()
+                    if above is None or above.getparent() is None:
+                        continue  # a record-named element outside any *Rs: not a record
+                    if above is not parent:
+                        parent, status = above, ResponseStatus.from_element(above)
+                    assert status is not None
+                    yield status, element
+                    element.clear()
+                    while element.getprevious() is not None:  # the tree never grows
+                        del above[0]
+            root = parser.close()
+        except etree.XMLSyntaxError as exc:
+            raise QbxmlParseError(f"not well-formed XML: {exc}", self._text) from None
+        if root.tag != "QBXML":
+            raise QbxmlParseError(f"expected a <QBXML> document, got <{root.tag}>", "")
+        messages = root.find("QBXMLMsgsRs")
+        self.statuses = [ResponseStatus.from_element(rs) for rs in (messages if messages is not None else ())]
 
     def _chunks(self) -> Iterator[str]:
         text = self._text

@@ -135,9 +135,7 @@ class PullHandler:
         result = PullResult()
         batch: list[Any] = []
         stream = ResponseStream(response)
-        for _status, element in stream.records():
-            if element.tag not in spec.record_tags:
-                continue
+        for _status, element in stream.records(spec.record_tags):
             record = spec.parse(element)
             batch.append(record)
             stamp = getattr(record, spec.time_attribute, None)

@@ -190,10 +190,10 @@ def cmd_jobs_list(args: argparse.Namespace, settings: Settings) -> int:
     if not rows:
         print("No jobs match.")
         return 0
-    print(f"{'ID':>6} {'TENANT':16} {'KIND':14} {'STATUS':8} {'TRIES':>5} {'UPDATED':19}  MESSAGE")
+    print(f"{'ID':>6} {'TENANT':16} {'KIND':25} {'STATUS':8} {'TRIES':>5} {'UPDATED':19}  MESSAGE")
     for j in rows:
         print(
-            f"{j.id:>6} {j.tenant:16} {j.kind:14} {j.status:8} {j.attempts:>5}"
+            f"{j.id:>6} {j.tenant:16} {j.kind:25} {j.status:8} {j.attempts:>5}"
             f" {j.updated_at:%Y-%m-%d %H:%M:%S}  {(j.last_message or '')[:70]}"
         )
     return 0

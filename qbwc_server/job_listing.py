@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, text
 
@@ -28,12 +29,15 @@ class JobRow:
     finished_at: dt.datetime | None
     request_body: str | None
     response_xml: str | None
+    params: dict[str, Any] | None = None
+    records: int = 0
+    iterator_remaining: int | None = None
 
 
 _SELECT = """
     SELECT j.id, t.name, j.kind, j.entity_ref, j.priority, j.status, j.attempts, j.max_attempts,
            j.depends_on, j.run_after, j.lease_ticket, j.last_status_code, j.last_message,
-           j.created_at, j.updated_at, j.finished_at, {bodies}
+           j.created_at, j.updated_at, j.finished_at, {bodies}, j.params, j.records, j.iterator_remaining
     FROM jobs j JOIN tenants t ON t.id = j.tenant_id
 """
 
@@ -76,5 +80,21 @@ def describe(job: JobRow) -> list[tuple[str, str]]:
         ("Finished", str(job.finished_at or "-")),
         ("QB status", str(job.last_status_code if job.last_status_code is not None else "-")),
         ("Message", job.last_message or "-"),
+        *_pull_lines(job),
         ("Request", (job.request_body or "-")[:500]),
     ]
+
+
+def _pull_lines(job: JobRow) -> list[tuple[str, str]]:
+    """For a pull: what it asked for, how far its iterator got, what it changed."""
+    if job.params is None:
+        return []
+    since = job.params.get("since")
+    lines = [
+        ("Pulls", f"changes since {since}" if since else "everything (full refresh)"),
+        ("Page size", str(job.params.get("page_size") or "whole list")),
+        ("Rows changed", str(job.records)),
+    ]
+    if job.iterator_remaining:
+        lines.append(("Still to read", f"{job.iterator_remaining} records (iterator in progress)"))
+    return lines

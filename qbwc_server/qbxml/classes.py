@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from lxml import etree
 
 from qbwc_server.qbxml.core import QbxmlVersion
-from qbwc_server.qbxml.customers import build_list_query, required_datetime, required_text
-from qbwc_server.qbxml.fields import Ref, bool_of, int_of, ref_of, text_of
+from qbwc_server.qbxml.customers import build_list_query
+from qbwc_server.qbxml.fields import Ref, bool_of, int_of, ref_of, required_datetime, required_text, text_of
 from qbwc_server.qbxml.query import ListQuery
 
 RET_TAG = "ClassRet"

@@ -1,7 +1,7 @@
 """Customers in qbXML: CustomerRet into `Customer`, and CustomerQueryRq. Knows no database.
 
-CustomerQueryRq is the fullest list query (iterators, OwnerID), so the list-query writer and the
-required-field readers the other list modules share live here too.
+CustomerQueryRq is the fullest list query (iterators, OwnerID), so the list-query writer the
+other list modules share lives here too, for now.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from lxml import etree
 
-from qbwc_server.qbxml.core import QbxmlParseError, QbxmlVersion
+from qbwc_server.qbxml.core import QbxmlVersion
 from qbwc_server.qbxml.fields import (
     Address,
     CustomField,
@@ -22,10 +22,11 @@ from qbwc_server.qbxml.fields import (
     address_of,
     bool_of,
     custom_fields_of,
-    datetime_of,
     decimal_of,
     int_of,
     ref_of,
+    required_datetime,
+    required_text,
     ship_to_addresses_of,
     text_of,
 )
@@ -206,18 +207,3 @@ def _check_list_query(
         raise ValueError(f"{rq_tag}: an OwnerID is '0' or a GUID in braces")
     if any(len(value) > 50 for value in query.include_ret_elements):
         raise ValueError(f"{rq_tag}: an IncludeRetElement is at most 50 characters")
-
-
-def required_text(parent: etree._Element, tag: str) -> str:
-    """The text of a child every record carries (ListID, EditSequence…); its absence is an error."""
-    value = text_of(parent, tag)
-    if not value:
-        raise QbxmlParseError(f"<{parent.tag}> has no <{tag}>", etree.tostring(parent, encoding="unicode"))
-    return value
-
-
-def required_datetime(parent: etree._Element, tag: str) -> dt.datetime:
-    value = datetime_of(parent, tag)
-    if value is None:
-        raise QbxmlParseError(f"<{parent.tag}> has no <{tag}>", etree.tostring(parent, encoding="unicode"))
-    return value

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from qbwc_server.qbxml.core import QbxmlVersion
-from qbwc_server.qbxml.customers import required_datetime, required_text
-from qbwc_server.qbxml.fields import datetime_of, text_of
+from qbwc_server.qbxml.fields import datetime_of, required_datetime, required_text, text_of
 from qbwc_server.qbxml.query import element, elements, open_tag
 
 LIST_RET_TAG = "ListDeletedRet"

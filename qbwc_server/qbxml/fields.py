@@ -8,10 +8,16 @@ elements (ignored), whitespace around numbers, and UTC offsets on every timestam
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 
 from lxml import etree
+
+from qbwc_server.qbxml.core import QbxmlParseError
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +168,21 @@ def linked_txns_of(parent: etree._Element) -> tuple[LinkedTxn, ...]:
     )
 
 
+def line_elements_of(
+    element: etree._Element, line_tag: str, group_tag: str
+) -> Iterator[tuple[etree._Element, str | None]]:
+    """Each line of a transaction with its group's TxnLineID: plain lines and the lines inside
+    groups, in document order (the group header itself is not a line).
+    """
+    for child in element:
+        if child.tag == line_tag:
+            yield child, None
+        elif child.tag == group_tag:
+            group_id = text_of(child, "TxnLineID")
+            for line in child.iterfind(line_tag):
+                yield line, group_id
+
+
 def _address(element: etree._Element) -> Address:
     return Address(
         addr1=text_of(element, "Addr1"),
@@ -175,6 +196,34 @@ def _address(element: etree._Element) -> Address:
         country=text_of(element, "Country"),
         note=text_of(element, "Note"),
     )
+
+
+# -- what every record carries ---------------------------------------------------------------
+
+
+def required(value: T | None, parent: etree._Element, tag: str) -> T:
+    """`value`, read from `parent`'s child `tag`, or a parse error: QuickBooks always sends it."""
+    if value is None:
+        raise _missing(parent, tag)
+    return value
+
+
+def required_text(parent: etree._Element, tag: str) -> str:
+    """The text of a child every list record carries (ListID, EditSequence…); absent or empty
+    is an error (`required(text_of(…))` where an empty element is acceptable).
+    """
+    value = text_of(parent, tag)
+    if not value:
+        raise _missing(parent, tag)
+    return value
+
+
+def required_datetime(parent: etree._Element, tag: str) -> dt.datetime:
+    return required(datetime_of(parent, tag), parent, tag)
+
+
+def _missing(parent: etree._Element, tag: str) -> QbxmlParseError:
+    return QbxmlParseError(f"<{parent.tag}> has no <{tag}>", etree.tostring(parent, encoding="unicode"))
 
 
 # -- dates and times -------------------------------------------------------------------------

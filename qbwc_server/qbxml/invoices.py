@@ -24,12 +24,14 @@ from qbwc_server.qbxml.fields import (
     datetime_of,
     decimal_of,
     int_of,
+    line_elements_of,
     linked_txns_of,
     ref_of,
+    required,
     text_of,
 )
 from qbwc_server.qbxml.query import TxnQuery
-from qbwc_server.qbxml.sales_orders import line_elements_of, required, write_txn_query_rq
+from qbwc_server.qbxml.sales_orders import write_txn_query_rq
 
 RET_TAG = "InvoiceRet"
 RS_TAG = "InvoiceQueryRs"

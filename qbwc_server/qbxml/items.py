@@ -17,10 +17,11 @@ from qbwc_server.qbxml.fields import (
     Ref,
     bool_of,
     custom_fields_of,
-    datetime_of,
     decimal_of,
     int_of,
     ref_of,
+    required,
+    required_datetime,
     text_of,
 )
 from qbwc_server.qbxml.query import ListQuery, element, elements, open_tag
@@ -74,12 +75,12 @@ class Item:
     def from_element(cls, element: etree._Element) -> Item:
         return cls(
             kind=_kind_of(element),
-            list_id=_required_text(element, "ListID"),
-            time_created=_required_datetime(element, "TimeCreated"),
-            time_modified=_required_datetime(element, "TimeModified"),
-            edit_sequence=_required_text(element, "EditSequence"),
-            name=_required_text(element, "Name"),
-            full_name=_required_text(element, "FullName"),
+            list_id=required(text_of(element, "ListID"), element, "ListID"),
+            time_created=required_datetime(element, "TimeCreated"),
+            time_modified=required_datetime(element, "TimeModified"),
+            edit_sequence=required(text_of(element, "EditSequence"), element, "EditSequence"),
+            name=required(text_of(element, "Name"), element, "Name"),
+            full_name=required(text_of(element, "FullName"), element, "FullName"),
             is_active=bool_of(element, "IsActive") is not False,  # absent means active
             parent=ref_of(element, "ParentRef"),
             sublevel=int_of(element, "Sublevel") or 0,
@@ -114,7 +115,7 @@ class ItemQuantities:
     def from_element(cls, element: etree._Element) -> ItemQuantities:
         return cls(
             kind=_kind_of(element),
-            list_id=_required_text(element, "ListID"),
+            list_id=required(text_of(element, "ListID"), element, "ListID"),
             quantity_on_hand=decimal_of(element, "QuantityOnHand"),
             quantity_on_order=decimal_of(element, "QuantityOnOrder"),
             quantity_on_sales_order=decimal_of(element, "QuantityOnSalesOrder"),
@@ -224,17 +225,3 @@ def _expect(element: etree._Element, tag: str) -> etree._Element:
     if element.tag != tag:
         raise QbxmlParseError(f"expected <{tag}>, got <{element.tag}>", "")
     return element
-
-
-def _required_text(element: etree._Element, tag: str) -> str:
-    value = text_of(element, tag)
-    if value is None:
-        raise QbxmlParseError(f"<{element.tag}> has no <{tag}>", "")
-    return value
-
-
-def _required_datetime(element: etree._Element, tag: str) -> dt.datetime:
-    value = datetime_of(element, tag)
-    if value is None:
-        raise QbxmlParseError(f"<{element.tag}> has no <{tag}>", "")
-    return value

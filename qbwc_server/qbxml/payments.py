@@ -20,10 +20,11 @@ from qbwc_server.qbxml.fields import (
     decimal_of,
     int_of,
     ref_of,
+    required,
     text_of,
 )
 from qbwc_server.qbxml.query import TxnQuery
-from qbwc_server.qbxml.sales_orders import required, write_txn_query_rq
+from qbwc_server.qbxml.sales_orders import write_txn_query_rq
 
 RET_TAG = "ReceivePaymentRet"
 RS_TAG = "ReceivePaymentQueryRs"

@@ -11,8 +11,16 @@ from decimal import Decimal
 from lxml import etree
 
 from qbwc_server.qbxml.core import QbxmlVersion
-from qbwc_server.qbxml.customers import build_list_query, required_datetime, required_text
-from qbwc_server.qbxml.fields import Ref, bool_of, decimal_of, ref_of, text_of
+from qbwc_server.qbxml.customers import build_list_query
+from qbwc_server.qbxml.fields import (
+    Ref,
+    bool_of,
+    decimal_of,
+    ref_of,
+    required_datetime,
+    required_text,
+    text_of,
+)
 from qbwc_server.qbxml.query import ListQuery
 
 RET_TAG = "PriceLevelRet"

@@ -1,20 +1,18 @@
 """Sales orders as qbXML carries them (SalesOrderQueryRq / SalesOrderRet); knows no database.
 
-Also home to what the other transaction pulls share: the `*QueryRq` writer for a `TxnQuery`,
-line-group flattening, and the required-element check (invoices.py and payments.py use them).
+Also home, for now, to the `*QueryRq` writer for a `TxnQuery` that invoices.py and payments.py
+share.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TypeVar
 
 from lxml import etree
 
-from qbwc_server.qbxml.core import QbxmlParseError, QbxmlVersion
+from qbwc_server.qbxml.core import QbxmlVersion
 from qbwc_server.qbxml.fields import (
     Address,
     CustomField,
@@ -27,8 +25,10 @@ from qbwc_server.qbxml.fields import (
     datetime_of,
     decimal_of,
     int_of,
+    line_elements_of,
     linked_txns_of,
     ref_of,
+    required,
     text_of,
 )
 from qbwc_server.qbxml.query import TxnQuery, element, elements, open_tag
@@ -40,8 +40,6 @@ RS_TAG = "SalesOrderQueryRs"
 _RET_ELEMENT_MAX = 50
 _V2_0 = QbxmlVersion(2, 0)
 _V4_0 = QbxmlVersion(4, 0)
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,28 +163,6 @@ def build_sales_order_query_rq(query: TxnQuery, version: QbxmlVersion) -> str:
 
 
 # -- shared by the transaction modules ---------------------------------------------------------
-
-
-def required(value: T | None, element: etree._Element, tag: str) -> T:
-    """`value`, or a parse error naming the record and the element QuickBooks always sends."""
-    if value is None:
-        raise QbxmlParseError(f"<{element.tag}> has no <{tag}>", "")
-    return value
-
-
-def line_elements_of(
-    element: etree._Element, line_tag: str, group_tag: str
-) -> Iterator[tuple[etree._Element, str | None]]:
-    """Each line of a transaction with its group's TxnLineID: plain lines and the lines inside
-    groups, in document order (the group header itself is not a line).
-    """
-    for child in element:
-        if child.tag == line_tag:
-            yield child, None
-        elif child.tag == group_tag:
-            group_id = text_of(child, "TxnLineID")
-            for line in child.iterfind(line_tag):
-                yield line, group_id
 
 
 def write_txn_query_rq(

@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from lxml import etree
 
 from qbwc_server.qbxml.core import QbxmlVersion
-from qbwc_server.qbxml.customers import build_list_query
 from qbwc_server.qbxml.fields import Ref, bool_of, int_of, ref_of, required_datetime, required_text, text_of
-from qbwc_server.qbxml.query import ListQuery
+from qbwc_server.qbxml.query import ListQuery, build_list_query
 
 RET_TAG = "CustomerTypeRet"
 RS_TAG = "CustomerTypeQueryRs"

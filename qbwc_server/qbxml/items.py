@@ -24,7 +24,7 @@ from qbwc_server.qbxml.fields import (
     required_datetime,
     text_of,
 )
-from qbwc_server.qbxml.query import ListQuery, element, elements, open_tag
+from qbwc_server.qbxml.query import ListQuery, build_list_query
 
 ItemKind = Literal["inventory", "assembly"]
 
@@ -38,8 +38,6 @@ QUANTITY_ELEMENTS = ("ListID", "QuantityOnHand", "QuantityOnOrder", "QuantityOnS
 
 _KINDS: dict[str, ItemKind] = {INVENTORY_RET_TAG: "inventory", ASSEMBLY_RET_TAG: "assembly"}
 _V2_0 = QbxmlVersion(2, 0)
-_V4_0 = QbxmlVersion(4, 0)
-_RET_ELEMENT_MAX = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,66 +148,8 @@ def build_item_assembly_query_rq(query: ListQuery, version: QbxmlVersion) -> str
 
 
 def _build_item_query_rq(tag: str, query: ListQuery, version: QbxmlVersion) -> str:
-    """Schema order: (ListID | FullName | MaxReturned, ActiveStatus, From/ToModifiedDate),
-    IncludeRetElement, OwnerID.
-    """
-    _check_list_query(tag, query)
-    parts = [open_tag(tag, request_id=query.request_id, iteration=query.iteration)]
-    if query.list_ids:
-        parts.append(elements("ListID", query.list_ids))
-    elif query.full_names:
-        parts.append(elements("FullName", query.full_names))
-    else:
-        max_returned = query.iteration.max_returned if query.iteration else query.max_returned
-        if max_returned is not None:
-            parts.append(element("MaxReturned", max_returned))
-        if query.active_status is not None:
-            parts.append(element("ActiveStatus", query.active_status))
-        if query.from_modified is not None:
-            parts.append(element("FromModifiedDate", query.from_modified))
-        if query.to_modified is not None:
-            parts.append(element("ToModifiedDate", query.to_modified))
-    # Before 4.0 there is no IncludeRetElement: QuickBooks returns whole records, a superset
-    # that parse_item_quantities_ret reads just as well.
-    if version >= _V4_0:
-        parts.append(elements("IncludeRetElement", query.include_ret_elements))
-    # Before 2.0 there are no custom fields (DataExt) to ask for.
-    if version >= _V2_0:
-        parts.append(elements("OwnerID", query.owner_ids))
-    parts.append(f"</{tag}>")
-    return "".join(parts)
-
-
-def _check_list_query(tag: str, query: ListQuery) -> None:
-    if query.list_ids and query.full_names:
-        raise ValueError(f"{tag}: ask by list_ids or by full_names, not both")
-    if query.list_ids or query.full_names:
-        filters = {
-            "max_returned": query.max_returned is not None,
-            "active_status": query.active_status is not None,
-            "from_modified": query.from_modified is not None,
-            "to_modified": query.to_modified is not None,
-            "iteration": query.iteration is not None,
-        }
-        if used := [name for name, present in filters.items() if present]:
-            raise ValueError(
-                f"{tag}: list_ids/full_names exclude {', '.join(used)} (the schema allows either)"
-            )
-    iteration_max = query.iteration.max_returned if query.iteration else None
-    for value in (query.max_returned, iteration_max):
-        if value is not None and value < 1:
-            raise ValueError(f"{tag}: MaxReturned must be at least 1, got {value}")
-    if query.max_returned is not None and iteration_max is not None and query.max_returned != iteration_max:
-        raise ValueError(
-            f"{tag}: max_returned={query.max_returned} disagrees with the iteration's {iteration_max}"
-        )
-    if query.from_modified and query.to_modified and query.from_modified > query.to_modified:
-        raise ValueError(f"{tag}: from_modified is after to_modified")
-    for name in query.include_ret_elements:
-        if not name or len(name) > _RET_ELEMENT_MAX:  # cutting a name would ask for something else
-            raise ValueError(
-                f"{tag}: IncludeRetElement {name!r} is not an element name of 1 to 50 characters"
-            )
+    # The item queries never refused an iterator below qbXML 5.0; kept as it was.
+    return build_list_query(tag, query, version, iterator=True, owner_id=True, iterator_needs_version=False)
 
 
 def _kind_of(element: etree._Element) -> ItemKind:

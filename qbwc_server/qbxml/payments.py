@@ -23,8 +23,7 @@ from qbwc_server.qbxml.fields import (
     required,
     text_of,
 )
-from qbwc_server.qbxml.query import TxnQuery
-from qbwc_server.qbxml.sales_orders import write_txn_query_rq
+from qbwc_server.qbxml.query import TxnQuery, write_txn_query_rq
 
 RET_TAG = "ReceivePaymentRet"
 RS_TAG = "ReceivePaymentQueryRs"

@@ -11,7 +11,6 @@ from decimal import Decimal
 from lxml import etree
 
 from qbwc_server.qbxml.core import QbxmlVersion
-from qbwc_server.qbxml.customers import build_list_query
 from qbwc_server.qbxml.fields import (
     Ref,
     bool_of,
@@ -21,7 +20,7 @@ from qbwc_server.qbxml.fields import (
     required_text,
     text_of,
 )
-from qbwc_server.qbxml.query import ListQuery
+from qbwc_server.qbxml.query import ListQuery, build_list_query
 
 RET_TAG = "PriceLevelRet"
 RS_TAG = "PriceLevelQueryRs"

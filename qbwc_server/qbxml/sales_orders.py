@@ -1,8 +1,4 @@
-"""Sales orders as qbXML carries them (SalesOrderQueryRq / SalesOrderRet); knows no database.
-
-Also home, for now, to the `*QueryRq` writer for a `TxnQuery` that invoices.py and payments.py
-share.
-"""
+"""Sales orders as qbXML carries them (SalesOrderQueryRq / SalesOrderRet); knows no database."""
 
 from __future__ import annotations
 
@@ -31,15 +27,10 @@ from qbwc_server.qbxml.fields import (
     required,
     text_of,
 )
-from qbwc_server.qbxml.query import TxnQuery, element, elements, open_tag
+from qbwc_server.qbxml.query import TxnQuery, write_txn_query_rq
 
 RET_TAG = "SalesOrderRet"
 RS_TAG = "SalesOrderQueryRs"
-
-#: IncludeRetElement values are element names; the schema caps them at 50 characters.
-_RET_ELEMENT_MAX = 50
-_V2_0 = QbxmlVersion(2, 0)
-_V4_0 = QbxmlVersion(4, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,107 +149,5 @@ def parse_sales_order_ret(element: etree._Element) -> SalesOrder:
 def build_sales_order_query_rq(query: TxnQuery, version: QbxmlVersion) -> str:
     """`SalesOrderQueryRq` for `query` (sales orders exist in qbXML from 2.1)."""
     return write_txn_query_rq(
-        "SalesOrderQueryRq", query, version, since=QbxmlVersion(2, 1), linked_txns_since=_V2_0
+        "SalesOrderQueryRq", query, version, since=QbxmlVersion(2, 1), linked_txns_since=QbxmlVersion(2, 0)
     )
-
-
-# -- shared by the transaction modules ---------------------------------------------------------
-
-
-def write_txn_query_rq(
-    tag: str,
-    query: TxnQuery,
-    version: QbxmlVersion,
-    *,
-    since: QbxmlVersion,
-    linked_txns_since: QbxmlVersion | None,
-) -> str:
-    """A transaction `*QueryRq` in schema order: (TxnID | RefNumber | MaxReturned,
-    ModifiedDateRangeFilter, EntityFilter), IncludeLineItems, IncludeLinkedTxns,
-    IncludeRetElement, OwnerID.
-
-    `since` is the version the request appeared in; `linked_txns_since` the one that added
-    IncludeLinkedTxns, or None where the request has no such element (ReceivePaymentQueryRq).
-    """
-    _check_txn_query(tag, query, version, since=since, linked_txns_since=linked_txns_since)
-    parts = [open_tag(tag, request_id=query.request_id, iteration=query.iteration)]
-    if query.txn_ids:
-        parts.append(elements("TxnID", query.txn_ids))
-    elif query.ref_numbers:
-        parts.append(elements("RefNumber", query.ref_numbers))
-    else:
-        max_returned = query.iteration.max_returned if query.iteration else query.max_returned
-        if max_returned is not None:
-            parts.append(element("MaxReturned", max_returned))
-        if query.modified_from is not None or query.modified_to is not None:
-            parts.append("<ModifiedDateRangeFilter>")
-            if query.modified_from is not None:
-                parts.append(element("FromModifiedDate", query.modified_from))
-            if query.modified_to is not None:
-                parts.append(element("ToModifiedDate", query.modified_to))
-            parts.append("</ModifiedDateRangeFilter>")
-        if query.entity_list_ids:
-            parts.append(f"<EntityFilter>{elements('ListID', query.entity_list_ids)}</EntityFilter>")
-    if query.include_line_items is not None:
-        parts.append(element("IncludeLineItems", query.include_line_items))
-    if query.include_linked_txns is not None and linked_txns_since is not None:
-        parts.append(element("IncludeLinkedTxns", query.include_linked_txns))
-    # Before 4.0 there is no IncludeRetElement: QuickBooks returns whole records, a superset.
-    if version >= _V4_0:
-        parts.append(elements("IncludeRetElement", query.include_ret_elements))
-    # Before 2.0 there are no custom fields (DataExt) to ask for.
-    if version >= _V2_0:
-        parts.append(elements("OwnerID", query.owner_ids))
-    parts.append(f"</{tag}>")
-    return "".join(parts)
-
-
-def _check_txn_query(
-    tag: str,
-    query: TxnQuery,
-    version: QbxmlVersion,
-    *,
-    since: QbxmlVersion,
-    linked_txns_since: QbxmlVersion | None,
-) -> None:
-    if version < since:
-        raise ValueError(f"{tag} needs qbXML {since} or later; this session negotiated {version}")
-    if query.txn_ids and query.ref_numbers:
-        raise ValueError(f"{tag}: ask by txn_ids or by ref_numbers, not both")
-    if query.txn_ids or query.ref_numbers:
-        filters = {
-            "max_returned": query.max_returned is not None,
-            "modified_from": query.modified_from is not None,
-            "modified_to": query.modified_to is not None,
-            "entity_list_ids": bool(query.entity_list_ids),
-            "iteration": query.iteration is not None,
-        }
-        if used := [name for name, present in filters.items() if present]:
-            raise ValueError(
-                f"{tag}: txn_ids/ref_numbers exclude {', '.join(used)} (the schema allows either)"
-            )
-    iteration_max = query.iteration.max_returned if query.iteration else None
-    for value in (query.max_returned, iteration_max):
-        if value is not None and value < 1:
-            raise ValueError(f"{tag}: MaxReturned must be at least 1, got {value}")
-    if query.max_returned is not None and iteration_max is not None and query.max_returned != iteration_max:
-        raise ValueError(
-            f"{tag}: max_returned={query.max_returned} disagrees with the iteration's {iteration_max}"
-        )
-    if query.modified_from and query.modified_to and query.modified_from > query.modified_to:
-        raise ValueError(f"{tag}: modified_from is after modified_to")
-    if query.entity_list_ids and version < _V2_0:
-        # EntityFilter/ListID is 2.0; without it the query would return every customer's.
-        raise ValueError(f"{tag}: filtering by customer ListID needs qbXML 2.0; negotiated {version}")
-    if query.include_linked_txns:
-        if linked_txns_since is None:
-            raise ValueError(f"{tag} has no IncludeLinkedTxns")
-        if version < linked_txns_since:
-            raise ValueError(
-                f"{tag}: IncludeLinkedTxns needs qbXML {linked_txns_since}; negotiated {version}"
-            )
-    for name in query.include_ret_elements:
-        if not name or len(name) > _RET_ELEMENT_MAX:  # cutting a name would ask for something else
-            raise ValueError(
-                f"{tag}: IncludeRetElement {name!r} is not an element name of 1 to 50 characters"
-            )

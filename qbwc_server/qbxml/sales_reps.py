@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from lxml import etree
 
 from qbwc_server.qbxml.core import QbxmlVersion
-from qbwc_server.qbxml.customers import build_list_query
 from qbwc_server.qbxml.fields import Ref, bool_of, ref_of, required_datetime, required_text, text_of
-from qbwc_server.qbxml.query import ListQuery
+from qbwc_server.qbxml.query import ListQuery, build_list_query
 
 RET_TAG = "SalesRepRet"
 RS_TAG = "SalesRepQueryRs"

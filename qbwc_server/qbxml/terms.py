@@ -12,9 +12,8 @@ from typing import Literal
 from lxml import etree
 
 from qbwc_server.qbxml.core import QbxmlParseError, QbxmlVersion
-from qbwc_server.qbxml.customers import build_list_query
 from qbwc_server.qbxml.fields import bool_of, decimal_of, int_of, required_datetime, required_text, text_of
-from qbwc_server.qbxml.query import ListQuery
+from qbwc_server.qbxml.query import ListQuery, build_list_query
 
 RET_TAGS = ("StandardTermsRet", "DateDrivenTermsRet")
 RS_TAG = "TermsQueryRs"

@@ -4,45 +4,21 @@ ClassRet into `QbClass`, and ClassQueryRq. Knows no database.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from lxml import etree
 
 from qbwc_server.qbxml.core import QbxmlVersion
-from qbwc_server.qbxml.fields import Ref, bool_of, int_of, ref_of, required_datetime, required_text, text_of
 from qbwc_server.qbxml.query import ListQuery, build_list_query
+from qbwc_server.qbxml.records import NestedListRecord
 
 RET_TAG = "ClassRet"
 RS_TAG = "ClassQueryRs"
 
 
 @dataclass(frozen=True, slots=True)
-class QbClass:
-    list_id: str
-    time_created: dt.datetime
-    time_modified: dt.datetime
-    edit_sequence: str
-    name: str
-    #: "Parent:Child" for a nested one.
-    full_name: str
-    is_active: bool
-    parent: Ref | None
-    sublevel: int
-
-    @classmethod
-    def from_element(cls, element: etree._Element) -> QbClass:
-        return cls(
-            list_id=required_text(element, "ListID"),
-            time_created=required_datetime(element, "TimeCreated"),
-            time_modified=required_datetime(element, "TimeModified"),
-            edit_sequence=required_text(element, "EditSequence"),
-            name=text_of(element, "Name") or "",
-            full_name=text_of(element, "FullName") or text_of(element, "Name") or "",
-            is_active=bool_of(element, "IsActive") is not False,
-            parent=ref_of(element, "ParentRef"),
-            sublevel=int_of(element, "Sublevel") or 0,
-        )
+class QbClass(NestedListRecord):
+    """A class (class tracking)."""
 
 
 def parse_class_ret(element: etree._Element) -> QbClass:

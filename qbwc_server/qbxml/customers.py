@@ -18,17 +18,14 @@ from qbwc_server.qbxml.fields import (
     Ref,
     ShipToAddress,
     address_of,
-    bool_of,
     custom_fields_of,
     decimal_of,
-    int_of,
     ref_of,
-    required_datetime,
-    required_text,
     ship_to_addresses_of,
     text_of,
 )
 from qbwc_server.qbxml.query import ListQuery, build_list_query
+from qbwc_server.qbxml.records import nested_list_head_of
 
 RET_TAG = "CustomerRet"
 RS_TAG = "CustomerQueryRs"
@@ -76,15 +73,7 @@ class Customer:
     @classmethod
     def from_element(cls, element: etree._Element) -> Customer:
         return cls(
-            list_id=required_text(element, "ListID"),
-            time_created=required_datetime(element, "TimeCreated"),
-            time_modified=required_datetime(element, "TimeModified"),
-            edit_sequence=required_text(element, "EditSequence"),
-            name=text_of(element, "Name") or "",
-            full_name=text_of(element, "FullName") or text_of(element, "Name") or "",
-            is_active=bool_of(element, "IsActive") is not False,  # absent means active
-            parent=ref_of(element, "ParentRef"),
-            sublevel=int_of(element, "Sublevel") or 0,
+            **nested_list_head_of(element),
             company_name=text_of(element, "CompanyName"),
             salutation=text_of(element, "Salutation"),
             first_name=text_of(element, "FirstName"),

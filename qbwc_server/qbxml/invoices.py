@@ -17,20 +17,12 @@ from qbwc_server.qbxml.fields import (
     CustomField,
     LinkedTxn,
     Ref,
-    address_of,
     bool_of,
-    custom_fields_of,
-    date_of,
-    datetime_of,
     decimal_of,
-    int_of,
     line_elements_of,
-    linked_txns_of,
-    ref_of,
-    required,
-    text_of,
 )
 from qbwc_server.qbxml.query import TxnQuery, write_txn_query_rq
+from qbwc_server.qbxml.records import sales_form_head_of, sales_line_of
 
 RET_TAG = "InvoiceRet"
 RS_TAG = "InvoiceQueryRs"
@@ -55,18 +47,7 @@ class InvoiceLine:
     @classmethod
     def from_element(cls, element: etree._Element, group_txn_line_id: str | None = None) -> InvoiceLine:
         return cls(
-            txn_line_id=required(text_of(element, "TxnLineID"), element, "TxnLineID"),
-            item=ref_of(element, "ItemRef"),
-            desc=text_of(element, "Desc"),
-            quantity=decimal_of(element, "Quantity"),
-            unit_of_measure=text_of(element, "UnitOfMeasure"),
-            rate=decimal_of(element, "Rate"),
-            amount=decimal_of(element, "Amount"),
-            class_ref=ref_of(element, "ClassRef"),
-            sales_tax_code=ref_of(element, "SalesTaxCodeRef"),
-            other1=text_of(element, "Other1"),
-            other2=text_of(element, "Other2"),
-            group_txn_line_id=group_txn_line_id,
+            **sales_line_of(element, group_txn_line_id),
         )
 
 
@@ -121,39 +102,15 @@ class Invoice:
     @classmethod
     def from_element(cls, element: etree._Element) -> Invoice:
         return cls(
-            txn_id=required(text_of(element, "TxnID"), element, "TxnID"),
-            time_created=required(datetime_of(element, "TimeCreated"), element, "TimeCreated"),
-            time_modified=required(datetime_of(element, "TimeModified"), element, "TimeModified"),
-            edit_sequence=required(text_of(element, "EditSequence"), element, "EditSequence"),
-            txn_number=int_of(element, "TxnNumber"),
-            customer=required(ref_of(element, "CustomerRef"), element, "CustomerRef"),
-            class_ref=ref_of(element, "ClassRef"),
-            txn_date=required(date_of(element, "TxnDate"), element, "TxnDate"),
-            ref_number=text_of(element, "RefNumber"),
-            bill_address=address_of(element, "BillAddress"),
-            ship_address=address_of(element, "ShipAddress"),
+            **sales_form_head_of(element),
             is_pending=bool_of(element, "IsPending"),
-            po_number=text_of(element, "PONumber"),
-            terms=ref_of(element, "TermsRef"),
-            due_date=date_of(element, "DueDate"),
-            sales_rep=ref_of(element, "SalesRepRef"),
-            fob=text_of(element, "FOB"),
-            ship_date=date_of(element, "ShipDate"),
-            ship_method=ref_of(element, "ShipMethodRef"),
-            subtotal=decimal_of(element, "Subtotal"),
-            sales_tax_total=decimal_of(element, "SalesTaxTotal"),
             applied_amount=decimal_of(element, "AppliedAmount"),
             balance_remaining=decimal_of(element, "BalanceRemaining"),
-            memo=text_of(element, "Memo"),
             is_paid=bool_of(element, "IsPaid"),
-            other=text_of(element, "Other"),
-            external_guid=text_of(element, "ExternalGUID"),
-            linked_txns=linked_txns_of(element),
             lines=tuple(
                 InvoiceLine.from_element(line, group_id)
                 for line, group_id in line_elements_of(element, "InvoiceLineRet", "InvoiceLineGroupRet")
             ),
-            custom_fields=custom_fields_of(element),
         )
 
 

@@ -14,16 +14,14 @@ from qbwc_server.qbxml.core import QbxmlVersion
 from qbwc_server.qbxml.fields import (
     CustomField,
     Ref,
-    custom_fields_of,
     date_of,
-    datetime_of,
     decimal_of,
-    int_of,
     ref_of,
     required,
     text_of,
 )
 from qbwc_server.qbxml.query import TxnQuery, write_txn_query_rq
+from qbwc_server.qbxml.records import txn_head_of
 
 RET_TAG = "ReceivePaymentRet"
 RS_TAG = "ReceivePaymentQueryRs"
@@ -81,24 +79,14 @@ class ReceivePayment:
         # The schema marks every element of ReceivePaymentRet optional; QuickBooks Desktop
         # always sends these, and a payment without them could not be mirrored anyway.
         return cls(
-            txn_id=required(text_of(element, "TxnID"), element, "TxnID"),
-            time_created=required(datetime_of(element, "TimeCreated"), element, "TimeCreated"),
-            time_modified=required(datetime_of(element, "TimeModified"), element, "TimeModified"),
-            edit_sequence=required(text_of(element, "EditSequence"), element, "EditSequence"),
-            txn_number=int_of(element, "TxnNumber"),
-            customer=required(ref_of(element, "CustomerRef"), element, "CustomerRef"),
+            **txn_head_of(element),
             ar_account=ref_of(element, "ARAccountRef"),
-            txn_date=required(date_of(element, "TxnDate"), element, "TxnDate"),
-            ref_number=text_of(element, "RefNumber"),
             total_amount=decimal_of(element, "TotalAmount"),
             payment_method=ref_of(element, "PaymentMethodRef"),
-            memo=text_of(element, "Memo"),
             deposit_to_account=ref_of(element, "DepositToAccountRef"),
             unused_payment=decimal_of(element, "UnusedPayment"),
             unused_credits=decimal_of(element, "UnusedCredits"),
-            external_guid=text_of(element, "ExternalGUID"),
             applied=tuple(AppliedToTxn.from_element(e) for e in element.iterfind("AppliedToTxnRet")),
-            custom_fields=custom_fields_of(element),
         )
 
 

@@ -13,14 +13,12 @@ from lxml import etree
 from qbwc_server.qbxml.core import QbxmlVersion
 from qbwc_server.qbxml.fields import (
     Ref,
-    bool_of,
     decimal_of,
     ref_of,
-    required_datetime,
-    required_text,
     text_of,
 )
 from qbwc_server.qbxml.query import ListQuery, build_list_query
+from qbwc_server.qbxml.records import list_head_of
 
 RET_TAG = "PriceLevelRet"
 RS_TAG = "PriceLevelQueryRs"
@@ -65,12 +63,7 @@ class PriceLevel:
         # PriceLevelType is optional in the schema: infer it from the body when it is missing.
         default_type = "PerItem" if items else "FixedPercentage"
         return cls(
-            list_id=required_text(element, "ListID"),
-            time_created=required_datetime(element, "TimeCreated"),
-            time_modified=required_datetime(element, "TimeModified"),
-            edit_sequence=required_text(element, "EditSequence"),
-            name=text_of(element, "Name") or "",
-            is_active=bool_of(element, "IsActive") is not False,
+            **list_head_of(element),
             price_level_type=text_of(element, "PriceLevelType") or default_type,
             fixed_percentage=decimal_of(element, "PriceLevelFixedPercentage"),
             items=items,

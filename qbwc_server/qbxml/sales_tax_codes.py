@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from lxml import etree
 
 from qbwc_server.qbxml.core import QbxmlVersion
-from qbwc_server.qbxml.fields import bool_of, required_datetime, required_text, text_of
+from qbwc_server.qbxml.fields import bool_of, text_of
 from qbwc_server.qbxml.query import ListQuery, build_list_query
+from qbwc_server.qbxml.records import list_head_of
 
 RET_TAG = "SalesTaxCodeRet"
 RS_TAG = "SalesTaxCodeQueryRs"
@@ -32,12 +33,7 @@ class SalesTaxCode:
     @classmethod
     def from_element(cls, element: etree._Element) -> SalesTaxCode:
         return cls(
-            list_id=required_text(element, "ListID"),
-            time_created=required_datetime(element, "TimeCreated"),
-            time_modified=required_datetime(element, "TimeModified"),
-            edit_sequence=required_text(element, "EditSequence"),
-            name=text_of(element, "Name") or "",
-            is_active=bool_of(element, "IsActive") is not False,
+            **list_head_of(element),
             is_taxable=bool_of(element, "IsTaxable"),
             desc=text_of(element, "Desc"),
         )

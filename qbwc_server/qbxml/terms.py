@@ -12,8 +12,9 @@ from typing import Literal
 from lxml import etree
 
 from qbwc_server.qbxml.core import QbxmlParseError, QbxmlVersion
-from qbwc_server.qbxml.fields import bool_of, decimal_of, int_of, required_datetime, required_text, text_of
+from qbwc_server.qbxml.fields import decimal_of, int_of
 from qbwc_server.qbxml.query import ListQuery, build_list_query
+from qbwc_server.qbxml.records import list_head_of
 
 RET_TAGS = ("StandardTermsRet", "DateDrivenTermsRet")
 RS_TAG = "TermsQueryRs"
@@ -47,12 +48,7 @@ class Terms:
             raise QbxmlParseError(f"expected one of {RET_TAGS}, got <{element.tag}>", "")
         kind: TermsKind = "standard" if element.tag == "StandardTermsRet" else "date_driven"
         return cls(
-            list_id=required_text(element, "ListID"),
-            time_created=required_datetime(element, "TimeCreated"),
-            time_modified=required_datetime(element, "TimeModified"),
-            edit_sequence=required_text(element, "EditSequence"),
-            name=text_of(element, "Name") or "",
-            is_active=bool_of(element, "IsActive") is not False,
+            **list_head_of(element),
             kind=kind,
             due_days=int_of(element, "StdDueDays"),
             discount_days=int_of(element, "StdDiscountDays"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 
 from lxml import etree
 
@@ -108,13 +109,7 @@ class DeletedListObject:
 
     @classmethod
     def from_element(cls, element: etree._Element) -> DeletedListObject:
-        return cls(
-            list_del_type=required_text(element, "ListDelType"),
-            list_id=required_text(element, "ListID"),
-            time_created=datetime_of(element, "TimeCreated"),
-            time_deleted=required_datetime(element, "TimeDeleted"),
-            full_name=text_of(element, "FullName"),
-        )
+        return cls(*_deleted_ret(element, "ListDelType", "ListID", "FullName"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,13 +123,7 @@ class DeletedTxn:
 
     @classmethod
     def from_element(cls, element: etree._Element) -> DeletedTxn:
-        return cls(
-            txn_del_type=required_text(element, "TxnDelType"),
-            txn_id=required_text(element, "TxnID"),
-            time_created=datetime_of(element, "TimeCreated"),
-            time_deleted=required_datetime(element, "TimeDeleted"),
-            ref_number=text_of(element, "RefNumber"),
-        )
+        return cls(*_deleted_ret(element, "TxnDelType", "TxnID", "RefNumber"))
 
 
 def parse_list_deleted_ret(element: etree._Element) -> DeletedListObject:
@@ -145,34 +134,43 @@ def parse_txn_deleted_ret(element: etree._Element) -> DeletedTxn:
     return DeletedTxn.from_element(element)
 
 
+class DeletedWindow(TypedDict, total=False):
+    """What narrows a deleted query: the deletion window and a requestID."""
+
+    deleted_from: dt.datetime | None
+    deleted_to: dt.datetime | None
+    request_id: str | None
+
+
 def build_list_deleted_query_rq(
-    list_del_types: tuple[str, ...],
-    version: QbxmlVersion,
-    *,
-    deleted_from: dt.datetime | None = None,
-    deleted_to: dt.datetime | None = None,
-    request_id: str | None = None,
+    list_del_types: tuple[str, ...], version: QbxmlVersion, **window: Unpack[DeletedWindow]
 ) -> str:
     """A ListDeletedQueryRq for these list types (at least one), optionally within a deletion window."""
     return _build_deleted_query(
-        "ListDeletedQueryRq", "ListDelType", LIST_DEL_TYPES, list_del_types, version,
-        deleted_from, deleted_to, request_id,
-    )  # fmt: skip
+        "ListDeletedQueryRq", "ListDelType", LIST_DEL_TYPES, list_del_types, version, **window
+    )
 
 
 def build_txn_deleted_query_rq(
-    txn_del_types: tuple[str, ...],
-    version: QbxmlVersion,
-    *,
-    deleted_from: dt.datetime | None = None,
-    deleted_to: dt.datetime | None = None,
-    request_id: str | None = None,
+    txn_del_types: tuple[str, ...], version: QbxmlVersion, **window: Unpack[DeletedWindow]
 ) -> str:
     """A TxnDeletedQueryRq for these transaction types (at least one), optionally within a window."""
     return _build_deleted_query(
-        "TxnDeletedQueryRq", "TxnDelType", TXN_DEL_TYPES, txn_del_types, version,
-        deleted_from, deleted_to, request_id,
-    )  # fmt: skip
+        "TxnDeletedQueryRq", "TxnDelType", TXN_DEL_TYPES, txn_del_types, version, **window
+    )
+
+
+def _deleted_ret(
+    element: etree._Element, type_tag: str, id_tag: str, name_tag: str
+) -> tuple[str, str, dt.datetime | None, dt.datetime, str | None]:
+    """A deleted record's fields in the order both dataclasses declare them."""
+    return (
+        required_text(element, type_tag),
+        required_text(element, id_tag),
+        datetime_of(element, "TimeCreated"),
+        required_datetime(element, "TimeDeleted"),
+        text_of(element, name_tag),
+    )
 
 
 def _build_deleted_query(
@@ -181,9 +179,10 @@ def _build_deleted_query(
     allowed: frozenset[str],
     types: tuple[str, ...],
     version: QbxmlVersion,
-    deleted_from: dt.datetime | None,
-    deleted_to: dt.datetime | None,
-    request_id: str | None,
+    *,
+    deleted_from: dt.datetime | None = None,
+    deleted_to: dt.datetime | None = None,
+    request_id: str | None = None,
 ) -> str:
     if version < DELETED_QUERY_SINCE:
         raise ValueError(f"{rq_tag} needs qbXML {DELETED_QUERY_SINCE}, QuickBooks speaks {version}")

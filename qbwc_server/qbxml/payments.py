@@ -76,8 +76,8 @@ class ReceivePayment:
 
     @classmethod
     def from_element(cls, element: etree._Element) -> ReceivePayment:
-        # The schema marks every element of ReceivePaymentRet optional; QuickBooks Desktop
-        # always sends these, and a payment without them could not be mirrored anyway.
+        # The schema marks every element of ReceivePaymentRet optional; QuickBooks Desktop always
+        # sends those txn_head_of requires, and a payment without them could not be mirrored anyway.
         return cls(
             **txn_head_of(element),
             ar_account=ref_of(element, "ARAccountRef"),

@@ -12,7 +12,7 @@ from typing import TypedDict, Unpack
 from lxml import etree
 
 from qbwc_server.qbxml.core import QbxmlVersion
-from qbwc_server.qbxml.fields import datetime_of, required_datetime, required_text, text_of
+from qbwc_server.qbxml.fields import children_of, datetime_of, required_datetime, required_text, text_of
 from qbwc_server.qbxml.query import element, elements, open_tag
 
 LIST_RET_TAG = "ListDeletedRet"
@@ -164,12 +164,13 @@ def _deleted_ret(
     element: etree._Element, type_tag: str, id_tag: str, name_tag: str
 ) -> tuple[str, str, dt.datetime | None, dt.datetime, str | None]:
     """A deleted record's fields in the order both dataclasses declare them."""
+    node = children_of(element)
     return (
-        required_text(element, type_tag),
-        required_text(element, id_tag),
-        datetime_of(element, "TimeCreated"),
-        required_datetime(element, "TimeDeleted"),
-        text_of(element, name_tag),
+        required_text(node, type_tag),
+        required_text(node, id_tag),
+        datetime_of(node, "TimeCreated"),
+        required_datetime(node, "TimeDeleted"),
+        text_of(node, name_tag),
     )
 
 

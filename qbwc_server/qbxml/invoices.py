@@ -18,6 +18,7 @@ from qbwc_server.qbxml.fields import (
     LinkedTxn,
     Ref,
     bool_of,
+    children_of,
     decimal_of,
     line_elements_of,
 )
@@ -101,12 +102,13 @@ class Invoice:
 
     @classmethod
     def from_element(cls, element: etree._Element) -> Invoice:
+        node = children_of(element)
         return cls(
-            **sales_form_head_of(element),
-            is_pending=bool_of(element, "IsPending"),
-            applied_amount=decimal_of(element, "AppliedAmount"),
-            balance_remaining=decimal_of(element, "BalanceRemaining"),
-            is_paid=bool_of(element, "IsPaid"),
+            **sales_form_head_of(node),
+            is_pending=bool_of(node, "IsPending"),
+            applied_amount=decimal_of(node, "AppliedAmount"),
+            balance_remaining=decimal_of(node, "BalanceRemaining"),
+            is_paid=bool_of(node, "IsPaid"),
             lines=tuple(
                 InvoiceLine.from_element(line, group_id)
                 for line, group_id in line_elements_of(element, "InvoiceLineRet", "InvoiceLineGroupRet")

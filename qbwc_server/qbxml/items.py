@@ -16,6 +16,7 @@ from qbwc_server.qbxml.fields import (
     CustomField,
     Ref,
     bool_of,
+    children_of,
     custom_fields_of,
     decimal_of,
     int_of,
@@ -71,31 +72,32 @@ class Item:
 
     @classmethod
     def from_element(cls, element: etree._Element) -> Item:
+        node = children_of(element)
         return cls(
             kind=_kind_of(element),
-            list_id=required(text_of(element, "ListID"), element, "ListID"),
-            time_created=required_datetime(element, "TimeCreated"),
-            time_modified=required_datetime(element, "TimeModified"),
-            edit_sequence=required(text_of(element, "EditSequence"), element, "EditSequence"),
-            name=required(text_of(element, "Name"), element, "Name"),
-            full_name=required(text_of(element, "FullName"), element, "FullName"),
-            is_active=bool_of(element, "IsActive") is not False,  # absent means active
-            parent=ref_of(element, "ParentRef"),
-            sublevel=int_of(element, "Sublevel") or 0,
-            manufacturer_part_number=text_of(element, "ManufacturerPartNumber"),
-            sales_tax_code=ref_of(element, "SalesTaxCodeRef"),
-            sales_desc=text_of(element, "SalesDesc"),
-            sales_price=decimal_of(element, "SalesPrice"),
-            purchase_desc=text_of(element, "PurchaseDesc"),
-            purchase_cost=decimal_of(element, "PurchaseCost"),
-            reorder_point=decimal_of(element, "ReorderPoint"),
-            build_point=decimal_of(element, "BuildPoint"),
-            quantity_on_hand=decimal_of(element, "QuantityOnHand"),
-            average_cost=decimal_of(element, "AverageCost"),
-            quantity_on_order=decimal_of(element, "QuantityOnOrder"),
-            quantity_on_sales_order=decimal_of(element, "QuantityOnSalesOrder"),
-            external_guid=text_of(element, "ExternalGUID"),
-            custom_fields=custom_fields_of(element),
+            list_id=required(text_of(node, "ListID"), node, "ListID"),
+            time_created=required_datetime(node, "TimeCreated"),
+            time_modified=required_datetime(node, "TimeModified"),
+            edit_sequence=required(text_of(node, "EditSequence"), node, "EditSequence"),
+            name=required(text_of(node, "Name"), node, "Name"),
+            full_name=required(text_of(node, "FullName"), node, "FullName"),
+            is_active=bool_of(node, "IsActive") is not False,  # absent means active
+            parent=ref_of(node, "ParentRef"),
+            sublevel=int_of(node, "Sublevel") or 0,
+            manufacturer_part_number=text_of(node, "ManufacturerPartNumber"),
+            sales_tax_code=ref_of(node, "SalesTaxCodeRef"),
+            sales_desc=text_of(node, "SalesDesc"),
+            sales_price=decimal_of(node, "SalesPrice"),
+            purchase_desc=text_of(node, "PurchaseDesc"),
+            purchase_cost=decimal_of(node, "PurchaseCost"),
+            reorder_point=decimal_of(node, "ReorderPoint"),
+            build_point=decimal_of(node, "BuildPoint"),
+            quantity_on_hand=decimal_of(node, "QuantityOnHand"),
+            average_cost=decimal_of(node, "AverageCost"),
+            quantity_on_order=decimal_of(node, "QuantityOnOrder"),
+            quantity_on_sales_order=decimal_of(node, "QuantityOnSalesOrder"),
+            external_guid=text_of(node, "ExternalGUID"),
+            custom_fields=custom_fields_of(node),
         )
 
 
@@ -111,12 +113,13 @@ class ItemQuantities:
 
     @classmethod
     def from_element(cls, element: etree._Element) -> ItemQuantities:
+        node = children_of(element)
         return cls(
             kind=_kind_of(element),
-            list_id=required(text_of(element, "ListID"), element, "ListID"),
-            quantity_on_hand=decimal_of(element, "QuantityOnHand"),
-            quantity_on_order=decimal_of(element, "QuantityOnOrder"),
-            quantity_on_sales_order=decimal_of(element, "QuantityOnSalesOrder"),
+            list_id=required(text_of(node, "ListID"), node, "ListID"),
+            quantity_on_hand=decimal_of(node, "QuantityOnHand"),
+            quantity_on_order=decimal_of(node, "QuantityOnOrder"),
+            quantity_on_sales_order=decimal_of(node, "QuantityOnSalesOrder"),
         )
 
 

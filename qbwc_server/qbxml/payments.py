@@ -14,6 +14,7 @@ from qbwc_server.qbxml.core import QbxmlVersion
 from qbwc_server.qbxml.fields import (
     CustomField,
     Ref,
+    children_of,
     date_of,
     decimal_of,
     ref_of,
@@ -42,14 +43,15 @@ class AppliedToTxn:
 
     @classmethod
     def from_element(cls, element: etree._Element) -> AppliedToTxn:
+        node = children_of(element)
         return cls(
-            txn_id=required(text_of(element, "TxnID"), element, "TxnID"),
-            txn_type=text_of(element, "TxnType") or "",
-            txn_date=date_of(element, "TxnDate"),
-            ref_number=text_of(element, "RefNumber"),
-            balance_remaining=decimal_of(element, "BalanceRemaining"),
-            amount=decimal_of(element, "Amount"),
-            discount_amount=decimal_of(element, "DiscountAmount"),
+            txn_id=required(text_of(node, "TxnID"), node, "TxnID"),
+            txn_type=text_of(node, "TxnType") or "",
+            txn_date=date_of(node, "TxnDate"),
+            ref_number=text_of(node, "RefNumber"),
+            balance_remaining=decimal_of(node, "BalanceRemaining"),
+            amount=decimal_of(node, "Amount"),
+            discount_amount=decimal_of(node, "DiscountAmount"),
         )
 
 
@@ -78,14 +80,15 @@ class ReceivePayment:
     def from_element(cls, element: etree._Element) -> ReceivePayment:
         # The schema marks every element of ReceivePaymentRet optional; QuickBooks Desktop always
         # sends those txn_head_of requires, and a payment without them could not be mirrored anyway.
+        node = children_of(element)
         return cls(
-            **txn_head_of(element),
-            ar_account=ref_of(element, "ARAccountRef"),
-            total_amount=decimal_of(element, "TotalAmount"),
-            payment_method=ref_of(element, "PaymentMethodRef"),
-            deposit_to_account=ref_of(element, "DepositToAccountRef"),
-            unused_payment=decimal_of(element, "UnusedPayment"),
-            unused_credits=decimal_of(element, "UnusedCredits"),
+            **txn_head_of(node),
+            ar_account=ref_of(node, "ARAccountRef"),
+            total_amount=decimal_of(node, "TotalAmount"),
+            payment_method=ref_of(node, "PaymentMethodRef"),
+            deposit_to_account=ref_of(node, "DepositToAccountRef"),
+            unused_payment=decimal_of(node, "UnusedPayment"),
+            unused_credits=decimal_of(node, "UnusedCredits"),
             applied=tuple(AppliedToTxn.from_element(e) for e in element.iterfind("AppliedToTxnRet")),
         )
 

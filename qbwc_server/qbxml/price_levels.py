@@ -13,6 +13,7 @@ from lxml import etree
 from qbwc_server.qbxml.core import QbxmlVersion
 from qbwc_server.qbxml.fields import (
     Ref,
+    children_of,
     decimal_of,
     ref_of,
     text_of,
@@ -37,10 +38,11 @@ class PriceLevelItem:
 
     @classmethod
     def from_element(cls, element: etree._Element) -> PriceLevelItem:
+        node = children_of(element)
         return cls(
-            item=ref_of(element, "ItemRef") or Ref(list_id=None, full_name=None),
-            custom_price=decimal_of(element, "CustomPrice"),
-            custom_price_percent=decimal_of(element, "CustomPricePercent"),
+            item=ref_of(node, "ItemRef") or Ref(list_id=None, full_name=None),
+            custom_price=decimal_of(node, "CustomPrice"),
+            custom_price_percent=decimal_of(node, "CustomPricePercent"),
         )
 
 
@@ -59,13 +61,14 @@ class PriceLevel:
 
     @classmethod
     def from_element(cls, element: etree._Element) -> PriceLevel:
+        node = children_of(element)
         items = tuple(PriceLevelItem.from_element(e) for e in element.iterfind("PriceLevelPerItemRet"))
         # PriceLevelType is optional in the schema: infer it from the body when it is missing.
         default_type = "PerItem" if items else "FixedPercentage"
         return cls(
-            **list_head_of(element),
-            price_level_type=text_of(element, "PriceLevelType") or default_type,
-            fixed_percentage=decimal_of(element, "PriceLevelFixedPercentage"),
+            **list_head_of(node),
+            price_level_type=text_of(node, "PriceLevelType") or default_type,
+            fixed_percentage=decimal_of(node, "PriceLevelFixedPercentage"),
             items=items,
         )
 

@@ -19,9 +19,11 @@ from qbwc_server.qbxml.fields import (
     Address,
     CustomField,
     LinkedTxn,
+    Node,
     Ref,
     address_of,
     bool_of,
+    children_of,
     custom_fields_of,
     date_of,
     decimal_of,
@@ -117,77 +119,83 @@ class NestedListRecord:
 
     @classmethod
     def from_element(cls, element: etree._Element) -> Self:
-        return cls(**nested_list_head_of(element))
+        node = children_of(element)
+        return cls(**nested_list_head_of(node))
 
 
-def list_head_of(element: etree._Element) -> ListHead:
+def list_head_of(element: Node) -> ListHead:
+    node = children_of(element)
     return ListHead(
-        list_id=required_text(element, "ListID"),
-        time_created=required_datetime(element, "TimeCreated"),
-        time_modified=required_datetime(element, "TimeModified"),
-        edit_sequence=required_text(element, "EditSequence"),
-        name=text_of(element, "Name") or "",
-        is_active=bool_of(element, "IsActive") is not False,  # absent means active
+        list_id=required_text(node, "ListID"),
+        time_created=required_datetime(node, "TimeCreated"),
+        time_modified=required_datetime(node, "TimeModified"),
+        edit_sequence=required_text(node, "EditSequence"),
+        name=text_of(node, "Name") or "",
+        is_active=bool_of(node, "IsActive") is not False,  # absent means active
     )
 
 
-def nested_list_head_of(element: etree._Element) -> NestedListHead:
+def nested_list_head_of(element: Node) -> NestedListHead:
+    node = children_of(element)
     return NestedListHead(
-        **list_head_of(element),
-        full_name=text_of(element, "FullName") or text_of(element, "Name") or "",
-        parent=ref_of(element, "ParentRef"),
-        sublevel=int_of(element, "Sublevel") or 0,
+        **list_head_of(node),
+        full_name=text_of(node, "FullName") or text_of(node, "Name") or "",
+        parent=ref_of(node, "ParentRef"),
+        sublevel=int_of(node, "Sublevel") or 0,
     )
 
 
-def txn_head_of(element: etree._Element) -> TxnHead:
+def txn_head_of(element: Node) -> TxnHead:
+    node = children_of(element)
     return TxnHead(
-        txn_id=required(text_of(element, "TxnID"), element, "TxnID"),
-        time_created=required_datetime(element, "TimeCreated"),
-        time_modified=required_datetime(element, "TimeModified"),
-        edit_sequence=required(text_of(element, "EditSequence"), element, "EditSequence"),
-        txn_number=int_of(element, "TxnNumber"),
-        customer=required(ref_of(element, "CustomerRef"), element, "CustomerRef"),
-        txn_date=required(date_of(element, "TxnDate"), element, "TxnDate"),
-        ref_number=text_of(element, "RefNumber"),
-        memo=text_of(element, "Memo"),
-        external_guid=text_of(element, "ExternalGUID"),
-        custom_fields=custom_fields_of(element),
+        txn_id=required(text_of(node, "TxnID"), node, "TxnID"),
+        time_created=required_datetime(node, "TimeCreated"),
+        time_modified=required_datetime(node, "TimeModified"),
+        edit_sequence=required(text_of(node, "EditSequence"), node, "EditSequence"),
+        txn_number=int_of(node, "TxnNumber"),
+        customer=required(ref_of(node, "CustomerRef"), node, "CustomerRef"),
+        txn_date=required(date_of(node, "TxnDate"), node, "TxnDate"),
+        ref_number=text_of(node, "RefNumber"),
+        memo=text_of(node, "Memo"),
+        external_guid=text_of(node, "ExternalGUID"),
+        custom_fields=custom_fields_of(node),
     )
 
 
-def sales_form_head_of(element: etree._Element) -> SalesFormHead:
+def sales_form_head_of(element: Node) -> SalesFormHead:
+    node = children_of(element)
     return SalesFormHead(
-        **txn_head_of(element),
-        class_ref=ref_of(element, "ClassRef"),
-        bill_address=address_of(element, "BillAddress"),
-        ship_address=address_of(element, "ShipAddress"),
-        po_number=text_of(element, "PONumber"),
-        terms=ref_of(element, "TermsRef"),
-        due_date=date_of(element, "DueDate"),
-        sales_rep=ref_of(element, "SalesRepRef"),
-        fob=text_of(element, "FOB"),
-        ship_date=date_of(element, "ShipDate"),
-        ship_method=ref_of(element, "ShipMethodRef"),
-        subtotal=decimal_of(element, "Subtotal"),
-        sales_tax_total=decimal_of(element, "SalesTaxTotal"),
-        other=text_of(element, "Other"),
-        linked_txns=linked_txns_of(element),
+        **txn_head_of(node),
+        class_ref=ref_of(node, "ClassRef"),
+        bill_address=address_of(node, "BillAddress"),
+        ship_address=address_of(node, "ShipAddress"),
+        po_number=text_of(node, "PONumber"),
+        terms=ref_of(node, "TermsRef"),
+        due_date=date_of(node, "DueDate"),
+        sales_rep=ref_of(node, "SalesRepRef"),
+        fob=text_of(node, "FOB"),
+        ship_date=date_of(node, "ShipDate"),
+        ship_method=ref_of(node, "ShipMethodRef"),
+        subtotal=decimal_of(node, "Subtotal"),
+        sales_tax_total=decimal_of(node, "SalesTaxTotal"),
+        other=text_of(node, "Other"),
+        linked_txns=linked_txns_of(node),
     )
 
 
-def sales_line_of(element: etree._Element, group_txn_line_id: str | None) -> SalesLine:
+def sales_line_of(element: Node, group_txn_line_id: str | None) -> SalesLine:
+    node = children_of(element)
     return SalesLine(
-        txn_line_id=required(text_of(element, "TxnLineID"), element, "TxnLineID"),
-        item=ref_of(element, "ItemRef"),
-        desc=text_of(element, "Desc"),
-        quantity=decimal_of(element, "Quantity"),
-        unit_of_measure=text_of(element, "UnitOfMeasure"),
-        rate=decimal_of(element, "Rate"),
-        amount=decimal_of(element, "Amount"),
-        class_ref=ref_of(element, "ClassRef"),
-        sales_tax_code=ref_of(element, "SalesTaxCodeRef"),
-        other1=text_of(element, "Other1"),
-        other2=text_of(element, "Other2"),
+        txn_line_id=required(text_of(node, "TxnLineID"), node, "TxnLineID"),
+        item=ref_of(node, "ItemRef"),
+        desc=text_of(node, "Desc"),
+        quantity=decimal_of(node, "Quantity"),
+        unit_of_measure=text_of(node, "UnitOfMeasure"),
+        rate=decimal_of(node, "Rate"),
+        amount=decimal_of(node, "Amount"),
+        class_ref=ref_of(node, "ClassRef"),
+        sales_tax_code=ref_of(node, "SalesTaxCodeRef"),
+        other1=text_of(node, "Other1"),
+        other2=text_of(node, "Other2"),
         group_txn_line_id=group_txn_line_id,
     )

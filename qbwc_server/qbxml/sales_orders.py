@@ -15,6 +15,7 @@ from qbwc_server.qbxml.fields import (
     LinkedTxn,
     Ref,
     bool_of,
+    children_of,
     decimal_of,
     line_elements_of,
 )
@@ -45,10 +46,11 @@ class SalesOrderLine:
 
     @classmethod
     def from_element(cls, element: etree._Element, group_txn_line_id: str | None = None) -> SalesOrderLine:
+        node = children_of(element)
         return cls(
             **sales_line_of(element, group_txn_line_id),
-            invoiced=decimal_of(element, "Invoiced"),
-            is_manually_closed=bool_of(element, "IsManuallyClosed"),
+            invoiced=decimal_of(node, "Invoiced"),
+            is_manually_closed=bool_of(node, "IsManuallyClosed"),
         )
 
 
@@ -86,11 +88,12 @@ class SalesOrder:
 
     @classmethod
     def from_element(cls, element: etree._Element) -> SalesOrder:
+        node = children_of(element)
         return cls(
-            **sales_form_head_of(element),
-            total_amount=decimal_of(element, "TotalAmount"),
-            is_manually_closed=bool_of(element, "IsManuallyClosed"),
-            is_fully_invoiced=bool_of(element, "IsFullyInvoiced"),
+            **sales_form_head_of(node),
+            total_amount=decimal_of(node, "TotalAmount"),
+            is_manually_closed=bool_of(node, "IsManuallyClosed"),
+            is_fully_invoiced=bool_of(node, "IsFullyInvoiced"),
             lines=tuple(
                 SalesOrderLine.from_element(line, group_id)
                 for line, group_id in line_elements_of(element, "SalesOrderLineRet", "SalesOrderLineGroupRet")

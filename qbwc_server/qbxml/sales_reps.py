@@ -12,7 +12,15 @@ from dataclasses import dataclass
 from lxml import etree
 
 from qbwc_server.qbxml.core import QbxmlVersion
-from qbwc_server.qbxml.fields import Ref, bool_of, ref_of, required_datetime, required_text, text_of
+from qbwc_server.qbxml.fields import (
+    Ref,
+    bool_of,
+    children_of,
+    ref_of,
+    required_datetime,
+    required_text,
+    text_of,
+)
 from qbwc_server.qbxml.query import ListQuery, build_list_query
 
 RET_TAG = "SalesRepRet"
@@ -31,14 +39,15 @@ class SalesRep:
 
     @classmethod
     def from_element(cls, element: etree._Element) -> SalesRep:
+        node = children_of(element)
         return cls(
-            list_id=required_text(element, "ListID"),
-            time_created=required_datetime(element, "TimeCreated"),
-            time_modified=required_datetime(element, "TimeModified"),
-            edit_sequence=required_text(element, "EditSequence"),
-            initial=text_of(element, "Initial") or "",
-            is_active=bool_of(element, "IsActive") is not False,
-            entity=ref_of(element, "SalesRepEntityRef"),
+            list_id=required_text(node, "ListID"),
+            time_created=required_datetime(node, "TimeCreated"),
+            time_modified=required_datetime(node, "TimeModified"),
+            edit_sequence=required_text(node, "EditSequence"),
+            initial=text_of(node, "Initial") or "",
+            is_active=bool_of(node, "IsActive") is not False,
+            entity=ref_of(node, "SalesRepEntityRef"),
         )
 
 

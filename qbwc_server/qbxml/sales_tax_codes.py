@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from qbwc_server.qbxml.core import QbxmlVersion
-from qbwc_server.qbxml.fields import bool_of, text_of
+from qbwc_server.qbxml.fields import bool_of, children_of, text_of
 from qbwc_server.qbxml.query import ListQuery, build_list_query
 from qbwc_server.qbxml.records import list_head_of
 
@@ -32,10 +32,11 @@ class SalesTaxCode:
 
     @classmethod
     def from_element(cls, element: etree._Element) -> SalesTaxCode:
+        node = children_of(element)
         return cls(
-            **list_head_of(element),
-            is_taxable=bool_of(element, "IsTaxable"),
-            desc=text_of(element, "Desc"),
+            **list_head_of(node),
+            is_taxable=bool_of(node, "IsTaxable"),
+            desc=text_of(node, "Desc"),
         )
 
 

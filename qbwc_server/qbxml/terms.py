@@ -12,7 +12,7 @@ from typing import Literal
 from lxml import etree
 
 from qbwc_server.qbxml.core import QbxmlParseError, QbxmlVersion
-from qbwc_server.qbxml.fields import decimal_of, int_of
+from qbwc_server.qbxml.fields import children_of, decimal_of, int_of
 from qbwc_server.qbxml.query import ListQuery, build_list_query
 from qbwc_server.qbxml.records import list_head_of
 
@@ -44,18 +44,19 @@ class Terms:
 
     @classmethod
     def from_element(cls, element: etree._Element) -> Terms:
+        node = children_of(element)
         if element.tag not in RET_TAGS:
             raise QbxmlParseError(f"expected one of {RET_TAGS}, got <{element.tag}>", "")
         kind: TermsKind = "standard" if element.tag == "StandardTermsRet" else "date_driven"
         return cls(
-            **list_head_of(element),
+            **list_head_of(node),
             kind=kind,
-            due_days=int_of(element, "StdDueDays"),
-            discount_days=int_of(element, "StdDiscountDays"),
-            discount_pct=decimal_of(element, "DiscountPct"),
-            day_of_month_due=int_of(element, "DayOfMonthDue"),
-            due_next_month_days=int_of(element, "DueNextMonthDays"),
-            discount_day_of_month=int_of(element, "DiscountDayOfMonth"),
+            due_days=int_of(node, "StdDueDays"),
+            discount_days=int_of(node, "StdDiscountDays"),
+            discount_pct=decimal_of(node, "DiscountPct"),
+            day_of_month_due=int_of(node, "DayOfMonthDue"),
+            due_next_month_days=int_of(node, "DueNextMonthDays"),
+            discount_day_of_month=int_of(node, "DiscountDayOfMonth"),
         )
 
 

@@ -28,6 +28,7 @@ from qbwc_server import tenants
 from qbwc_server.app import create_app
 from qbwc_server.config import load_settings
 from qbwc_server.db import resolve_database_url, upgrade_to_head
+from qbwc_server.sync import schedule
 
 
 def main() -> None:
@@ -43,6 +44,7 @@ def main() -> None:
     with app.engine.begin() as conn:
         conn.execute(text("DELETE FROM tenants WHERE name = 'bench-calls'"))
         tenant, password = tenants.add_tenant(conn, "bench-calls", "bench-calls")
+        schedule.set_pull_settings(conn, tenant.id, intervals={"default": 0})  # raw jobs only
 
     timings: dict[str, list[tuple[float, float]]] = defaultdict(list)
 

@@ -129,9 +129,11 @@ def test_first_session_lands_the_whole_company_in_the_mirror(
 
     orders = mirror(engine, "sales_orders", "qb_txn_id")
     assert set(orders) == set(company.sales_orders)
+    order_lines = _lines(engine, "sales_order_lines", "sales_order_id")
     for txn_id, order in company.sales_orders.items():
         assert orders[txn_id]["ref_number"] == order.ref_number
         assert orders[txn_id]["total_amount"] == order.total_amount
+        assert order_lines[txn_id] == len(order.lines)
 
     # Invoices: exactly those made from a (mirrored) sales order, with payment status.
     linked = {
@@ -154,6 +156,16 @@ def test_first_session_lands_the_whole_company_in_the_mirror(
 
     payments = mirror(engine, "payments", "qb_txn_id")
     assert set(payments) == set(company.payments)
+    with engine.connect() as conn:
+        applied = conn.execute(
+            text(
+                "SELECT p.qb_txn_id, a.txn_id, a.amount FROM payment_applications a"
+                " JOIN payments p ON p.id = a.payment_id"
+            )
+        ).all()
+    assert sorted(applied) == sorted(
+        (p.txn_id, a.txn_id, a.amount) for p in company.payments.values() for a in p.applied
+    )
     for list_name, table in [
         ("price_levels", "price_levels"),
         ("sales_reps", "sales_reps"),
@@ -199,6 +211,13 @@ def test_changes_in_quickbooks_arrive_in_the_next_session_and_nothing_else_chang
     assert stocked.time_modified == stamp  # as in QuickBooks: a stock move does not touch the item
     order = next(o for o in company.sales_orders.values() if not o.is_fully_invoiced and o.lines)
     line = order.lines[0]
+    refunded = next(
+        p
+        for p in company.payments.values()
+        if p.applied and all(a.txn_id in before["invoices"] for a in p.applied)
+    )
+    reopened = {a.txn_id for a in refunded.applied}
+    company.delete(refunded.txn_id)  # a payment deleted in QuickBooks reopens what it paid
     new_invoice = company.add(
         Invoice(
             customer_ref=order.customer_ref,
@@ -224,12 +243,17 @@ def test_changes_in_quickbooks_arrive_in_the_next_session_and_nothing_else_chang
     assert after["items"][stocked.list_id]["quantity_on_hand"] == stocked.quantity_on_hand
     assert new_invoice.txn_id in after["invoices"]
     assert after["sales_orders"][order.txn_id]["edit_sequence"] == order.edit_sequence
+    assert after["payments"][refunded.txn_id]["deleted_at"] is not None
+    for txn_id in reopened:
+        assert after["invoices"][txn_id]["balance_remaining"] == company.invoices[txn_id].balance_remaining
+        assert after["invoices"][txn_id]["is_paid"] is company.invoices[txn_id].is_paid
 
     changed = {
         "customers": {edited.list_id, deactivated.list_id, inactive.list_id, doomed.list_id, added.list_id},
         "items": {stocked.list_id} | {ln.item_ref.list_id for ln in new_invoice.lines if ln.item_ref},
-        "invoices": {new_invoice.txn_id},
+        "invoices": {new_invoice.txn_id} | reopened,
         "sales_orders": {order.txn_id},
+        "payments": {refunded.txn_id},
     }
     for table, _ in _TABLES:
         untouched = {
@@ -341,6 +365,22 @@ def _follow_on_changes(table: str, invoice: Invoice) -> set[str]:
     if table == "customers" and invoice.customer_ref.list_id:
         return {invoice.customer_ref.list_id}
     return set()
+
+
+def _lines(engine: Engine, table: str, parent: str) -> dict[str, int]:
+    """Lines per parent QuickBooks id."""
+    parents, key = {
+        "sales_order_lines": ("sales_orders", "qb_txn_id"),
+        "invoice_lines": ("invoices", "qb_txn_id"),
+    }[table]
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                f"SELECT p.{key}, count(l.id) FROM {parents} p"
+                f" LEFT JOIN {table} l ON l.{parent} = p.id GROUP BY 1"
+            )
+        ).all()
+    return dict(rows)
 
 
 def test_a_session_that_dies_mid_pull_keeps_the_cursor_and_the_next_one_finishes_the_pull(

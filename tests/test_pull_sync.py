@@ -345,7 +345,15 @@ def test_a_pull_quickbooks_refuses_waits_for_an_admin_and_the_rest_still_syncs(
         ).one()
     assert job.status == "failed" and job.last_status_code == 3250
     assert "not enabled" in job.last_message and "Premier/Enterprise" in job.last_message
+    assert "--pull price_levels=off" in job.last_message
     assert set(mirror(engine, "customers")) == set(company.customers)
+
+    make_pulls_due(engine)
+    assert run_session(server, synced_tenant, NoPriceLevels(quickbooks)).ok
+    with engine.connect() as conn:
+        kinds = conn.execute(text("SELECT kind, count(*) FROM jobs GROUP BY kind")).all()
+    assert dict(kinds)["price_levels.pull"] == 1, "a refused pull waits for the admin instead of piling up"
+    assert dict(kinds)["customers.pull"] == 2
 
 
 _TABLES = [

@@ -174,6 +174,11 @@ class PullHandler:
                 Outcome.DEAD: FailureOutcome.DEAD,
             }.get(explanation.outcome, FailureOutcome.RETRY)
             result.message = f"{status.name} {status.code}: {status.message} {explanation.fix}".strip()
+            if result.failure is not FailureOutcome.RETRY:
+                result.message += (
+                    " This pull waits for you: `qbwc-server jobs retry ID` once fixed, or stop it with"
+                    f" `qbwc-server tenant set TENANT --pull {self.spec.entity}=off`."
+                )
             return
         newest = _later(params.get("newest"), result.newest)
         if newest is not None:

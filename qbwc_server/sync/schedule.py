@@ -136,11 +136,17 @@ def _enqueue(
 
 
 def _open_pull_kinds(conn: Connection, tenant_id: int) -> set[str]:
+    """Pull kinds not to queue again: one is waiting or running, or the latest one failed and
+    waits for an admin (`jobs retry`, `refresh`, or turning the pull off) — queueing the same
+    refused request every interval would only pile up failures."""
     return set(
         conn.execute(
             text("""
-                SELECT DISTINCT kind FROM jobs
-                WHERE tenant_id = :t AND kind LIKE '%.pull' AND status IN ('queued', 'sent', 'blocked')
+                SELECT kind FROM (
+                    SELECT DISTINCT ON (kind) kind, status FROM jobs
+                    WHERE tenant_id = :t AND kind LIKE '%.pull' ORDER BY kind, id DESC
+                ) latest
+                WHERE status IN ('queued', 'sent', 'blocked', 'failed', 'dead')
             """),
             {"t": tenant_id},
         ).scalars()

@@ -19,6 +19,9 @@ from qbwc_server import queue
 from qbwc_server.sync.pull import PullSpec
 from qbwc_server.sync.pulls import GROUPS, PULLS, PULLS_BY_ENTITY
 
+#: Finished pull jobs are kept this long (for `jobs list` and closing messages), then deleted:
+#: a tenant runs about a hundred an hour, and the cursors hold all a pull needs.
+KEEP_DONE_PULLS = dt.timedelta(days=1)
 #: Re-read this much before the cursor: QuickBooks' clock may lag ours, and DST shifts hit
 #: FromModifiedDate filters. Rows re-read unchanged are not rewritten.
 OVERLAP = dt.timedelta(minutes=5)
@@ -55,6 +58,7 @@ def enqueue_due_pulls(conn: Connection, tenant_id: int) -> int:
             {"t": tenant_id},
         )
     }
+    _prune_done_pulls(conn, tenant_id)
     open_kinds = _open_pull_kinds(conn, tenant_id)
     now = conn.execute(text("SELECT now()")).scalar_one()
     queued = 0
@@ -133,6 +137,17 @@ def _enqueue(
     if since is not None:
         params["since"] = since.isoformat()
     return queue.enqueue(conn, tenant_id, spec.kind, priority=spec.priority, params=params)
+
+
+def _prune_done_pulls(conn: Connection, tenant_id: int) -> None:
+    """Delete the tenant's pull jobs finished more than KEEP_DONE_PULLS ago (failed ones stay)."""
+    conn.execute(
+        text("""
+            DELETE FROM jobs
+            WHERE tenant_id = :t AND status = 'done' AND kind LIKE '%.pull' AND finished_at < now() - :keep
+        """),
+        {"t": tenant_id, "keep": KEEP_DONE_PULLS},
+    )
 
 
 def _open_pull_kinds(conn: Connection, tenant_id: int) -> set[str]:

@@ -79,6 +79,7 @@ def cmd_tenant_show(args: argparse.Namespace, settings: Settings) -> int:
     with open_engine(settings).connect() as conn:
         t = tenant_named(conn, args.name)
         counts = tenants.job_counts(conn, t.id)
+        pulls = cli_sync.pulls_summary(conn, t.id)
     password = "generated secret (SHA-256)" if t.password_kind == "token" else "admin-chosen (argon2id)"
     fields = [
         ("Name", t.name),
@@ -95,6 +96,7 @@ def cmd_tenant_show(args: argparse.Namespace, settings: Settings) -> int:
         ("Last seen", str(t.last_seen_at or "never")),
         ("Locked until", str(t.locked_until or "-")),
         ("Jobs", ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none"),
+        ("Pulls", pulls),
         ("Problem", t.connection_error or "none"),
     ]
     for label, value in fields:

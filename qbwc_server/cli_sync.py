@@ -117,6 +117,25 @@ def cmd_pulls(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def pulls_summary(conn: Any, tenant_id: int) -> str:
+    """One line for `tenant show`: how far the pulls got, and which need attention."""
+    from qbwc_server.sync import schedule
+
+    rows = schedule.pull_status(conn, tenant_id)
+    done = [row for row in rows if row.get("last_completed_at")]
+    if not done:
+        return "no pull has completed yet (the first session does a full sync)"
+    stuck = [row["entity"] for row in rows if row.get("last_job_status") in ("failed", "dead")]
+    off = [row["entity"] for row in rows if row.get("off")]
+    latest = max(row["last_completed_at"] for row in done)
+    parts = [f"{len(done)} of {len(rows)} entities synced, last at {_when(latest)}"]
+    if stuck:
+        parts.append(f"needs attention: {', '.join(stuck)}")
+    if off:
+        parts.append(f"off: {', '.join(off)}")
+    return "; ".join(parts) + " (details: qbwc-server pulls TENANT)"
+
+
 def _when(value: Any) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else "never"
 

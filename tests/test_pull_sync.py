@@ -20,7 +20,7 @@ from qbwc_server.simulator.records import Customer, Invoice, InvoiceLine
 from qbwc_server.simulator.webconnector import SessionReport, SimulatedWebConnector
 from tests.conftest import TenantCredentials
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.protocol]
 
 PAGE = 25  # small pages, so a modest company exercises iterators
 

@@ -29,7 +29,7 @@ PRODUCT_NAME = "QuickBooks Desktop Enterprise Solutions: Wholesale and Distribut
 PARSE_ERROR = ("0x80040400", "QuickBooks found an error when parsing the provided XML text stream.")
 NOT_AVAILABLE = "This feature is not enabled or not available in this version of QuickBooks."
 
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
 _XML_DECLARATION = re.compile(r"\A\s*<\?xml\s[^?]*\?>")
 _VERSION = re.compile(r"([0-9]+)\.([0-9]+)")
 _ON_ERROR = frozenset({"continueOnError", "stopOnError", "rollbackOnError"})
@@ -87,7 +87,7 @@ class CannedProcessor:
         fail_connection: tuple[str, str] | None = None,
         fail_requests: tuple[str, str] | None = None,
     ) -> None:
-        versions = [_parse_version(v) for v in supported_versions]
+        versions = [parse_version(v) for v in supported_versions]
         numeric = [v for v in versions if v is not None]
         if not numeric:
             raise ValueError(f"no X.Y version among {supported_versions!r}")
@@ -117,7 +117,10 @@ class CannedProcessor:
     def process(self, request_xml: str) -> str:
         if self.fail_requests is not None:
             raise QuickBooksRequestError(*self.fail_requests)
-        requests, on_error = self._parse_request(request_xml)
+        root = read_request_document(request_xml, self.qbxml_version)
+        requests, on_error = request_messages(root)
+        if any(not request.tag.endswith("Rq") for request in requests):
+            raise QuickBooksRequestError(*PARSE_ERROR)
         answers: list[str] = []
         for request in requests:
             answer = self._answer(request)
@@ -131,28 +134,6 @@ class CannedProcessor:
             + "\n".join(answers)
             + "\n</QBXMLMsgsRs>\n</QBXML>\n"
         )
-
-    def _parse_request(self, request_xml: str) -> tuple[list[etree._Element], str]:
-        # The document arrives as text: its declared encoding no longer applies, so drop the declaration.
-        try:
-            root = etree.fromstring(_XML_DECLARATION.sub("", request_xml, count=1), _PARSER)
-        except etree.XMLSyntaxError as exc:
-            raise QuickBooksRequestError(*PARSE_ERROR) from exc
-        instruction = root.getprevious()
-        while instruction is not None and not isinstance(instruction, etree._ProcessingInstruction):
-            instruction = instruction.getprevious()
-        if instruction is None or instruction.target != "qbxml":
-            raise QuickBooksRequestError(*PARSE_ERROR)
-        version = _parse_version(instruction.get("version") or "")
-        if version is None or version > self.qbxml_version:
-            raise QuickBooksRequestError(*PARSE_ERROR)
-        messages = root.find("QBXMLMsgsRq")
-        if root.tag != "QBXML" or messages is None or messages.get("onError") not in _ON_ERROR:
-            raise QuickBooksRequestError(*PARSE_ERROR)
-        requests = [child for child in messages if isinstance(child.tag, str)]
-        if any(not request.tag.endswith("Rq") for request in requests):
-            raise QuickBooksRequestError(*PARSE_ERROR)
-        return requests, messages.get("onError", "")
 
     def _answer(self, request: etree._Element) -> etree._Element:
         name = request.tag[:-2] + "Rs"
@@ -241,6 +222,36 @@ def host_response(*, company_file: str, supported_versions: Sequence[str], count
     )
 
 
-def _parse_version(text: str) -> tuple[int, int] | None:
+def read_request_document(request_xml: str, max_version: tuple[int, int]) -> etree._Element:
+    """The `<QBXML>` root of a request as QuickBooks accepts it, or 0x80040400: well-formed,
+    with a `<?qbxml version?>` it supports, a QBXMLMsgsRq and a known onError."""
+    # The document arrives as text: its declared encoding no longer applies, so drop the declaration.
+    try:
+        root = etree.fromstring(_XML_DECLARATION.sub("", request_xml, count=1), _PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise QuickBooksRequestError(*PARSE_ERROR) from exc
+    instruction = root.getprevious()
+    while instruction is not None and not isinstance(instruction, etree._ProcessingInstruction):
+        instruction = instruction.getprevious()
+    if instruction is None or instruction.target != "qbxml":
+        raise QuickBooksRequestError(*PARSE_ERROR)
+    version = parse_version(instruction.get("version") or "")
+    if version is None or version > max_version:
+        raise QuickBooksRequestError(*PARSE_ERROR)
+    messages = root.find("QBXMLMsgsRq")
+    if root.tag != "QBXML" or messages is None or messages.get("onError") not in _ON_ERROR:
+        raise QuickBooksRequestError(*PARSE_ERROR)
+    return root
+
+
+def request_messages(root: etree._Element) -> tuple[list[etree._Element], str]:
+    """The request elements of a document `read_request_document` accepted, and its onError."""
+    messages = root.find("QBXMLMsgsRq")
+    assert messages is not None
+    return [child for child in messages if isinstance(child.tag, str)], messages.get("onError", "stopOnError")
+
+
+def parse_version(text: str) -> tuple[int, int] | None:
+    """'13.0' -> (13, 0); None for anything else (e.g. 'CA3.0')."""
     match = _VERSION.fullmatch(text.strip())
     return (int(match[1]), int(match[2])) if match else None

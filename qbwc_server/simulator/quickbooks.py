@@ -14,7 +14,6 @@ Exceptions::
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Sequence
@@ -32,13 +31,13 @@ from qbwc_server.simulator.processor import (
     QuickBooksConnectionError,
     QuickBooksRequestError,
     host_response,
+    parse_version,
+    read_request_document,
+    request_messages,
 )
 from qbwc_server.simulator.queries import DELETED_QUERIES, SOURCES, Answer, Iterators, answer_query
 
 NOT_PROCESSED = (3231, "Error", "The request has not been processed.")
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
-_XML_DECLARATION = re.compile(r"\A\s*<\?xml\s[^?]*\?>")
-_VERSION = re.compile(r"([0-9]+)\.([0-9]+)")
 _QUERY_RS_ATTRIBUTES = frozenset({"retCount", "iteratorRemainingCount", "iteratorID"})
 
 
@@ -64,7 +63,7 @@ class SimulatedQuickBooks:
         validate: bool = True,
         iterator_idle_seconds: float = 1800.0,
     ) -> None:
-        numeric = [_parse_version(v) for v in supported_versions]
+        numeric = [parse_version(v) for v in supported_versions]
         versions = [v for v in numeric if v is not None]
         if not versions:
             raise ValueError(f"no X.Y version among {supported_versions!r}")
@@ -148,27 +147,11 @@ class SimulatedQuickBooks:
             return f'<?xml version="1.0" ?>\n<QBXML>\n<QBXMLMsgsRs>\n{body}\n</QBXMLMsgsRs>\n</QBXML>\n'
 
     def _parse(self, request_xml: str) -> tuple[list[etree._Element], str]:
-        # The document arrives as text: its declared encoding no longer applies, so drop the declaration.
-        try:
-            root = etree.fromstring(_XML_DECLARATION.sub("", request_xml, count=1), _PARSER)
-        except etree.XMLSyntaxError as exc:
-            raise QuickBooksRequestError(*PARSE_ERROR) from exc
-        instruction = root.getprevious()
-        while instruction is not None and not isinstance(instruction, etree._ProcessingInstruction):
-            instruction = instruction.getprevious()
-        if instruction is None or instruction.target != "qbxml":
-            raise QuickBooksRequestError(*PARSE_ERROR)
-        version = _parse_version(instruction.get("version") or "")
-        if version is None or version > self.qbxml_version:
-            raise QuickBooksRequestError(*PARSE_ERROR)
-        messages = root.find("QBXMLMsgsRq")
-        if root.tag != "QBXML" or messages is None:
-            raise QuickBooksRequestError(*PARSE_ERROR)
+        root = read_request_document(request_xml, self.qbxml_version)
         # Over-long text is not a parse error in QuickBooks: it answers 3070 for that request (changes.py).
         if self.validate and any("[facet 'maxLength']" not in error for error in schema.validate(root)):
             raise QuickBooksRequestError(*PARSE_ERROR)
-        requests = [child for child in messages if isinstance(child.tag, str)]
-        return requests, messages.get("onError", "stopOnError")
+        return request_messages(root)
 
     def _answer(self, messages: etree._Element, request: etree._Element) -> etree._Element:
         tag = request.tag
@@ -215,8 +198,3 @@ def _query_rs(
     for record in answer.records:
         render.render(element, record, answer.options)
     return element
-
-
-def _parse_version(text: str) -> tuple[int, int] | None:
-    match = _VERSION.fullmatch(text.strip())
-    return (int(match[1]), int(match[2])) if match else None

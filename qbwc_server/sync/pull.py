@@ -93,7 +93,8 @@ class PullResult:
 
 
 class PullHandler:
-    """The job handler for one PullSpec (see `sync.base.JobHandler`)."""
+    """The job handler for one PullSpec. Like `sync.base.JobHandler`, except that it reads its
+    response as a stream (`receive`) instead of from a parsed tree: pages can be large."""
 
     keeps_response = False
     writes_mirror = True
@@ -118,12 +119,6 @@ class PullHandler:
 
     def is_read_only(self, job: ClaimedJob) -> bool:
         return True
-
-    def read_response(self, job: ClaimedJob, messages: list[etree._Element]) -> Any:
-        raise NotImplementedError("pull responses are streamed: use receive()")
-
-    def apply_response(self, conn: Connection, job: ClaimedJob, messages: list[etree._Element]) -> None:
-        raise NotImplementedError("pull responses are streamed: use receive()")
 
     def receive(self, conn: Connection, tenant_id: int, job: ClaimedJob, response: str) -> PullResult:
         """Apply one response (a page) in the caller's transaction and say what comes next.

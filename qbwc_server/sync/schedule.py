@@ -25,12 +25,13 @@ KEEP_DONE_PULLS = dt.timedelta(days=1)
 #: Re-read this much before the cursor: QuickBooks' clock may lag ours, and DST shifts hit
 #: FromModifiedDate filters. Rows re-read unchanged are not rewritten.
 OVERLAP = dt.timedelta(minutes=5)
-#: SQL: true when tenant `t` has a pull due — never synced, or a cursor whose time has come.
-PULLS_DUE = """(
-    NOT EXISTS (SELECT 1 FROM sync_cursors c WHERE c.tenant_id = t.id)
-    OR EXISTS (SELECT 1 FROM sync_cursors c WHERE c.tenant_id = t.id
-               AND (c.next_due_at IS NULL OR c.next_due_at <= now()))
-)"""
+#: SQL joining tenant `t`'s cursors in one pass, as `pulls`: `pulls.due` is true when a pull is
+#: due (never synced, or a cursor whose time has come), `pulls.next_at` is when the next one is.
+PULLS_DUE_JOIN = """LEFT JOIN LATERAL (
+    SELECT count(*) = 0 OR bool_or(c.next_due_at IS NULL OR c.next_due_at <= now()) AS due,
+           min(c.next_due_at) FILTER (WHERE c.next_due_at < 'infinity') AS next_at
+    FROM sync_cursors c WHERE c.tenant_id = t.id
+) pulls ON true"""
 
 
 class UnknownEntity(ValueError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from qbwc_server.db import Prepared
 from qbwc_server.queue import claim_ctes, complete_cte, round_trips_left, runnable_condition
-from qbwc_server.sync.schedule import PULLS_DUE
+from qbwc_server.sync.schedule import PULLS_DUE_JOIN
 
 #: Who is this, may they come in, and is there anything to do? Read-only.
 AUTH_LOOKUP = Prepared(
@@ -24,12 +24,12 @@ AUTH_LOOKUP = Prepared(
            (SELECT count(*) FROM jobs j WHERE {runnable_condition("j", "t.id", "0")}) AS runnable,
            ceil(extract(epoch FROM least(
                (SELECT min(q.run_after) FROM jobs q WHERE q.tenant_id = t.id AND q.status = 'queued'),
-               (SELECT min(c.next_due_at) FROM sync_cursors c
-                WHERE c.tenant_id = t.id AND c.next_due_at < 'infinity')
+               pulls.next_at
            ) - now()))::int AS next_due,
-           {PULLS_DUE} AS pulls_due
+           pulls.due AS pulls_due
     FROM tenants t
     LEFT JOIN qbwc_sessions s ON s.tenant_id = t.id AND s.state = 'open'
+    {PULLS_DUE_JOIN}
     WHERE t.username = %(username)s::text
     """,
 )

@@ -96,10 +96,6 @@ class PullHandler:
     """The job handler for one PullSpec. Like `sync.base.JobHandler`, except that it reads its
     response as a stream (`receive`) instead of from a parsed tree: pages can be large."""
 
-    keeps_response = False
-    writes_mirror = True
-    streams = True
-
     def __init__(self, spec: PullSpec) -> None:
         self.spec = spec
         self.kind = spec.kind

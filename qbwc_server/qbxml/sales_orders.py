@@ -48,7 +48,7 @@ class SalesOrderLine:
     def from_element(cls, element: etree._Element, group_txn_line_id: str | None = None) -> SalesOrderLine:
         node = children_of(element)
         return cls(
-            **sales_line_of(element, group_txn_line_id),
+            **sales_line_of(node, group_txn_line_id),
             invoiced=decimal_of(node, "Invoiced"),
             is_manually_closed=bool_of(node, "IsManuallyClosed"),
         )

@@ -12,9 +12,13 @@ from pathlib import Path
 
 import platformdirs
 
+from qbwc_server.errors import QbwcError
 
-class ConfigError(ValueError):
+
+class ConfigError(QbwcError, ValueError):
     """A setting in the environment is malformed; the message names it."""
+
+    code = "config_invalid"
 
 
 def normalize_database_url(url: str) -> str:

@@ -20,11 +20,14 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from qbwc_server.db import Prepared
+from qbwc_server.errors import QbwcError
 from qbwc_server.models import JobStatus
 
 
-class QueueError(Exception):
+class QueueError(QbwcError):
     """A queue operation that cannot be done as asked (unknown job, wrong state)."""
+
+    code = "conflict"
 
 
 class FailureOutcome(enum.StrEnum):

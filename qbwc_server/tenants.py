@@ -9,13 +9,16 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
+from qbwc_server.errors import QbwcError
 from qbwc_server.models import PasswordKind
 from qbwc_server.queue import reclaim_expired_leases
 from qbwc_server.webconnector.auth import generate_password, hash_admin_password, hash_generated
 
 
-class TenantError(ValueError):
+class TenantError(QbwcError, ValueError):
     """A tenant operation that cannot be done as asked; the message says why."""
+
+    code = "bad_request"
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from lxml import etree
 
+from qbwc_server.errors import QbwcError
+
 #: The highest version we build for: the XSD we validate against, and it has all we use.
 MAX_VERSION = (13, 0)
 #: Below this, QuickBooks lacks what even raw and pull jobs rely on; refuse clearly.
@@ -30,12 +32,16 @@ _PARSER = etree.XMLParser(
 )
 
 
-class QbxmlError(Exception):
+class QbxmlError(QbwcError):
     """Base for qbXML problems."""
+
+    code = "qbxml_invalid"
 
 
 class QbxmlParseError(QbxmlError):
     """Not well-formed XML; `raw` keeps what we were given, for the job's record."""
+
+    code = "qbxml_unreadable"
 
     def __init__(self, message: str, raw: str) -> None:
         super().__init__(message)

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from qbwc_server import queue
+from qbwc_server.errors import QbwcError
 from qbwc_server.sync.pull import PullSpec
 from qbwc_server.sync.pulls import GROUPS, PULLS, PULLS_BY_ENTITY
 
@@ -34,8 +35,10 @@ PULLS_DUE_JOIN = """LEFT JOIN LATERAL (
 ) pulls ON true"""
 
 
-class UnknownEntity(ValueError):
+class UnknownEntity(QbwcError, ValueError):
     """`refresh` was asked for an entity that is not pulled."""
+
+    code = "bad_request"
 
 
 def interval_for(spec: PullSpec, settings: Mapping[str, Any] | None) -> dt.timedelta | None:

@@ -21,6 +21,7 @@ from collections import OrderedDict
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from qbwc_server.errors import QbwcError
 from qbwc_server.models import PasswordKind
 
 #: Admin-chosen passwords shorter than this are refused.
@@ -31,8 +32,10 @@ GENERATED_PASSWORD_BYTES = 24
 _argon2 = PasswordHasher()  # argon2id with the library's current recommended parameters
 
 
-class WeakPasswordError(ValueError):
+class WeakPasswordError(QbwcError, ValueError):
     """An admin-chosen password that does not meet the minimum."""
+
+    code = "validation_failed"
 
 
 def generate_password() -> str:

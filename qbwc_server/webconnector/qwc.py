@@ -7,12 +7,16 @@ from urllib.parse import urlsplit, urlunsplit
 
 from lxml import etree
 
+from qbwc_server.errors import QbwcError
+
 #: Hosts the Web Connector accepts over plain http (everything else must be https).
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
-class QwcError(ValueError):
+class QwcError(QbwcError, ValueError):
     """The .qwc cannot be made as asked (e.g. a non-https URL for a remote host)."""
+
+    code = "bad_request"
 
 
 def _guid(value: uuid.UUID) -> str:

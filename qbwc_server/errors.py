@@ -1,0 +1,31 @@
+"""The root of every error qbwc-server raises on purpose, with a stable code per class.
+
+Each class lives beside the code that raises it and subclasses `QbwcError`; the tree below is
+the one place that shows them all. `code` is a stable snake_case word: the API's JSON errors
+and the CLI's one-line messages use it, so renaming a class never changes what clients see.
+
+    QbwcError                         internal_error
+     ├── ConfigError                  config_invalid        config.py: a malformed environment setting
+     ├── DatabaseError                database_unavailable  db.py: a driver error, translated at the boundary
+     ├── QueueError                   conflict              queue.py: unknown job, or not in a state for that
+     ├── QbxmlError                   qbxml_invalid         qbxml/core.py
+     │    └── QbxmlParseError         qbxml_unreadable      not well-formed XML (keeps the raw text)
+     ├── TenantError                  bad_request           tenants: no such tenant, name in use, …
+     ├── QwcError                     bad_request           webconnector/qwc.py: a .qwc that cannot be written
+     ├── WeakPasswordError            validation_failed     webconnector/auth.py
+     └── UnknownEntity                bad_request           sync/schedule.py: refresh of an entity not pulled
+
+Errors of the simulators (simulator/) are not in this tree: they play QuickBooks and the Web
+Connector, and are never raised by the service itself.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class QbwcError(Exception):
+    """Something qbwc-server could not do as asked; the message says why in plain words."""
+
+    #: Stable, snake_case; API error bodies and logs carry it.
+    code: ClassVar[str] = "internal_error"

@@ -27,6 +27,8 @@ from qbwc_server.config import Settings, normalize_database_url
 log = logging.getLogger(__name__)
 
 EMBEDDED_DATABASE = "qbwc"
+#: A row of a prepared statement, by column name.
+Row = dict[str, Any]
 #: Shipped inside the package, so an installed release can migrate its own database.
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -64,19 +66,23 @@ class Prepared:
         args = ", ".join(["%s"] * len(self.params))
         self.execute_sql = f"EXECUTE {name}({args})" if args else f"EXECUTE {name}"
 
-    def run(
-        self, dbapi_connection: Any, info: dict[str, Any], params: Mapping[str, object]
-    ) -> list[tuple[Any, ...]]:
-        """Execute on a raw psycopg2 connection whose pool `info` remembers what it has prepared."""
+    def run(self, dbapi_connection: Any, info: dict[str, Any], params: Mapping[str, object]) -> list[Row]:
+        """Execute on a raw psycopg2 connection whose pool `info` remembers what it has prepared.
+
+        Rows come back by column name, so a statement can gain a column without moving the others.
+        """
         prepared: set[str] = info.setdefault("qbwc_prepared", set())
         with dbapi_connection.cursor() as cursor:
             if self.name not in prepared:
                 cursor.execute(self.prepare_sql)
                 prepared.add(self.name)
             cursor.execute(self.execute_sql, [params[name] for name in self.params])
-            return cursor.fetchall() if cursor.description else []
+            if not cursor.description:
+                return []
+            names = [column.name for column in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
-    def on(self, conn: Connection, params: Mapping[str, object]) -> list[tuple[Any, ...]]:
+    def on(self, conn: Connection, params: Mapping[str, object]) -> list[Row]:
         """Execute inside an SQLAlchemy connection's transaction."""
         pooled = conn.connection
         return self.run(pooled.dbapi_connection, pooled.info, params)
@@ -123,7 +129,12 @@ class SingleStatements:
         connection.prepared_state = {}
         return connection  # type: ignore[no-any-return]
 
-    def one(self, statement: Prepared, params: Mapping[str, object]) -> tuple[Any, ...] | None:
+    def one(self, statement: Prepared, params: Mapping[str, object]) -> Row | None:
+        """The statement's first row, or None."""
+        rows = self.all(statement, params)
+        return rows[0] if rows else None
+
+    def all(self, statement: Prepared, params: Mapping[str, object]) -> list[Row]:
         if not self._slots.acquire(timeout=self._wait_seconds):
             raise TimeoutError(f"no database connection free within {self._wait_seconds:.0f} s")
         try:
@@ -140,7 +151,7 @@ class SingleStatements:
                 self._idle.put(connection)  # autocommit: a failed statement leaves nothing open
                 raise
             self._idle.put(connection)
-            return rows[0] if rows else None
+            return rows
         finally:
             self._slots.release()
 

@@ -9,6 +9,7 @@ from lxml import etree
 from sqlalchemy import Engine, text
 
 from qbwc_server import queue
+from qbwc_server.sync import raw
 from qbwc_server.models import JobKind
 from qbwc_server.simulator import host_response
 from qbwc_server.webconnector.session import BAD_TICKET
@@ -27,13 +28,16 @@ CUSTOMER_RS = (
 )
 
 
+ADD_CUSTOMER = '<CustomerAddRq requestID="1"><CustomerAdd><Name>Acme</Name></CustomerAdd></CustomerAddRq>'
+
+
 def hcp(versions: list[str] = VERSIONS_13) -> str:
     return host_response(company_file=COMPANY, supported_versions=versions, country="US")
 
 
 def enqueue_raw(engine: Engine, tenant_id: int, body: str = CUSTOMER_QUERY, **kwargs: object) -> int:
     with engine.begin() as conn:
-        return queue.enqueue(conn, tenant_id, JobKind.RAW_QBXML, request_body=body, **kwargs)  # type: ignore[arg-type]
+        return raw.enqueue_raw(conn, tenant_id, body, **kwargs)
 
 
 def authenticate(url: str, creds: TenantCredentials) -> list[str]:
@@ -225,19 +229,29 @@ def test_repeated_failures_lock_the_username_for_a_while(server, tenant, engine)
         assert conn.execute(text("SELECT failed_logins FROM tenants")).scalar_one() == 0
 
 
-def test_one_live_session_per_tenant_and_stale_ones_expire(server, tenant, engine) -> None:
+def test_a_new_authenticate_takes_over_an_abandoned_session_at_once(server, tenant, engine) -> None:
     job = enqueue_raw(engine, tenant.id)
     first = authenticate(server.url, tenant)[0]
-    assert send_request(server.url, first, hcp())  # job leased to the first session
-    second = authenticate(server.url, tenant)
-    assert second[:2] == ["", "none"] and int(second[2]) > 0, "a live session is not displaced"
-    with engine.begin() as conn:  # the first session goes quiet past the idle timeout
+    assert send_request(server.url, first, hcp())  # leased to the first session, which then goes silent
+    second = authenticate(server.url, tenant)[0]
+    assert second and second != first, "one session at a time: a new authenticate means the old is over"
+    assert job_row(engine, job)["status"] == "queued", "its unanswered read goes back to the queue"
+    assert "<CustomerQueryRq" in send_request(server.url, second, hcp())
+    assert send_request(server.url, first) == "", "the old ticket is dead"
+    assert "newer Web Connector session" in call(server.url, "getLastError", ("ticket", first)).text(
+        "getLastError"
+    )
+
+
+def test_a_session_quiet_past_the_idle_timeout_expires(server, tenant, engine) -> None:
+    job = enqueue_raw(engine, tenant.id)
+    first = authenticate(server.url, tenant)[0]
+    assert send_request(server.url, first, hcp())
+    with engine.begin() as conn:  # the session goes quiet past the idle timeout
         conn.execute(text("UPDATE qbwc_sessions SET last_call_at = now() - interval '1 hour'"))
-    third = authenticate(server.url, tenant)[0]
-    assert third and third != first
-    assert job_row(engine, job)["status"] == "queued", "the dead session's lease is reclaimed"
     assert send_request(server.url, first) == ""
     assert call(server.url, "getLastError", ("ticket", first)).text("getLastError") == BAD_TICKET
+    assert job_row(engine, job)["status"] == "queued", "the dead session's lease is reclaimed"
 
 
 # -- sendRequestXML / receiveResponseXML -------------------------------------------------------------
@@ -289,27 +303,52 @@ def test_two_jobs_report_truthful_progress_and_store_responses(server, tenant, e
     assert summary == "Done: 2 raw qbXML requests."
 
 
-def test_hresult_failure_returns_minus_one_and_get_last_error_explains(server, tenant, engine) -> None:
+def test_a_request_quickbooks_could_not_parse_fails_its_job_and_the_session_goes_on(
+    server, tenant, engine
+) -> None:
     job = enqueue_raw(engine, tenant.id)
+    later = enqueue_raw(engine, tenant.id)
     ticket = authenticate(server.url, tenant)[0]
     send_request(server.url, ticket, hcp())
     parse_error = "QuickBooks found an error when parsing the provided XML text stream."
-    assert receive(server.url, ticket, "", "0x80040400", parse_error) == -1
-    error = call(server.url, "getLastError", ("ticket", ticket)).text("getLastError")
-    assert "could not parse the request" in error and "0x80040400" in error and "Fix:" in error
-    assert job_row(engine, job)["status"] == "failed"
+    assert receive(server.url, ticket, "", "0x80040400", parse_error) == 50, "the next job still goes"
+    row = job_row(engine, job)
+    assert row["status"] == "failed"
+    assert "could not parse the request" in row["last_message"] and "Fix:" in row["last_message"]
+    assert "<CustomerQueryRq" in send_request(server.url, ticket)
+    assert receive(server.url, ticket) == 100
+    assert job_row(engine, later)["status"] == "done"
     summary = call(server.url, "closeConnection", ("ticket", ticket)).text("closeConnection")
     assert "1 needs attention" in summary
 
 
-def test_unreadable_response_returns_minus_one_and_the_job_is_retried(server, tenant, engine) -> None:
+def test_quickbooks_failing_ends_the_session_and_a_write_is_unconfirmed(server, tenant, engine) -> None:
+    job = enqueue_raw(engine, tenant.id, ADD_CUSTOMER)
+    ticket = authenticate(server.url, tenant)[0]
+    send_request(server.url, ticket, hcp())
+    assert receive(server.url, ticket, "", "0x80040402", "Unexpected error") == -1
+    error = call(server.url, "getLastError", ("ticket", ticket)).text("getLastError")
+    assert "unexpected error" in error and "0x80040402" in error and "Fix:" in error
+    row = job_row(engine, job)
+    assert row["status"] == "unconfirmed", "QuickBooks may have added the customer: never resent blindly"
+    summary = call(server.url, "closeConnection", ("ticket", ticket)).text("closeConnection")
+    assert "1 may have reached QuickBooks" in summary
+
+
+def test_an_unreadable_answer_fails_its_read_with_the_reason_and_is_not_sent_again(
+    server, tenant, engine
+) -> None:
     job = enqueue_raw(engine, tenant.id)
     ticket = authenticate(server.url, tenant)[0]
     send_request(server.url, ticket, hcp())
-    assert receive(server.url, ticket, "<QBXML><QBXMLMsgsRs><CustomerQueryRs") == -1
-    assert "could not be read" in call(server.url, "getLastError", ("ticket", ticket)).text("getLastError")
+    assert receive(server.url, ticket, "<QBXML><QBXMLMsgsRs><CustomerQueryRs") == 100
     row = job_row(engine, job)
-    assert row["status"] == "queued" and row["attempts"] == 1
+    assert row["status"] == "failed" and row["attempts"] == 1
+    assert "could not be read" in row["last_message"]
+    assert "1 needs attention" in call(server.url, "closeConnection", ("ticket", ticket)).text(
+        "closeConnection"
+    )
+    assert authenticate(server.url, tenant)[1] == "none", "nothing is sent again by itself"
 
 
 def test_qbxml_error_status_in_a_raw_response_is_recorded_not_fatal(server, tenant, engine) -> None:
@@ -457,11 +496,9 @@ def test_database_outage_gets_a_soap_fault_and_healthz_says_so(
     ],
 )
 def test_raw_jobs_that_only_read_may_be_asked_twice(body: str, read_only: bool) -> None:
-    """A read-only request's outcome is committed without waiting for the disk; a write's never is."""
-    from qbwc_server.queue import ClaimedJob
-    from qbwc_server.sync.raw import RawQbxmlHandler
-
-    assert RawQbxmlHandler().is_read_only(ClaimedJob(1, "qbxml.raw", None, body, 1)) is read_only
+    """A read-only request's outcome is committed without waiting for the disk, and it is simply
+    sent again if its answer is lost; a write's never is, and it is never resent blindly."""
+    assert raw.writes(body) is not read_only
 
 
 def test_raw_writes_and_queries_both_finish_through_their_own_commit_paths(server, tenant, engine) -> None:

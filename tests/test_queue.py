@@ -18,7 +18,8 @@ from sqlalchemy.exc import IntegrityError
 
 from qbwc_server import queue
 from qbwc_server.models import JobStatus
-from qbwc_server.queue import FailureOutcome, QueueError
+from qbwc_server.qbxml.errors import Outcome
+from qbwc_server.queue import Action, JobResult, QueueError
 from tests.conftest import TenantCredentials
 
 CUSTOMER_QUERY = '<CustomerQueryRq requestID="1"/>'
@@ -77,12 +78,12 @@ def make_due(engine: Engine, job_id: int) -> None:
 
 def finish(engine: Engine, job_id: int) -> None:
     with engine.begin() as conn:
-        queue.complete_job(conn, job_id, response_xml="<CustomerQueryRs/>", status_code=0)
+        queue.settle(conn, job_id, JobResult(Action.DONE, response_xml="<CustomerQueryRs/>", status_code=0))
 
 
-def fail(engine: Engine, job_id: int, outcome: FailureOutcome, message: str = "boom") -> JobStatus:
+def fail(engine: Engine, job_id: int, outcome: Outcome, message: str = "boom") -> JobStatus:
     with engine.begin() as conn:
-        return queue.fail_job(conn, job_id, outcome, message, status_code=3100)
+        return queue.settle(conn, job_id, JobResult.fail(outcome, message, 3100))
 
 
 # -- enqueue and claim ------------------------------------------------------------------------
@@ -93,7 +94,7 @@ def test_claim_returns_the_job_and_leases_it_to_the_ticket(engine: Engine, tenan
 
     claimed = claim(engine, tenant.id, "ticket-A")
 
-    assert claimed == queue.ClaimedJob(job_id, "qbxml.raw", "cust-7", CUSTOMER_QUERY, attempts=1)
+    assert claimed == queue.ClaimedJob(job_id, tenant.id, "qbxml.raw", "cust-7", CUSTOMER_QUERY, attempts=1)
     row = job(engine, job_id)
     assert row["status"] == "sent"
     assert row["lease_ticket"] == "ticket-A"
@@ -219,15 +220,15 @@ def test_finishing_a_job_is_part_of_the_callers_transaction(
 
     with engine.connect() as conn:  # the response is applied, then something fails: all rolled back
         conn.begin()
-        queue.complete_job(conn, job_id, response_xml="<CustomerQueryRs/>", status_code=0)
+        queue.settle(conn, job_id, JobResult(Action.DONE, response_xml="<CustomerQueryRs/>", status_code=0))
         conn.rollback()
     assert job(engine, job_id)["status"] == "sent"
 
     with engine.connect() as conn:  # same pooled connection, now committed
         conn.begin()
-        queue.complete_job(conn, job_id, response_xml="<CustomerQueryRs/>", status_code=0)
+        queue.settle(conn, job_id, JobResult(Action.DONE, response_xml="<CustomerQueryRs/>", status_code=0))
         with pytest.raises(QueueError, match="not in flight"):
-            queue.complete_job(conn, job_id)
+            queue.settle(conn, job_id, JobResult(Action.DONE))
         conn.commit()
     row = job(engine, job_id)
     assert (row["status"], row["response_xml"], row["last_status_code"]) == ("done", "<CustomerQueryRs/>", 0)
@@ -246,7 +247,7 @@ def test_transient_failure_requeues_with_growing_backoff_then_dies(
     backoffs = []
     for _ in range(2):
         assert claim_id(engine, tenant.id) == job_id
-        assert fail(engine, job_id, FailureOutcome.RETRY, "QuickBooks is busy") is JobStatus.QUEUED
+        assert fail(engine, job_id, Outcome.RETRY, "QuickBooks is busy") is JobStatus.QUEUED
         row = job(engine, job_id)
         assert row["status"] == "queued" and row["in_future"], "a retried job must wait its backoff"
         assert claim_id(engine, tenant.id) is None
@@ -257,7 +258,7 @@ def test_transient_failure_requeues_with_growing_backoff_then_dies(
     assert backoffs[1] > backoffs[0]
 
     assert claim_id(engine, tenant.id) == job_id
-    assert fail(engine, job_id, FailureOutcome.RETRY, "QuickBooks is busy") is JobStatus.DEAD
+    assert fail(engine, job_id, Outcome.RETRY, "QuickBooks is busy") is JobStatus.DEAD
     row = job(engine, job_id)
     assert (row["status"], row["attempts"], row["last_status_code"]) == ("dead", 3, 3100)
     assert row["finished_at"] is not None
@@ -275,7 +276,7 @@ def test_needs_admin_fails_the_job_and_blocks_its_dependents_transitively(
     unrelated = enqueue(engine, tenant.id, "customer.pull")
 
     assert claim_id(engine, tenant.id) == customer
-    status = fail(engine, customer, FailureOutcome.NEEDS_ADMIN, "the name is already in use (3100)")
+    status = fail(engine, customer, Outcome.NEEDS_ADMIN, "the name is already in use (3100)")
 
     assert status is JobStatus.FAILED
     row = job(engine, customer)
@@ -293,7 +294,7 @@ def test_job_enqueued_after_its_dependency_failed_is_blocked_with_the_reason(
 ) -> None:
     customer = enqueue(engine, tenant.id, "customer.push")
     claim(engine, tenant.id)
-    fail(engine, customer, FailureOutcome.NEEDS_ADMIN, "fix the customer")
+    fail(engine, customer, Outcome.NEEDS_ADMIN, "fix the customer")
 
     order = enqueue(engine, tenant.id, "order.push", depends_on=customer)
 
@@ -311,7 +312,7 @@ def test_dead_outcome_gives_up_at_once(engine: Engine, tenant: TenantCredentials
     job_id = enqueue(engine, tenant.id, max_attempts=5)
     claim(engine, tenant.id)
 
-    assert fail(engine, job_id, FailureOutcome.DEAD, "unsupported request") is JobStatus.DEAD
+    assert fail(engine, job_id, Outcome.DEAD, "unsupported request") is JobStatus.DEAD
     assert job(engine, job_id)["status"] == "dead"
 
 
@@ -321,9 +322,9 @@ def test_failing_or_finishing_a_job_not_in_flight_is_refused(
     job_id = enqueue(engine, tenant.id)
 
     with pytest.raises(QueueError, match="not in flight"), engine.begin() as conn:
-        queue.fail_job(conn, job_id, FailureOutcome.RETRY, "late answer")
+        queue.settle(conn, job_id, JobResult.fail(Outcome.RETRY, "late answer"))
     with pytest.raises(QueueError, match="not in flight"), engine.begin() as conn:
-        queue.complete_job(conn, job_id)
+        queue.settle(conn, job_id, JobResult(Action.DONE))
     assert job(engine, job_id)["status"] == "queued"
 
 
@@ -334,7 +335,7 @@ def test_retry_requeues_a_failed_job_with_fresh_attempts_and_unblocks_dependents
     order = enqueue(engine, tenant.id, "order.push", depends_on=customer)
     payment = enqueue(engine, tenant.id, "payment.push", depends_on=order)
     claim(engine, tenant.id)
-    fail(engine, customer, FailureOutcome.NEEDS_ADMIN, "fix the customer")
+    fail(engine, customer, Outcome.NEEDS_ADMIN, "fix the customer")
 
     with engine.begin() as conn:
         queue.retry_job(conn, customer)
@@ -357,7 +358,7 @@ def test_retry_requeues_a_failed_job_with_fresh_attempts_and_unblocks_dependents
 def test_retry_revives_a_dead_job(engine: Engine, tenant: TenantCredentials) -> None:
     job_id = enqueue(engine, tenant.id, max_attempts=1)
     claim(engine, tenant.id)
-    assert fail(engine, job_id, FailureOutcome.RETRY) is JobStatus.DEAD
+    assert fail(engine, job_id, Outcome.RETRY) is JobStatus.DEAD
 
     with engine.begin() as conn:
         queue.retry_job(conn, job_id)
@@ -525,7 +526,7 @@ def test_count_runnable_now_and_within_a_horizon(
         ("status = 'done'", "a finished job needs finished_at"),
         ("finished_at = now()", "a queued job cannot be finished"),
         ("status = 'lost'", "unknown status"),
-        ("depends_on = id", "a job cannot wait for itself"),
+        ("if_unanswered = 'maybe'", "what happens to an unanswered job is one of three rules"),
     ],
 )
 def test_database_refuses_impossible_job_states(

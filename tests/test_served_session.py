@@ -147,15 +147,24 @@ def test_quickbooks_not_running_calls_connection_error(gunicorn: Served) -> None
 
 def test_hresult_on_receive_response(gunicorn: Served) -> None:
     job = gunicorn.enqueue()
-    parse_error = ("0x80040400", "QuickBooks found an error when parsing the provided XML text stream.")
-    report = session(gunicorn, CannedProcessor(fail_requests=parse_error))
+    unexpected = ("0x80040402", "Unexpected error. Check the qbsdklog.txt file for more information.")
+    report = session(gunicorn, CannedProcessor(fail_requests=unexpected))
     assert report.outcome == "error"
     assert [c.operation for c in report.calls][-3:] == [
         "receiveResponseXML",
         "getLastError",
         "closeConnection",
     ]
-    assert any("0x80040400" in e for e in report.errors)
+    assert any("0x80040402" in e for e in report.errors)
+    assert gunicorn.scalar("SELECT status FROM jobs WHERE id = :id", id=job) == "queued", "a read: retried"
+
+
+def test_a_request_quickbooks_cannot_parse_fails_alone(gunicorn: Served) -> None:
+    job = gunicorn.enqueue()
+    parse_error = ("0x80040400", "QuickBooks found an error when parsing the provided XML text stream.")
+    report = session(gunicorn, CannedProcessor(fail_requests=parse_error))
+    assert report.outcome == "ok", "one request's failure does not end the session"
+    assert "1 needs attention" in (report.close_message or "")
     assert gunicorn.scalar("SELECT status FROM jobs WHERE id = :id", id=job) == "failed"
 
 

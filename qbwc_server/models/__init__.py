@@ -12,7 +12,7 @@ from qbwc_server.models.lists import (
     Terms,
 )
 from qbwc_server.models.mirror import Customer, CustomerShipAddress, Item, ItemKind, SyncCursor, SyncState
-from qbwc_server.models.queue import Job, JobKind, JobStatus
+from qbwc_server.models.queue import IfUnanswered, Job, JobDependency, JobKind, JobStatus
 from qbwc_server.models.tenancy import PasswordKind, QbwcSession, SessionState, Tenant
 from qbwc_server.models.transactions import (
     Invoice,
@@ -28,11 +28,13 @@ __all__ = [
     "Customer",
     "CustomerShipAddress",
     "CustomerType",
+    "IfUnanswered",
     "Invoice",
     "InvoiceLine",
     "Item",
     "ItemKind",
     "Job",
+    "JobDependency",
     "JobKind",
     "JobStatus",
     "PasswordKind",

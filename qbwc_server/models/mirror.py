@@ -23,10 +23,24 @@ quantity = Numeric(18, 5)
 
 
 class SyncState(enum.StrEnum):
-    #: Changed on the commerce side; a push is queued.
+    """Where a row stands between the two sides (API.md's `sync.state`).
+
+    Every state but `synced` is a local change QuickBooks does not have yet: a pull never
+    overwrites such a row (the push reads it at send time, and settles a conflict on 3200).
+    """
+
+    #: Changed on the commerce side; a push is queued or on its way.
     PENDING = "pending"
+    #: The push was sent and its answer lost; QuickBooks is being checked before anything is resent.
+    UNCONFIRMED = "unconfirmed"
     #: Matches QuickBooks as of `qb_time_modified`.
     SYNCED = "synced"
+    #: Held by something else (a dependency, an invoice not pulled yet, the edition); `sync_error` says what.
+    WAITING = "waiting"
+    #: QuickBooks has another record of that name (3100): link it or rename.
+    NEEDS_MAPPING = "needs_mapping"
+    #: An item the record refers to is missing in QuickBooks (3140).
+    NEEDS_ITEM = "needs_item"
     #: QuickBooks refused the push; `sync_error` says why.
     FAILED = "failed"
 

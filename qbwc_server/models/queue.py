@@ -13,10 +13,14 @@ from qbwc_server.models.base import Base, bigint_pk, created_at, int_zero, updat
 
 
 class JobStatus(enum.StrEnum):
-    #: Waiting to go out on a session (possibly not before `run_after`, or after `depends_on`).
+    #: Waiting to go out on a session (not before `run_after`, and after its dependencies).
     QUEUED = "queued"
     #: Handed to the Web Connector; its response is awaited (leased by a session ticket).
     SENT = "sent"
+    #: A write went out and its answer was never applied: QuickBooks may have done it. The next
+    #: step is a look-up in QuickBooks (`look_up` jobs) or an admin's decision (`hold`), never a
+    #: blind re-send.
+    UNCONFIRMED = "unconfirmed"
     #: Response applied.
     DONE = "done"
     #: QuickBooks rejected it in a way only an admin can fix; `jobs retry` requeues it.
@@ -25,6 +29,21 @@ class JobStatus(enum.StrEnum):
     BLOCKED = "blocked"
     #: Transient failures exhausted its attempts; visible and retryable.
     DEAD = "dead"
+
+
+class IfUnanswered(enum.StrEnum):
+    """What becomes of a sent job whose answer never arrives (session abandoned, worker killed)."""
+
+    #: A read: sending it again changes nothing in QuickBooks.
+    RESEND = "resend"
+    #: A write whose effect can be looked up in QuickBooks (by name, RefNumber…): look, then decide.
+    LOOK_UP = "look_up"
+    #: A write we cannot look up (a raw …AddRq): held as unconfirmed until an admin decides.
+    HOLD = "hold"
+
+
+#: Statuses a job can be claimed from; the claim index and `queue.runnable_condition` share it.
+CLAIMABLE = "(status = 'queued' OR (status = 'unconfirmed' AND if_unanswered = 'look_up'))"
 
 
 class JobKind(enum.StrEnum):
@@ -44,7 +63,10 @@ class Job(Base):
     status: Mapped[str] = mapped_column(server_default=JobStatus.QUEUED.value)
     attempts: Mapped[int_zero]
     max_attempts: Mapped[int] = mapped_column(server_default=text("5"))
+    #: Unused since migration 0003 (dependencies live in `job_dependencies`); kept until no running
+    #: release reads it, then dropped.
     depends_on: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    if_unanswered: Mapped[str] = mapped_column(server_default=IfUnanswered.RESEND.value)
     run_after: Mapped[dt.datetime] = mapped_column(server_default=func.now())
     #: Ticket of the session the job was last sent on (kept after it finishes, for the summary).
     lease_ticket: Mapped[str | None]
@@ -75,9 +97,29 @@ class Job(Base):
             name="finished_at_matches_status",
         ),
         CheckConstraint("depends_on IS NULL OR depends_on <> id", name="not_self_dependent"),
+        CheckConstraint(
+            f"if_unanswered IN ({', '.join(repr(s.value) for s in IfUnanswered)})", name="if_unanswered"
+        ),
         # The claim query: runnable jobs of one tenant, by priority then age.
-        Index("ix_jobs_claimable", "tenant_id", "priority", "id", postgresql_where=text("status = 'queued'")),
+        Index("ix_jobs_claimable", "tenant_id", "priority", "id", postgresql_where=text(CLAIMABLE)),
         Index("ix_jobs_lease_ticket", "lease_ticket", postgresql_where=text("lease_ticket IS NOT NULL")),
         Index("ix_jobs_depends_on", "depends_on", postgresql_where=text("depends_on IS NOT NULL")),
         Index("ix_jobs_tenant_status", "tenant_id", "status", "id"),
+    )
+
+
+class JobDependency(Base):
+    """Job `job_id` runs only once job `depends_on_id` is done (a job may wait on several)."""
+
+    __tablename__ = "job_dependencies"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    #: Deleting a finished job (retention) deletes the row: a dependency that is gone is met.
+    depends_on_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+
+    __table_args__ = (
+        CheckConstraint("job_id <> depends_on_id", name="not_self"),
+        # Blocking and releasing dependents walk this way.
+        Index("ix_job_dependencies_depends_on_id", "depends_on_id"),
     )

@@ -7,7 +7,7 @@ import enum
 import uuid
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, SmallInteger, Uuid, text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, SmallInteger, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from qbwc_server.models.base import Base, bigint_pk, created_at, int_zero, updated_at
@@ -76,8 +76,9 @@ class QbwcSession(Base):
     closed_at: Mapped[dt.datetime | None]
     company_file: Mapped[str | None]
     qbxml_version: Mapped[str | None]
-    #: The job whose request went out last and whose response we await.
-    current_job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    #: Unused since migration 0003 (a message's jobs are those leased to the ticket); kept until
+    #: no running release writes it, then dropped.
+    current_job_id: Mapped[int | None] = mapped_column(BigInteger)
     #: What getLastError returns: an explanation, or "NoOp" to make the Web Connector wait and retry.
     last_error: Mapped[str | None]
     requests_sent: Mapped[int_zero]

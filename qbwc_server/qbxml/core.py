@@ -2,7 +2,9 @@
 
 Exceptions:
     QbxmlError
-     └── QbxmlParseError   a response or request that is not well-formed XML (keeps the raw text)
+     ├── QbxmlParseError   a response or request that is not well-formed XML (keeps the raw text)
+     └── QbxmlValueError   well-formed, but a value no QuickBooks writes (a statusCode of "²", a
+                           count past 32 bits, a date in month 99): the answer cannot be trusted
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from lxml import etree
 
@@ -46,6 +48,25 @@ class QbxmlParseError(QbxmlError):
     def __init__(self, message: str, raw: str) -> None:
         super().__init__(message)
         self.raw = raw
+
+
+class QbxmlValueError(QbxmlError):
+    """A value in a response that is out of range or not of its qbXML type; names the element."""
+
+    code = "qbxml_invalid_value"
+
+
+#: xs:int as qbXML uses it: ASCII digits with an optional sign (Python's int() also takes "1_3" and "١٣").
+_XS_INT = re.compile(r"^\s*[+-]?[0-9]{1,10}\s*$")
+INT32 = range(-(2**31), 2**31)
+
+
+def parse_int32(text: str, what: str) -> int:
+    """A qbXML integer (statusCode, counts, Sublevel…) or QbxmlValueError naming `what`."""
+    if _XS_INT.match(text) is None or int(text) not in INT32:
+        shown = text if len(text) <= 40 else text[:40] + "…"
+        raise QbxmlValueError(f"{what} is {shown!r}, not a 32-bit whole number")
+    return int(text)
 
 
 @dataclass(frozen=True, order=True)
@@ -151,16 +172,22 @@ class ResponseStatus:
 
     @classmethod
     def from_element(cls, element: etree._Element) -> ResponseStatus:
+        """The status of one `*Rs`; QbxmlValueError when it is missing or garbage: such an answer
+        says nothing reliable about what QuickBooks did."""
         get = element.get
+        name = str(element.tag)
+        code = get("statusCode")
+        if code is None:
+            raise QbxmlValueError(f"<{name}> has no statusCode")
         return cls(
-            name=str(element.tag),
-            code=_int_or(get("statusCode"), -1),
+            name=name,
+            code=parse_int32(code, f"<{name}> statusCode"),
             severity=get("statusSeverity") or "",
             message=get("statusMessage") or "",
             request_id=get("requestID"),
             iterator_id=get("iteratorID"),
-            iterator_remaining=_int_or(get("iteratorRemainingCount"), None),
-            ret_count=_int_or(get("retCount"), None),
+            iterator_remaining=_count(get("iteratorRemainingCount"), f"<{name}> iteratorRemainingCount"),
+            ret_count=_count(get("retCount"), f"<{name}> retCount"),
         )
 
     @property
@@ -272,10 +299,10 @@ class ResponseStream:
             yield text[offset : offset + _CHUNK_CHARS]
 
 
-def _int_or(text: str | None, default: int | None) -> Any:
+def _count(text: str | None, what: str) -> int | None:
     if text is None:
-        return default
-    try:
-        return int(text.strip())
-    except ValueError:
-        return default
+        return None
+    value = parse_int32(text, what)
+    if value < 0:
+        raise QbxmlValueError(f"{what} is {value}, a count below zero")
+    return value

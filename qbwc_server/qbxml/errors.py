@@ -88,6 +88,16 @@ _UNKNOWN_HRESULT = Explanation(
 )
 
 
+#: HRESULTs after which the request certainly did not run: QuickBooks could not even read it, so
+#: a write is known not to have happened. After any other, a write's outcome is unknown.
+NOT_RUN_HRESULTS = frozenset({"0x80040400"})
+
+
+def request_not_run(hresult: str) -> bool:
+    """Whether QuickBooks certainly did not run the request (so a write did not happen)."""
+    return hresult.strip().lower() in NOT_RUN_HRESULTS
+
+
 def explain_hresult(hresult: str) -> Explanation:
     """The meaning and fix for an HRESULT such as '0x80040408' (case-insensitive)."""
     return _HRESULTS.get(hresult.strip().lower(), _UNKNOWN_HRESULT)

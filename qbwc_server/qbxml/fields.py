@@ -15,7 +15,7 @@ from typing import TypeAlias, TypeVar
 
 from lxml import etree
 
-from qbwc_server.qbxml.core import QbxmlParseError
+from qbwc_server.qbxml.core import QbxmlParseError, QbxmlValueError, parse_int32
 
 T = TypeVar("T")
 
@@ -115,22 +115,35 @@ def text_of(parent: Node, tag: str) -> str | None:
     return child.text or ""
 
 
+#: QuickBooks' amounts and quantities stay far below this (the mirror stores up to 13 digits
+#: before the point); anything larger is garbage, refused before it reaches a statement.
+DECIMAL_LIMIT = Decimal(10) ** 13
+
+
 def decimal_of(parent: Node, tag: str) -> Decimal | None:
+    """An AMTTYPE/PRICETYPE/QUANTYPE/PERCENTTYPE value; QbxmlValueError for one no QuickBooks writes."""
     raw = text_of(parent, tag)
     if raw is None or not raw.strip():
         return None
     try:
-        return Decimal(raw.strip())
+        value = Decimal(raw.strip())
     except InvalidOperation:
-        return None
+        raise _bad_value(parent, tag, raw, "not a number") from None
+    if not value.is_finite() or abs(value) >= DECIMAL_LIMIT:
+        raise _bad_value(parent, tag, raw, "out of range")
+    return value
 
 
 def int_of(parent: Node, tag: str) -> int | None:
     raw = text_of(parent, tag)
-    try:
-        return int(raw.strip()) if raw and raw.strip() else None
-    except ValueError:
+    if raw is None or not raw.strip():
         return None
+    return parse_int32(raw, f"<{_element(parent).tag}>/<{tag}>")
+
+
+def _bad_value(parent: Node, tag: str, raw: str, why: str) -> QbxmlValueError:
+    shown = raw if len(raw) <= 40 else raw[:40] + "…"
+    return QbxmlValueError(f"<{_element(parent).tag}>/<{tag}> is {shown!r}: {why}")
 
 
 def bool_of(parent: Node, tag: str) -> bool | None:
@@ -142,12 +155,22 @@ def bool_of(parent: Node, tag: str) -> bool | None:
 
 def date_of(parent: Node, tag: str) -> dt.date | None:
     raw = text_of(parent, tag)
-    return parse_date(raw) if raw and raw.strip() else None
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return parse_date(raw)
+    except ValueError:
+        raise _bad_value(parent, tag, raw, "not a date") from None
 
 
 def datetime_of(parent: Node, tag: str) -> dt.datetime | None:
     raw = text_of(parent, tag)
-    return parse_datetime(raw) if raw and raw.strip() else None
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return parse_datetime(raw)
+    except ValueError:
+        raise _bad_value(parent, tag, raw, "not a date and time") from None
 
 
 def ref_of(parent: Node, tag: str) -> Ref | None:

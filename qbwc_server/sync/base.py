@@ -1,25 +1,102 @@
-"""What every job kind provides: build its request, apply its response."""
+"""The one contract every job kind implements (pulls, raw requests, pushes): build the request
+at send time, apply the answer, say what becomes of the job.
+
+The Web Connector session knows only this contract and the registry; a handler knows its qbXML
+and its mirror tables, nothing of SOAP. Several jobs of one kind may share a message: each `*Rq`
+carries its job id as requestID, and each job gets back its own `*Rs` (a `Reply`).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from types import TracebackType
 from typing import Protocol
 
 from lxml import etree
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine, text
 
-from qbwc_server.qbxml.core import QbxmlVersion
-from qbwc_server.queue import ClaimedJob, FailureOutcome
+from qbwc_server.qbxml.core import QbxmlVersion, ResponseStream, parse_xml, response_messages
+from qbwc_server.queue import ClaimedJob, JobResult
 
 
-@dataclass(frozen=True)
-class Applied:
-    """What applying a response did to its job."""
+class Database:
+    """A transaction opened only when a handler first asks for it (`conn`).
 
-    #: None when the job is done; else how it failed.
-    failure: FailureOutcome | None = None
-    message: str | None = None
-    status_code: int | None = None
+    Raw jobs never touch the database while building or applying, so their round trip stays
+    one statement; a pull or a push opens it to read its rows or land its page. `durable=False`
+    lets the commit skip the WAL flush: only for reads, whose loss in a crash means asking again.
+    """
+
+    def __init__(self, engine: Engine, *, durable: bool = True) -> None:
+        self._engine = engine
+        self._durable = durable
+        self._conn: Connection | None = None
+
+    @property
+    def opened(self) -> bool:
+        return self._conn is not None
+
+    @property
+    def conn(self) -> Connection:
+        if self._conn is None:
+            conn = self._engine.connect()
+            conn.begin()
+            if not self._durable:
+                conn.execute(text("SET LOCAL synchronous_commit = off"))
+            self._conn = conn
+        return self._conn
+
+    def commit(self) -> None:
+        if self._conn is not None:
+            self._conn.commit()
+            self.close()
+
+    def rollback(self) -> None:
+        if self._conn is not None:
+            self._conn.rollback()
+            self.close()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.rollback()  # whatever was not committed explicitly
+
+
+class Reply:
+    """One job's part of QuickBooks' answer.
+
+    A message that carried only this job: the whole response text, to be read as a stream (a
+    page of a pull can be large). A batch: this job's `*Rs` elements, matched by requestID and
+    parsed once for the whole message.
+    """
+
+    def __init__(self, text: str | None = None, messages: list[etree._Element] | None = None) -> None:
+        self._text = text
+        self._messages = messages
+
+    def stream(self) -> ResponseStream:
+        return ResponseStream(self.text)
+
+    def messages(self) -> list[etree._Element]:
+        """The `*Rs` elements (QbxmlError when the answer is not a qbXML response)."""
+        if self._messages is None:
+            self._messages = response_messages(parse_xml(self._text or ""))
+        return self._messages
+
+    @property
+    def text(self) -> str:
+        """The answer as qbXML text: what raw jobs keep for the admin."""
+        if self._text is None:
+            parts = "".join(etree.tostring(m, encoding="unicode") for m in self._messages or ())
+            self._text = f"<QBXML><QBXMLMsgsRs>{parts}</QBXMLMsgsRs></QBXML>"
+        return self._text
 
 
 class JobHandler(Protocol):
@@ -27,23 +104,23 @@ class JobHandler(Protocol):
     kind: str
     #: How the closing message counts it: ("raw qbXML request", "raw qbXML requests").
     nouns: tuple[str, str]
-    #: Store the raw response on the job (raw requests) rather than only what it applied.
-    keeps_response: bool
-    #: Whether `apply_response` writes anything; when not, a job finishes in one statement.
-    writes_mirror: bool
+    #: Most jobs of this kind one message may carry (1: one request per round trip).
+    batch_size: int
+    #: Whether the closing message counts records (pulls) rather than jobs.
+    counts_records: bool
 
-    def build_request(self, job: ClaimedJob, version: QbxmlVersion) -> str:
-        """The complete qbXML request document for `job` at the negotiated `version`."""
+    def build_request(self, db: Database, job: ClaimedJob, version: QbxmlVersion) -> str:
+        """The job's `*Rq` element(s) for the negotiated `version`, requestID = the job id.
+
+        Called at send time, so it may read the job's current rows (`db.conn`, read-only). A job
+        claimed from `unconfirmed` (`job.unconfirmed`) asks QuickBooks what its lost write did.
+        Raising fails the job (nothing was sent) with the error as the reason.
+        """
         ...
 
-    def is_read_only(self, job: ClaimedJob) -> bool:
-        """Whether the request only reads QuickBooks (queries): sending it twice changes nothing."""
-        ...
-
-    def read_response(self, job: ClaimedJob, messages: list[etree._Element]) -> Applied:
-        """What the response's `*Rs` statuses mean for the job (no database)."""
-        ...
-
-    def apply_response(self, conn: Connection, job: ClaimedJob, messages: list[etree._Element]) -> None:
-        """Land the response in the mirror, in the caller's transaction; do not finish the job."""
+    def receive(self, db: Database, job: ClaimedJob, reply: Reply) -> JobResult:
+        """Apply the answer (in `db.conn`'s transaction if it lands anything) and say what becomes
+        of the job. QbxmlError means the answer could not be read: the session settles the job
+        (failed for a read, unconfirmed for a write) and nothing it wrote is kept.
+        """
         ...

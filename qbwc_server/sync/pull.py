@@ -19,11 +19,12 @@ from typing import Any
 from lxml import etree
 from sqlalchemy import Connection, text
 
-from qbwc_server.qbxml.core import QbxmlVersion, ResponseStatus, ResponseStream, wrap_request
+from qbwc_server.qbxml.core import QbxmlVersion, ResponseStatus
 from qbwc_server.qbxml.errors import Outcome, explain_status
 from qbwc_server.qbxml.fields import parse_datetime
 from qbwc_server.qbxml.query import Iteration
-from qbwc_server.queue import ClaimedJob, FailureOutcome
+from qbwc_server.queue import Action, ClaimedJob, JobResult
+from qbwc_server.sync.base import Database, Reply
 
 #: Records applied per statement while a response streams in.
 APPLY_BATCH = 500
@@ -31,6 +32,8 @@ APPLY_BATCH = 500
 ITERATOR_GONE = frozenset({3391})
 #: No records matched: a normal, empty answer.
 NO_MATCH = frozenset({1, 500})
+#: An expired iterator restarts its pull at once this many times, then backs off like any retry.
+RESTARTS_BEFORE_BACKOFF = 3
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,7 +82,7 @@ class PullResult:
     changed: int = 0
     newest: dt.datetime | None = None
     status: ResponseStatus | None = None
-    failure: FailureOutcome | None = None
+    failure: Outcome | None = None
     message: str | None = None
     #: The iterator to continue (records remain), else None.
     iterator_id: str | None = None
@@ -93,15 +96,17 @@ class PullResult:
 
 
 class PullHandler:
-    """The job handler for one PullSpec. Like `sync.base.JobHandler`, except that it reads its
-    response as a stream (`receive`) instead of from a parsed tree: pages can be large."""
+    """The job handler for one PullSpec. It reads its answer as a stream: pages can be large."""
+
+    batch_size = 1  # a page is already as large as a round trip should be
+    counts_records = True
 
     def __init__(self, spec: PullSpec) -> None:
         self.spec = spec
         self.kind = spec.kind
         self.nouns = spec.nouns
 
-    def build_request(self, job: ClaimedJob, version: QbxmlVersion) -> str:
+    def build_request(self, db: Database, job: ClaimedJob, version: QbxmlVersion) -> str:
         params = job.params or {}
         since = params.get("since")
         iteration = None
@@ -111,21 +116,35 @@ class PullHandler:
         window = PullWindow(
             since=parse_datetime(since) if since else None, iteration=iteration, request_id=str(job.id)
         )
-        return wrap_request(self.spec.build(window, version), version)
+        return self.spec.build(window, version)
 
-    def is_read_only(self, job: ClaimedJob) -> bool:
-        return True
+    def receive(self, db: Database, job: ClaimedJob, reply: Reply) -> JobResult:
+        """Apply one page and say what comes next: the next page at once, a restart, or done."""
+        result = self.apply(db.conn, job.tenant_id, job, reply)
+        code = result.status.code if result.status else None
+        if result.failure is not None or (result.restart and job.attempts >= RESTARTS_BEFORE_BACKOFF):
+            return JobResult.fail(result.failure or Outcome.RETRY, result.message or "failed", code)
+        if result.restart:
+            return JobResult(Action.RESTART, message=result.message, params=result.params)
+        if not result.finished:
+            return JobResult(
+                Action.CONTINUE,
+                params=result.params,
+                remaining=result.remaining or None,
+                records=result.changed,
+            )
+        return JobResult(Action.DONE, status_code=code, params=result.params, records=result.changed)
 
-    def receive(self, conn: Connection, tenant_id: int, job: ClaimedJob, response: str) -> PullResult:
-        """Apply one response (a page) in the caller's transaction and say what comes next.
+    def apply(self, conn: Connection, tenant_id: int, job: ClaimedJob, reply: Reply) -> PullResult:
+        """Apply one response (a page) in the caller's transaction and say what it did.
 
-        Raises QbxmlParseError for a response that is not well-formed (nothing is committed
-        then: the caller rolls back).
+        Raises QbxmlError for an answer that cannot be read (nothing is committed then: the
+        caller rolls back).
         """
         spec = self.spec
         result = PullResult()
         batch: list[Any] = []
-        stream = ResponseStream(response)
+        stream = reply.stream()
         for _status, element in stream.records(spec.record_tags):
             record = spec.parse(element)
             batch.append(record)
@@ -149,7 +168,7 @@ class PullHandler:
         params = dict(job.params or {})
         status = result.status
         if status is None:
-            result.failure, result.message = FailureOutcome.RETRY, "QuickBooks' response held no answer"
+            result.failure, result.message = Outcome.RETRY, "QuickBooks' response held no answer"
             return
         if status.code in ITERATOR_GONE:
             # 3391: the iterator expired (or QuickBooks restarted); start the pull over.
@@ -158,14 +177,14 @@ class PullHandler:
             result.restart, result.params = True, params
             result.message = f"{status.code}: {status.message} — starting this pull over"
             return
-        if status.code != 0 and status.code not in NO_MATCH:
-            explanation = explain_status(status.code, status.message)
-            result.failure = {
-                Outcome.NEEDS_ADMIN: FailureOutcome.NEEDS_ADMIN,
-                Outcome.DEAD: FailureOutcome.DEAD,
-            }.get(explanation.outcome, FailureOutcome.RETRY)
+        explanation = explain_status(status.code, status.message)
+        if explanation.outcome is not Outcome.DONE:  # 0, no match (1, 500), a warning (530) go on
+            # A query cannot wait for anything to appear: only retry, an admin, or give up.
+            result.failure = (
+                Outcome.RETRY if explanation.outcome is Outcome.WAIT_FOR_DEPENDENCY else explanation.outcome
+            )
             result.message = f"{status.name} {status.code}: {status.message} {explanation.fix}".strip()
-            if result.failure is not FailureOutcome.RETRY:
+            if result.failure is not Outcome.RETRY:
                 result.message += (
                     " This pull waits for you: `qbwc-server jobs retry ID` once fixed, or stop it with"
                     f" `qbwc-server tenant set TENANT --pull {self.spec.entity}=off`."

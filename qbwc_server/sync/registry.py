@@ -2,21 +2,45 @@
 
 from __future__ import annotations
 
+import functools
+import json
+
 from qbwc_server.sync.base import JobHandler
 from qbwc_server.sync.pull import PullHandler
 from qbwc_server.sync.pulls import PULLS
 from qbwc_server.sync.raw import RawQbxmlHandler
 
-_HANDLERS: dict[str, JobHandler | PullHandler] = {RawQbxmlHandler.kind: RawQbxmlHandler()}
+_HANDLERS: dict[str, JobHandler] = {RawQbxmlHandler.kind: RawQbxmlHandler()}
 _HANDLERS.update((spec.kind, PullHandler(spec)) for spec in PULLS)
 
 
-def handler_for(kind: str) -> JobHandler | PullHandler | None:
+
+def register(handler: JobHandler) -> None:
+    """Add a job kind (or replace the handler of one)."""
+    _HANDLERS[handler.kind] = handler
+    batch_sizes_json.cache_clear()
+
+
+def unregister(kind: str) -> None:
+    """Remove a job kind (tests that add one of their own)."""
+    _HANDLERS.pop(kind, None)
+    batch_sizes_json.cache_clear()
+
+
+@functools.cache
+def batch_sizes_json() -> str:
+    """{kind: most jobs one message may carry} as the claim reads it (kinds absent go one at a time)."""
+    return json.dumps({kind: h.batch_size for kind, h in _HANDLERS.items() if h.batch_size > 1})
+
+
+def handler_for(kind: str) -> JobHandler | None:
     return _HANDLERS.get(kind)
 
 
 def is_pull(kind: str) -> bool:
-    return isinstance(_HANDLERS.get(kind), PullHandler)
+    """Whether jobs of `kind` count the records they pulled (the closing message)."""
+    handler = _HANDLERS.get(kind)
+    return handler is not None and handler.counts_records
 
 
 def nouns_for(kind: str) -> tuple[str, str]:

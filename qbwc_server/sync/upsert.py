@@ -6,6 +6,14 @@ instead of quoting every value in Python, and a short statement for PostgreSQL t
 A row is rewritten only when something in it differs from what is stored, so a pull that
 overlaps the previous one (clock skew) changes nothing, and `updated_at` moves only for rows
 QuickBooks really changed — the commerce side's `updated_since` cursors depend on that.
+
+The conflict rule: a pull never overwrites a row with a local change QuickBooks does not have
+yet (any `sync_state` but `synced`: pending, unconfirmed, waiting, needs_mapping, needs_item,
+failed). The push reads that row when it is sent; if QuickBooks changed the record meanwhile,
+the push's Mod gets 3200 (stale EditSequence), reads QuickBooks' version and merges it
+(QuickBooks is master for customer details), and the next pull sees the result. Deletions in
+QuickBooks are recorded on such rows too (`deleted_at`): they are QuickBooks' fact, not a change
+to what we hold.
 """
 
 from __future__ import annotations
@@ -55,7 +63,8 @@ def upsert_records(
     """Insert or update `rows` (dicts with the same keys, `key` among them) of one tenant.
 
     Returns {QuickBooks id: row id} for the rows inserted or changed: their children need
-    rewriting. A deleted row that comes back (an undeleted record) is revived.
+    rewriting. A deleted row that comes back (an undeleted record) is revived. Rows with a local
+    change not yet in QuickBooks are left as they are (the conflict rule above).
     """
     if not rows:
         return {}
@@ -67,9 +76,9 @@ def upsert_records(
         INSERT INTO {table} AS t (tenant_id, {", ".join(columns)})
         SELECT %(tenant_id)s, {", ".join(f"r.{c}" for c in columns)} FROM {recordset(table, columns)}
         ON CONFLICT (tenant_id, {key}) DO UPDATE
-        SET {assignments}, deleted_at = NULL, sync_state = 'synced', sync_error = NULL, updated_at = now()
-        WHERE ({stored}, NULL) IS DISTINCT FROM ({pulled}, NULL)
-           OR t.deleted_at IS NOT NULL OR t.sync_state <> 'synced'
+        SET {assignments}, deleted_at = NULL, updated_at = now()
+        WHERE t.sync_state = 'synced'  -- a local change waiting for its push is left alone
+          AND (({stored}, NULL) IS DISTINCT FROM ({pulled}, NULL) OR t.deleted_at IS NOT NULL)
         RETURNING t.{key}, t.id
     """
     with raw_cursor(conn) as cur:

@@ -9,7 +9,14 @@ Parameters carry explicit casts: PREPARE must know every parameter's type.
 from __future__ import annotations
 
 from qbwc_server.db import Prepared
-from qbwc_server.queue import claim_ctes, complete_cte, round_trips_left, runnable_condition
+from qbwc_server.queue import (
+    JOB_COLUMNS,
+    LOOKING_UP,
+    claim_ctes,
+    complete_cte,
+    round_trips_left,
+    runnable_condition,
+)
 from qbwc_server.sync.schedule import PULLS_DUE_JOIN
 
 #: Who is this, may they come in, and is there anything to do? Read-only.
@@ -19,8 +26,6 @@ AUTH_LOOKUP = Prepared(
     SELECT t.id, t.password_kind, t.password_hash, t.company_file, t.failed_logins,
            coalesce(t.locked_until > now(), false) AS locked,
            s.ticket AS open_ticket,
-           ceil(extract(epoch FROM s.last_call_at + make_interval(secs => %(idle)s::int) - now()))::int
-               AS open_wait,
            (SELECT count(*) FROM jobs j WHERE {runnable_condition("j", "t.id", "0")}) AS runnable,
            ceil(extract(epoch FROM least(
                (SELECT min(q.run_after) FROM jobs q WHERE q.tenant_id = t.id AND q.status = 'queued'),
@@ -67,8 +72,9 @@ AUTH_FAILED = Prepared(
     """,
 )
 
-#: sendRequestXML: check the ticket, fix the qbXML version, lease the next job, note the call.
-#: No row for a bad or idle ticket; a row with a NULL job id when nothing is runnable.
+#: sendRequestXML: check the ticket, fix the qbXML version, lease the next job(s), note the call.
+#: No row for a bad or idle ticket; one row with a NULL job id when nothing is runnable, else a
+#: row per job leased (a batch of one kind).
 SEND_CLAIM = Prepared(
     "qbwc_send_claim",
     f"""
@@ -82,12 +88,14 @@ SEND_CLAIM = Prepared(
     ),
     {
         claim_ctes(
-            "(SELECT tenant_id FROM s)", "%(ticket)s::text", guard="(SELECT version FROM s) IS NOT NULL"
+            "(SELECT tenant_id FROM s)",
+            "%(ticket)s::text",
+            "%(batch_sizes)s::jsonb",
+            guard="(SELECT version FROM s) IS NOT NULL",
         )
     },
     touched AS (
         UPDATE qbwc_sessions SET last_call_at = now(), qbxml_version = s.version, last_error = NULL,
-               current_job_id = (SELECT id FROM claimed),
                requests_sent = requests_sent + (SELECT count(*) FROM claimed)
         FROM s WHERE qbwc_sessions.ticket = s.ticket
     ),
@@ -97,21 +105,25 @@ SEND_CLAIM = Prepared(
                host_country = coalesce(%(country)s::text, host_country), qbxml_version = s.version
         FROM s WHERE %(from_hcp)s::boolean AND tenants.id = s.tenant_id
     )
-    SELECT s.tenant_id, s.version, c.id, c.kind, c.entity_ref, c.request_body, c.attempts, c.params
+    SELECT s.tenant_id AS session_tenant_id, s.version, {", ".join(f"c.{c}" for c in JOB_COLUMNS)},
+           c.unconfirmed
     FROM s LEFT JOIN claimed c ON true
+    ORDER BY c.id
     """,
 )
 
-#: receiveResponseXML: the live session and the job its response belongs to. Read-only.
+#: receiveResponseXML: the live session and the jobs its last message carried (leased to it and
+#: still sent). Read-only. No row for a bad or idle ticket; a NULL job id when none is outstanding.
 RECEIVE_LOOKUP = Prepared(
     "qbwc_receive_lookup",
-    """
-    SELECT s.tenant_id, s.requests_sent, j.id, j.kind, j.entity_ref, j.request_body, j.attempts, j.params,
-           s.current_job_id
+    f"""
+    SELECT s.tenant_id AS session_tenant_id, {", ".join(f"j.{c}" for c in JOB_COLUMNS)},
+           {LOOKING_UP} AS unconfirmed
     FROM qbwc_sessions s
-    LEFT JOIN jobs j ON j.id = s.current_job_id AND j.status = 'sent' AND j.lease_ticket = s.ticket
+    LEFT JOIN jobs j ON j.lease_ticket = s.ticket AND j.status = 'sent'
     WHERE s.ticket = %(ticket)s::text AND s.state = 'open'
       AND s.last_call_at > now() - make_interval(secs => %(idle)s::int)
+    ORDER BY j.id
     """,
 )
 
@@ -134,12 +146,13 @@ _PROGRESS = """
     END
 """
 
-#: After a job failed, vanished or asked for another round trip: note it, and the progress.
+#: After a message's jobs were settled some other way than FINISH: note the call (and a message
+#: for getLastError, or NULL), and answer with the progress.
 TOUCH_AND_COUNT = Prepared(
     "qbwc_touch_and_count",
     f"""
     WITH {_LEFT}
-    UPDATE qbwc_sessions SET last_call_at = now(), current_job_id = NULL, last_error = NULL,
+    UPDATE qbwc_sessions SET last_call_at = now(), last_error = %(error)s::text,
            jobs_failed = jobs_failed + %(failed)s::int, progress = {_PROGRESS}
     FROM left_
     WHERE ticket = %(ticket)s::text
@@ -153,43 +166,42 @@ FINISH = Prepared(
     f"""
     WITH {complete_cte("done")}, {_LEFT},
     touched AS (
-        UPDATE qbwc_sessions SET last_call_at = now(), current_job_id = NULL, last_error = NULL,
+        UPDATE qbwc_sessions SET last_call_at = now(), last_error = NULL,
                jobs_done = jobs_done + (SELECT count(*) FROM done), progress = {_PROGRESS}
         FROM left_
         WHERE ticket = %(ticket)s::text
         RETURNING qbwc_sessions.progress
     )
-    SELECT (SELECT count(*) FROM done), coalesce((SELECT progress FROM touched), 100)
+    SELECT (SELECT count(*) FROM done) AS done, coalesce((SELECT progress FROM touched), 100) AS progress
     """,
 )
 
-#: closeConnection: end the session, give back any lease, clear a fixed connection problem,
-#: and count what the session did. No row for an unknown or already-ended ticket.
+#: closeConnection: end the session, clear a fixed connection problem, and count what the
+#: session did. No row for an unknown or already-ended ticket. `leased` counts jobs still sent
+#: without an answer: the caller takes them back (queue.release_leases; rare).
 CLOSE = Prepared(
     "qbwc_close",
     """
     WITH s AS (
         UPDATE qbwc_sessions
-        SET state = 'closed', closed_at = now(), last_call_at = now(), current_job_id = NULL
+        SET state = 'closed', closed_at = now(), last_call_at = now()
         WHERE ticket = %(ticket)s::text AND state = 'open'
         RETURNING tenant_id
     ),
-    released AS (
-        UPDATE jobs SET status = 'queued', sent_at = NULL, updated_at = now(),
-                        last_message = 'the session ended before QuickBooks answered; sent again'
-        WHERE lease_ticket = %(ticket)s::text AND status = 'sent' AND EXISTS (SELECT 1 FROM s)
-    ),
     counts AS (
         SELECT kind, status, count(*) AS n, sum(records) AS r FROM jobs
-        WHERE lease_ticket = %(ticket)s::text AND status <> 'sent' GROUP BY kind, status
+        WHERE lease_ticket = %(ticket)s::text GROUP BY kind, status
     ),
     cleared AS (
         UPDATE tenants SET connection_error = NULL, connection_error_at = NULL
         FROM s
         WHERE tenants.id = s.tenant_id AND tenants.connection_error IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM counts WHERE status IN ('failed', 'dead', 'blocked'))
+          AND NOT EXISTS (SELECT 1 FROM counts WHERE status IN ('failed', 'dead', 'blocked', 'sent'))
     )
-    SELECT s.tenant_id, coalesce((SELECT json_agg(json_build_array(kind, status, n, r)) FROM counts), '[]')
+    SELECT s.tenant_id,
+           coalesce((SELECT json_agg(json_build_array(kind, status, n, r)) FROM counts
+                     WHERE status <> 'sent'), '[]') AS counts,
+           coalesce((SELECT sum(n) FROM counts WHERE status = 'sent'), 0) AS leased
     FROM s
     """,
 )
@@ -201,7 +213,7 @@ SESSION_STATE = Prepared(
     SELECT s.state, s.last_error,
            (SELECT coalesce(json_agg(json_build_array(kind, status, n, r)), '[]') FROM (
                 SELECT kind, status, count(*) AS n, sum(records) AS r FROM jobs
-                WHERE lease_ticket = s.ticket AND status <> 'sent' GROUP BY kind, status) counts)
+                WHERE lease_ticket = s.ticket AND status <> 'sent' GROUP BY kind, status) counts) AS counts
     FROM qbwc_sessions s WHERE s.ticket = %(ticket)s::text
     """,
 )

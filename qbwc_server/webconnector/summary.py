@@ -26,7 +26,7 @@ def summarize(counts: Iterable[tuple[str, str, int, int]]) -> str:
     counts_list = list(counts)
     done: list[str] = []
     pulled: dict[tuple[str, str], int] = {}  # kinds that share a noun (stock figures) add up
-    attention = retrying = 0
+    attention = retrying = unconfirmed = 0
     for kind, status, n, records in counts_list:
         if status == "done" and is_pull(kind):
             if records:
@@ -37,6 +37,8 @@ def summarize(counts: Iterable[tuple[str, str, int, int]]) -> str:
             done.append(f"{n} {singular if n == 1 else plural}")
         elif status in ("failed", "dead", "blocked"):
             attention += n
+        elif status == "unconfirmed":
+            unconfirmed += n
         else:
             retrying += n
     if pulled:
@@ -48,6 +50,11 @@ def summarize(counts: Iterable[tuple[str, str, int, int]]) -> str:
     if attention:
         parts.append(
             f"{attention} {'needs' if attention == 1 else 'need'} attention (see qbwc-server status)"
+        )
+    if unconfirmed:
+        parts.append(
+            f"{unconfirmed} may have reached QuickBooks without an answer: nothing is sent again"
+            " before it is checked (see qbwc-server jobs list --status unconfirmed)"
         )
     if retrying:
         parts.append(f"{retrying} will be retried")

@@ -1,0 +1,42 @@
+"""How a Web Connector session ends, whoever ends it: closeConnection, connectionError, a new
+authenticate taking over, an idle timeout, a password change.
+
+Its row is closed and what it sent without an answer is taken back, by the queue's one rule
+(`queue.release_leases`): a read is queued again, a write becomes unconfirmed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import Connection, text
+
+from qbwc_server import queue
+from qbwc_server.models import SessionState
+
+log = logging.getLogger(__name__)
+
+
+def end_session(conn: Connection, ticket: str, state: SessionState, error: str | None) -> int:
+    """End one session (if still open) and take back its unanswered jobs; returns how many."""
+    conn.execute(
+        text("""
+            UPDATE qbwc_sessions SET state = :state, closed_at = now(), last_call_at = now(),
+                last_error = coalesce(:error, last_error)
+            WHERE ticket = :ticket AND state = 'open'
+        """),
+        {"state": state.value, "error": error, "ticket": ticket},
+    )
+    released = queue.release_leases(conn, ticket)
+    if released:
+        log.info("session %s… ended (%s); %s unanswered job(s) taken back", ticket[:8], state.value, released)
+    return released
+
+
+def end_tenant_sessions(conn: Connection, tenant_id: int, state: SessionState, error: str) -> int:
+    """End every open session of a tenant (e.g. its password changed); returns jobs taken back."""
+    tickets = conn.execute(
+        text("SELECT ticket FROM qbwc_sessions WHERE tenant_id = :t AND state = 'open' FOR UPDATE"),
+        {"t": tenant_id},
+    ).scalars()
+    return sum(end_session(conn, ticket, state, error) for ticket in list(tickets))

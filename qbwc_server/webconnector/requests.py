@@ -1,0 +1,84 @@
+"""sendRequestXML's work: lease the next job(s) and build the message that goes to QuickBooks.
+
+The lease is one durable statement (SEND_CLAIM) that commits before the request leaves: a
+request QuickBooks may run is never sent without a record that it was. Handlers build their
+requests at send time, for the negotiated version, reading their rows if they need to.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from qbwc_server import queue
+from qbwc_server.db import SingleStatements
+from qbwc_server.qbxml.core import MIN_VERSION, QbxmlVersion, wrap_request
+from qbwc_server.qbxml.errors import Outcome
+from qbwc_server.queue import ClaimedJob, JobResult
+from qbwc_server.sync.base import Database
+from qbwc_server.sync.registry import batch_sizes_json, handler_for
+from qbwc_server.webconnector import statements as sql
+
+log = logging.getLogger(__name__)
+
+#: Leases tried in one call when every job leased could not be built (each such job fails).
+CLAIMS_PER_CALL = 5
+
+
+@dataclass(frozen=True)
+class NextMessage:
+    #: (tenant id, negotiated version or None when QuickBooks is too old); None for a bad ticket.
+    session: tuple[int, str | None] | None
+    #: The qbXML request document, or None when nothing is runnable.
+    message: str | None = None
+
+
+class Requests:
+    """Leases jobs and builds their message; one per process, no state of its own."""
+
+    def __init__(self, engine: Engine, single: SingleStatements) -> None:
+        self.engine = engine
+        self.single = single
+
+    def next_message(self, claim: dict[str, Any]) -> NextMessage:
+        """The next message for the session in `claim` (SEND_CLAIM's parameters)."""
+        params = {**claim, "batch_sizes": batch_sizes_json()}
+        for _ in range(CLAIMS_PER_CALL):
+            rows = self.single.all(sql.SEND_CLAIM, params)
+            if not rows:
+                return NextMessage(None)
+            session = (rows[0]["session_tenant_id"], rows[0]["version"])
+            jobs = [ClaimedJob.from_row(row) for row in rows if row["id"] is not None]
+            if session[1] is None or not jobs:
+                return NextMessage(session)
+            version = QbxmlVersion.parse(session[1]) or QbxmlVersion(*MIN_VERSION)
+            requests = self._build(jobs, version)
+            if requests:
+                # continueOnError: one request QuickBooks refuses must not cost the others (3231).
+                return NextMessage(session, wrap_request("".join(requests), version, "continueOnError"))
+            params["from_hcp"] = False  # the host was recorded by the first claim
+        return NextMessage(session)
+
+    def _build(self, jobs: list[ClaimedJob], version: QbxmlVersion) -> list[str]:
+        """Each job's request; a job whose request cannot be built fails with why (nothing was sent)."""
+        requests: list[str] = []
+        unbuilt: list[tuple[ClaimedJob, str]] = []
+        with Database(self.engine, durable=False) as db:
+            for job in jobs:
+                handler = handler_for(job.kind)
+                if handler is None:
+                    unbuilt.append((job, f"unknown job kind {job.kind!r}"))
+                    continue
+                try:
+                    requests.append(handler.build_request(db, job, version))
+                except Exception as exc:  # a bad value or a bug: this job only, never the session
+                    log.warning("job %s: its request could not be built", job.id, exc_info=True)
+                    unbuilt.append((job, f"its request could not be built ({exc}); nothing was sent"))
+        if unbuilt:
+            with self.engine.begin() as conn:
+                for job, reason in unbuilt:
+                    queue.settle(conn, job.id, JobResult.fail(Outcome.NEEDS_ADMIN, reason))
+        return requests

@@ -535,7 +535,9 @@ def retry_job(conn: Connection, job_id: int, *, resend: bool = False) -> None:
         {"job_id": job_id},
     )
     if result.rowcount != 1:
-        raise QueueError(f"job {job_id} does not exist or is not failed, dead or blocked, nor an unconfirmed write")
+        raise QueueError(
+            f"job {job_id} does not exist or is not failed, dead or blocked, nor an unconfirmed write"
+        )
     conn.execute(_UNBLOCK_DEPENDENTS, {"job_id": job_id})
 
 

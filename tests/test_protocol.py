@@ -9,9 +9,9 @@ from lxml import etree
 from sqlalchemy import Engine, text
 
 from qbwc_server import queue
-from qbwc_server.sync import raw
 from qbwc_server.models import JobKind
 from qbwc_server.simulator import host_response
+from qbwc_server.sync import raw
 from qbwc_server.webconnector.session import BAD_TICKET
 from tests.conftest import TenantCredentials
 from tests.wire import SOAP_ENV, TNS, call, envelope, post

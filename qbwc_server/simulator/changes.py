@@ -17,7 +17,7 @@ from typing import Any
 from lxml import etree
 
 from qbwc_server.simulator import render
-from qbwc_server.simulator.company import ACCOUNTS, Company, account_ref
+from qbwc_server.simulator.company import Company
 from qbwc_server.simulator.records import (
     Address,
     AppliedToTxn,
@@ -31,6 +31,7 @@ from qbwc_server.simulator.records import (
     SalesOrderLine,
     ShipToAddress,
 )
+from qbwc_server.simulator.store import ACCOUNTS, account_ref
 
 _ID = re.compile(r"[0-9A-F]{1,8}-[0-9]{1,10}")
 _ADDRESS_TAGS = {tag: attribute for tag, attribute in render._ADDRESS}
@@ -352,18 +353,10 @@ def _mod_sales_order(company: Company, body: etree._Element) -> SalesOrder:
                 lines.append(line)
             else:
                 raise not_found(line_id)
-        for line in order.lines:
-            company._stock(line.item_ref, on_sales_order=-_open_quantity(line))
-        customer = company.customers[(values.get("customer_ref") or order.customer_ref).list_id or ""]
-        order.lines = lines
-        company._price_lines(order, customer)
-        for line in order.lines:
-            company._stock(line.item_ref, on_sales_order=_open_quantity(line))
+        company.replace_sales_order_lines(
+            order.txn_id, lines, values.get("customer_ref") or order.customer_ref
+        )
     return company.edit(order.txn_id, **values)  # type: ignore[no-any-return]
-
-
-def _open_quantity(line: SalesOrderLine) -> Decimal:
-    return max((line.quantity or Decimal(0)) - line.invoiced, Decimal(0))
 
 
 def _add_invoice(company: Company, body: etree._Element) -> Invoice:

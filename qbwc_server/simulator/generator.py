@@ -16,7 +16,6 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from qbwc_server.simulator.company import (
-    START_TIME,
     Address,
     AppliedToTxn,
     AssemblyLine,
@@ -44,6 +43,7 @@ from qbwc_server.simulator.company import (
     StandardTerms,
     account_ref,
 )
+from qbwc_server.simulator.store import START_TIME
 
 T = TypeVar("T")
 _FIRST = [

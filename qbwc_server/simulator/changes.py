@@ -16,8 +16,8 @@ from typing import Any
 
 from lxml import etree
 
-from qbwc_server.simulator import render
 from qbwc_server.simulator.company import Company
+from qbwc_server.simulator.list_rets import CUSTOMER, ITEM_INVENTORY
 from qbwc_server.simulator.records import (
     Address,
     AppliedToTxn,
@@ -31,10 +31,18 @@ from qbwc_server.simulator.records import (
     SalesOrderLine,
     ShipToAddress,
 )
+from qbwc_server.simulator.ret_format import ADDRESS_FIELDS, Spec
 from qbwc_server.simulator.store import ACCOUNTS, account_ref
+from qbwc_server.simulator.txn_rets import (
+    INVOICE,
+    INVOICE_LINE,
+    RECEIVE_PAYMENT,
+    SALES_ORDER,
+    SALES_ORDER_LINE,
+)
 
 _ID = re.compile(r"[0-9A-F]{1,8}-[0-9]{1,10}")
-_ADDRESS_TAGS = {tag: attribute for tag, attribute in render._ADDRESS}
+_ADDRESS_TAGS = {tag: attribute for tag, attribute in ADDRESS_FIELDS}
 #: Max lengths for QuickBooks Desktop (US), from qbxmlops130.xml; Name and RefNumber depend on the request.
 MAX_LENGTHS = {
     **dict.fromkeys(("Addr1", "Addr2", "Addr3", "Addr4", "Addr5", "Note", "CompanyName", "JobTitle"), 41),
@@ -212,9 +220,7 @@ _PARSE: dict[str, Callable[[str], Any]] = {
 }
 
 
-def _fields(
-    company: Company, body: etree._Element, spec: render.Spec, line_of: str | None = None
-) -> dict[str, Any]:
+def _fields(company: Company, body: etree._Element, spec: Spec, line_of: str | None = None) -> dict[str, Any]:
     """Field values present in `body`, by attribute name, parsed and with references resolved."""
     by_tag = {tag: (attribute, kind) for tag, attribute, kind in spec}
     values: dict[str, Any] = {}
@@ -279,7 +285,7 @@ def _probe(record: Any, values: dict[str, Any]) -> Any:
     return probe
 
 
-def _list_add(collection: str, spec: render.Spec, factory: type) -> Callable[[Company, etree._Element], Any]:
+def _list_add(collection: str, spec: Spec, factory: type) -> Callable[[Company, etree._Element], Any]:
     def add(company: Company, body: etree._Element) -> Any:
         values = _fields(company, body, spec)
         values["parent_ref"] = _parent(company, body, collection)
@@ -300,7 +306,7 @@ def _list_add(collection: str, spec: render.Spec, factory: type) -> Callable[[Co
     return add
 
 
-def _list_mod(collection: str, spec: render.Spec) -> Callable[[Company, etree._Element], Any]:
+def _list_mod(collection: str, spec: Spec) -> Callable[[Company, etree._Element], Any]:
     def mod(company: Company, body: etree._Element) -> Any:
         record = _mod_target(company, body, collection)
         values = _fields(company, body, spec)
@@ -313,27 +319,24 @@ def _list_mod(collection: str, spec: render.Spec) -> Callable[[Company, etree._E
     return mod
 
 
-_CUSTOMER_FIELDS = [
-    f for f in render.CUSTOMER if f[0] not in ("Balance", "TotalBalance", "FullName", "Sublevel")
-]
-_ITEM_FIELDS = [f for f in render.ITEM_INVENTORY if f[0] not in ("FullName", "Sublevel", "AverageCost")]
+_CUSTOMER_FIELDS = [f for f in CUSTOMER if f[0] not in ("Balance", "TotalBalance", "FullName", "Sublevel")]
+_ITEM_FIELDS = [f for f in ITEM_INVENTORY if f[0] not in ("FullName", "Sublevel", "AverageCost")]
 
 
 def _sales_order_lines(company: Company, body: etree._Element, tag: str) -> list[SalesOrderLine]:
     return [
-        SalesOrderLine(**_fields(company, line, render.SALES_ORDER_LINE, "SalesOrder"))
-        for line in body.findall(tag)
+        SalesOrderLine(**_fields(company, line, SALES_ORDER_LINE, "SalesOrder")) for line in body.findall(tag)
     ]
 
 
 def _add_sales_order(company: Company, body: etree._Element) -> SalesOrder:
-    values = _fields(company, body, render.SALES_ORDER)
+    values = _fields(company, body, SALES_ORDER)
     return company.add(SalesOrder(**values, lines=_sales_order_lines(company, body, "SalesOrderLineAdd")))  # type: ignore[no-any-return]
 
 
 def _mod_sales_order(company: Company, body: etree._Element) -> SalesOrder:
     order: SalesOrder = _mod_target(company, body, "sales_orders", "TxnID")
-    values = _fields(company, body, render.SALES_ORDER)
+    values = _fields(company, body, SALES_ORDER)
     line_mods = body.findall("SalesOrderLineMod")
     if line_mods:
         # With any line in the Mod, QuickBooks keeps only the lines listed; "-1" adds a new line.
@@ -341,7 +344,7 @@ def _mod_sales_order(company: Company, body: etree._Element) -> SalesOrder:
         lines = []
         for element in line_mods:
             line_id = element.findtext("TxnLineID") or ""
-            changes = _fields(company, element, render.SALES_ORDER_LINE, "SalesOrder")
+            changes = _fields(company, element, SALES_ORDER_LINE, "SalesOrder")
             if line_id == "-1":
                 lines.append(SalesOrderLine(**changes))
             elif line_id in existing:
@@ -360,7 +363,7 @@ def _mod_sales_order(company: Company, body: etree._Element) -> SalesOrder:
 
 
 def _add_invoice(company: Company, body: etree._Element) -> Invoice:
-    values = _fields(company, body, render.INVOICE)
+    values = _fields(company, body, INVOICE)
     lines: list[InvoiceLine] = []
     for order_id in (element.text or "" for element in body.findall("LinkToTxnID")):
         order = company.sales_orders.get(_check_id(order_id, "txn id"))
@@ -379,7 +382,7 @@ def _add_invoice(company: Company, body: etree._Element) -> Invoice:
                     )
                 )
     for element in body.findall("InvoiceLineAdd"):
-        line = InvoiceLine(**_fields(company, element, render.INVOICE_LINE, "Invoice"))
+        line = InvoiceLine(**_fields(company, element, INVOICE_LINE, "Invoice"))
         link = element.find("LinkToTxn")
         if link is not None:
             order_id, line_id = link.findtext("TxnID") or "", link.findtext("TxnLineID") or ""
@@ -393,7 +396,7 @@ def _add_invoice(company: Company, body: etree._Element) -> Invoice:
 
 
 def _add_payment(company: Company, body: etree._Element) -> ReceivePayment:
-    values = _fields(company, body, render.RECEIVE_PAYMENT)
+    values = _fields(company, body, RECEIVE_PAYMENT)
     customer_id = values["customer_ref"].list_id
     applied: list[AppliedToTxn] = []
     for element in body.findall("AppliedToTxnAdd"):

@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from lxml import etree
 
 from qbwc_server.simulator import render, schema
-from qbwc_server.simulator.changes import CHANGES, StatusError, answer_change
+from qbwc_server.simulator.change_checks import StatusError
+from qbwc_server.simulator.changes import CHANGES, answer_change
 from qbwc_server.simulator.company import Company
 from qbwc_server.simulator.processor import (
     DEFAULT_COMPANY_FILE,

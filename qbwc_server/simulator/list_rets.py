@@ -1,5 +1,5 @@
 """Each list record's qbXML `*Ret`: its fields in the XSD's order and how it is written.
-The field lists also tell changes.py which elements an Add or Mod may carry.
+The field lists also tell the Add and Mod handlers which elements a request may carry.
 """
 
 from __future__ import annotations

@@ -149,7 +149,7 @@ class SimulatedQuickBooks:
 
     def _parse(self, request_xml: str) -> tuple[list[etree._Element], str]:
         root = read_request_document(request_xml, self.qbxml_version)
-        # Over-long text is not a parse error in QuickBooks: it answers 3070 for that request (changes.py).
+        # Over-long text is not a parse error in QuickBooks: that request is answered 3070 (change_checks.py).
         if self.validate and any("[facet 'maxLength']" not in error for error in schema.validate(root)):
             raise QuickBooksRequestError(*PARSE_ERROR)
         return request_messages(root)

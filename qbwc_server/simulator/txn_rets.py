@@ -1,6 +1,6 @@
 """Each transaction's qbXML `*Ret`: its fields in the XSD's order and how it is written, with its
-lines and linked transactions when the query asks. The field lists also tell changes.py what an Add or
-Mod may carry.
+lines and linked transactions when the query asks. The field lists also tell the Add and Mod
+handlers which elements a request may carry.
 """
 
 from __future__ import annotations

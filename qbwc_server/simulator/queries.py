@@ -1,5 +1,6 @@
-"""Answering `*QueryRq` against a simulated company: filters, ordering, MaxReturned and iterators, as
-QuickBooks Desktop does. Knows query elements and status codes; rendering is render.py's.
+"""Answering `*QueryRq` against a simulated company: lookups, ordering, MaxReturned and iterators, as
+QuickBooks Desktop does. Knows query elements and status codes; the filters are query_filters.py's,
+rendering is render.py's.
 """
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -15,10 +16,10 @@ from lxml import etree
 
 from qbwc_server.simulator import render
 from qbwc_server.simulator.company import Company
+from qbwc_server.simulator.query_filters import deleted_tests, list_tests, txn_tests
 from qbwc_server.simulator.records import (
     DateDrivenTerms,
     Deleted,
-    Invoice,
     ItemInventory,
     ItemInventoryAssembly,
     ListRecord,
@@ -85,16 +86,6 @@ SOURCES = {
     "ReceivePaymentQueryRq": Source("payments", is_txn=True),
 }
 DELETED_QUERIES = {"ListDeletedQueryRq": "deleted_lists", "TxnDeletedQueryRq": "deleted_txns"}
-
-
-def parse_when(text: str, company: Company, *, end_of_day: bool = False) -> datetime:
-    """A qbXML DATETIMETYPE or DATETYPE; without a UTC offset it is the host's local time."""
-    local = company.clock.now().tzinfo
-    if len(text) == 10:
-        day = date.fromisoformat(text)
-        return datetime.combine(day, time.max.replace(microsecond=0) if end_of_day else time.min, local)
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value if value.tzinfo is not None else value.replace(tzinfo=local)
 
 
 @dataclass
@@ -208,7 +199,7 @@ def _select(
         if numbers:
             by_number = _by_ref_number(source.records(company), case_sensitive)
             return _lookup(numbers, partial(_by_number, by_number, case_sensitive))
-    tests = _txn_tests(company, request) if source.is_txn else _list_tests(company, request)
+    tests = txn_tests(company, request) if source.is_txn else list_tests(company, request)
     records = [record for record in source.records(company) if all(test(record) for test in tests)]
     if source.is_txn:
         records.sort(key=lambda record: (record.txn_date, record.txn_number))
@@ -245,108 +236,8 @@ def _by_ref_number(records: Iterable[TxnRecord], case_sensitive: bool) -> dict[s
     return index
 
 
-Test = Callable[[Any], bool]
-
-
-def _list_tests(company: Company, request: etree._Element) -> list[Test]:
-    tests: list[Test] = []
-    status = request.findtext("ActiveStatus") or "ActiveOnly"
-    if status != "All":
-        active = status == "ActiveOnly"
-        tests.append(lambda record: record.is_active is active)
-    tests += _modified_tests(
-        company, request.findtext("FromModifiedDate"), request.findtext("ToModifiedDate")
-    )
-    name_filter = request.find("NameFilter")
-    if name_filter is not None:
-        how, text = name_filter.findtext("MatchCriterion"), (name_filter.findtext("Name") or "").upper()
-        match = {"StartsWith": str.startswith, "EndsWith": str.endswith}.get(how or "", str.__contains__)
-        tests.append(lambda record: match(record.ref_name().upper(), text))
-    name_range = request.find("NameRangeFilter")
-    if name_range is not None:
-        low, high = (name_range.findtext("FromName") or "").upper(), name_range.findtext("ToName")
-        tests.append(
-            lambda record: (
-                low <= record.ref_name().upper()
-                and (high is None or record.ref_name().upper() <= high.upper())
-            )
-        )
-    return tests
-
-
-def _modified_tests(company: Company, low: str | None, high: str | None) -> list[Test]:
-    tests: list[Test] = []
-    if low:
-        start = parse_when(low, company)
-        tests.append(lambda record: record.time_modified >= start)
-    if high:
-        end = parse_when(high, company, end_of_day=True)
-        tests.append(lambda record: record.time_modified <= end)
-    return tests
-
-
-def _txn_tests(company: Company, request: etree._Element) -> list[Test]:
-    modified = request.find("ModifiedDateRangeFilter")
-    tests = (
-        []
-        if modified is None
-        else _modified_tests(
-            company, modified.findtext("FromModifiedDate"), modified.findtext("ToModifiedDate")
-        )
-    )
-    dates = request.find("TxnDateRangeFilter")
-    if dates is not None:
-        low, high = dates.findtext("FromTxnDate"), dates.findtext("ToTxnDate")
-        if low:
-            tests.append(lambda record: record.txn_date >= date.fromisoformat(low))
-        if high:
-            tests.append(lambda record: record.txn_date <= date.fromisoformat(high))
-    entity = request.find("EntityFilter")
-    if entity is not None:
-        tests.append(_entity_test(company, entity))
-    ref_filter = request.find("RefNumberFilter")
-    if ref_filter is not None:
-        how, text = ref_filter.findtext("MatchCriterion"), ref_filter.findtext("RefNumber") or ""
-        match = {"StartsWith": str.startswith, "EndsWith": str.endswith}.get(how or "", str.__contains__)
-        tests.append(lambda record: record.ref_number is not None and match(record.ref_number, text))
-    paid = request.findtext("PaidStatus")
-    if paid in ("PaidOnly", "NotPaidOnly"):
-        tests.append(lambda record: isinstance(record, Invoice) and record.is_paid is (paid == "PaidOnly"))
-    return tests
-
-
-def _entity_test(company: Company, entity: etree._Element) -> Test:
-    ids = {element.text for element in entity.findall("ListID")}
-    for element in entity.findall("FullName"):
-        customer = company.by_name("customers", element.text or "")
-        ids.add(customer.list_id if customer is not None else None)
-    with_children = entity.findtext("ListIDWithChildren")
-    name_with_children = entity.findtext("FullNameWithChildren")
-    if name_with_children is not None:
-        parent = company.by_name("customers", name_with_children)
-        with_children = parent.list_id if parent is not None else "-"
-    if with_children is not None:
-        parent = company.customers.get(with_children)
-        prefix = (parent.full_name.upper() + ":") if parent is not None else None
-        return lambda record: (
-            record.customer_ref.list_id == with_children
-            or (prefix is not None and (record.customer_ref.full_name or "").upper().startswith(prefix))
-        )
-    return lambda record: record.customer_ref.list_id in ids
-
-
 def _deleted(company: Company, request: etree._Element, deleted: list[Deleted]) -> Answer:
-    kinds = {element.text for element in request if element.tag in ("ListDelType", "TxnDelType")}
-    tests: list[Test] = [lambda record: record.del_type in kinds]
-    dates = request.find("DeletedDateRangeFilter")
-    if dates is not None:
-        low, high = dates.findtext("FromDeletedDate"), dates.findtext("ToDeletedDate")
-        if low:
-            start = parse_when(low, company)
-            tests.append(lambda record: record.time_deleted >= start)
-        if high:
-            end = parse_when(high, company, end_of_day=True)
-            tests.append(lambda record: record.time_deleted <= end)
+    tests = deleted_tests(company, request)
     records = sorted((r for r in deleted if all(test(r) for test in tests)), key=lambda r: r.time_deleted)
     return Answer(OK if records else NO_MATCH, records)
 

@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from lxml import etree
 
 from qbwc_server.simulator import render, schema
-from qbwc_server.simulator.changes import CHANGES, StatusError, answer_change
+from qbwc_server.simulator.change_checks import StatusError
+from qbwc_server.simulator.changes import CHANGES, answer_change
 from qbwc_server.simulator.company import Company
 from qbwc_server.simulator.processor import (
     DEFAULT_COMPANY_FILE,
@@ -148,7 +149,7 @@ class SimulatedQuickBooks:
 
     def _parse(self, request_xml: str) -> tuple[list[etree._Element], str]:
         root = read_request_document(request_xml, self.qbxml_version)
-        # Over-long text is not a parse error in QuickBooks: it answers 3070 for that request (changes.py).
+        # Over-long text is not a parse error in QuickBooks: that request is answered 3070 (change_checks.py).
         if self.validate and any("[facet 'maxLength']" not in error for error in schema.validate(root)):
             raise QuickBooksRequestError(*PARSE_ERROR)
         return request_messages(root)

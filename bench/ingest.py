@@ -1,17 +1,17 @@
 """How fast pulled QuickBooks data lands in the mirror, and at what memory cost (not a test).
 
 1. Apply rate: realistic CustomerQueryRs pages (500 CustomerRet each, written by the simulated
-   QuickBooks) through `PullHandler.receive`, one transaction per page as the server commits,
+   QuickBooks) through `PullHandler.apply`, one transaction per page as the server commits,
    into a freshly migrated database; again with every record unchanged; then the limit: the same
    pages read with bare lxml and loaded with COPY into a plain table.
-2. Peak RSS: one ~100 MB CustomerQueryRs applied through `PullHandler.receive`, in a child process.
+2. Peak RSS: one ~100 MB CustomerQueryRs applied through `PullHandler.apply`, in a child process.
 3. First full sync (--sync): a generated company through the served app, the simulated Web
    Connector and the simulated QuickBooks, one session from authenticate to closeConnection.
 
     python bench/ingest.py                                  # 1 and 2
     python bench/ingest.py --sync                           # 1, 2 and 3
     python bench/ingest.py --sync-only --sync-customers 1000 --sync-items 200 --sync-invoices 2000
-    python bench/ingest.py --profile                        # 1, plus where receive() spends its time
+    python bench/ingest.py --profile                        # 1, plus where apply() spends its time
 
 Works in its own scratch database (--database, default qbwc_ingest) on the server of
 --admin-url, created at the start and dropped at the end (unless --keep).
@@ -50,13 +50,14 @@ from qbwc_server import tenants  # noqa: E402
 from qbwc_server.app import create_app  # noqa: E402
 from qbwc_server.config import load_settings  # noqa: E402
 from qbwc_server.db import make_engine, upgrade_to_head  # noqa: E402
-from qbwc_server.qbxml.core import QbxmlVersion  # noqa: E402
+from qbwc_server.qbxml.core import QbxmlVersion, wrap_request  # noqa: E402
 from qbwc_server.queue import ClaimedJob  # noqa: E402
 from qbwc_server.runner import BackgroundServer, spawn_gunicorn  # noqa: E402
 from qbwc_server.simulator import render  # noqa: E402
 from qbwc_server.simulator.generator import generate_company  # noqa: E402
 from qbwc_server.simulator.quickbooks import SimulatedQuickBooks  # noqa: E402
 from qbwc_server.simulator.webconnector import SimulatedWebConnector  # noqa: E402
+from qbwc_server.sync.base import Database, Reply  # noqa: E402
 from qbwc_server.sync.pull import PullHandler  # noqa: E402
 from qbwc_server.sync.pulls import PULLS_BY_ENTITY  # noqa: E402
 
@@ -67,6 +68,8 @@ REMAINING = re.compile(r'iteratorRemainingCount="(\d+)"')
 HEAD = '<?xml version="1.0" ?>\n<QBXML>\n<QBXMLMsgsRs>\n'
 TAIL = "\n</QBXMLMsgsRs>\n</QBXML>\n"
 MB = 1_000_000
+#: A pull builds its request without the database.
+NO_DATABASE = Database(None)  # type: ignore[arg-type]
 RATIO_TARGET = 0.50
 RSS_TARGET_MB = 100.0
 
@@ -82,8 +85,8 @@ def customer_pages(customers: int, seed: int, validate: bool) -> list[str]:
     pages: list[str] = []
     params: dict[str, Any] = {}
     while True:
-        job = ClaimedJob(id=1, kind=SPEC.kind, entity_ref=None, request_body=None, attempts=1, params=params)
-        page = quickbooks.process(handler.build_request(job, VERSION))
+        job = ClaimedJob(id=1, tenant_id=0, kind=SPEC.kind, params=params)
+        page = quickbooks.process(wrap_request(handler.build_request(NO_DATABASE, job, VERSION), VERSION))
         pages.append(page)
         head = page[:1000]
         remaining = REMAINING.search(head)
@@ -138,16 +141,16 @@ class Run:
 def pull_job() -> ClaimedJob:
     started = dt.datetime.now(dt.UTC).isoformat()
     params = {"page_size": SPEC.page_size, "started_at": started}
-    return ClaimedJob(id=1, kind=SPEC.kind, entity_ref=None, request_body=None, attempts=1, params=params)
+    return ClaimedJob(id=1, tenant_id=0, kind=SPEC.kind, params=params)
 
 
 def apply_pages(
     engine: Engine, tenant_id: int, pages: list[str], profile: cProfile.Profile | None = None
 ) -> Run:
-    """Each page through `receive` in its own transaction, as `_receive_pull` commits it.
+    """Each page through `receive` in its own transaction, as the session commits it.
 
     `spec.parse` and `spec.apply` are timed (a clock read around each call, ~0.1 µs): the rest
-    of `receive` is the XML stream itself, the transaction and bookkeeping.
+    of `apply` is the XML stream itself, the transaction and bookkeeping.
     """
     spent = {"parse": 0.0, "apply": 0.0}
 
@@ -171,7 +174,7 @@ def apply_pages(
                 conn.execute(text("SET LOCAL synchronous_commit = off"))  # as the server does for pulls
                 if profile is not None:
                     profile.enable()
-                result = handler.receive(conn, tenant_id, job, page)
+                result = handler.apply(conn, tenant_id, job, Reply(text=page))
                 if profile is not None:
                     profile.disable()
             rows += result.records
@@ -356,7 +359,7 @@ def rss_child(url: str, chars: int, seed: int, results: Any) -> None:
     handler = PullHandler(SPEC)
     job = pull_job()
     with engine.begin() as conn:  # warm up imports, connection and caches on a small response
-        handler.receive(conn, tenant_id, job, big_response(200_000, seed, 0xC0000000))
+        handler.apply(conn, tenant_id, job, Reply(text=big_response(200_000, seed, 0xC0000000)))
     text_ = big_response(chars, seed, 0xA0000000)
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)  # hand back what building the text freed
@@ -365,7 +368,7 @@ def rss_child(url: str, chars: int, seed: int, results: Any) -> None:
     start = time.perf_counter()
     with engine.begin() as conn:
         conn.execute(text("SET LOCAL synchronous_commit = off"))
-        result = handler.receive(conn, tenant_id, job, text_)
+        result = handler.apply(conn, tenant_id, job, Reply(text=text_))
     seconds = time.perf_counter() - start
     after = memory()
     results.put(
@@ -544,8 +547,8 @@ def apply_rate(args: argparse.Namespace, url: str) -> tuple[float, list[str]]:
     )
     print(f"  {'path':54} {'s':>6} {'rows/s':>8} {'vs limit':>8} {'our CPU':>8} {'PG CPU':>7}")
     table = [
-        ("ours: receive(), first pass (all new)", first, limit),
-        ("ours: receive(), second pass (all unchanged)", second, limit),
+        ("ours: apply(), first pass (all new)", first, limit),
+        ("ours: apply(), second pass (all unchanged)", second, limit),
         ("limit: lxml + COPY, customers table", limit, None),
         ("limit: lxml + COPY, customers + ship-to addresses", limit_ship, None),
         ("ours first pass vs limit with ship-to addresses", first, limit_ship),
@@ -566,7 +569,7 @@ def apply_rate(args: argparse.Namespace, url: str) -> tuple[float, list[str]]:
             profile = cProfile.Profile()
             for n in range(passes):
                 apply_pages(engine, profiled_tenant, pages, profile if n == passes - 1 else None)
-            print(f"\ncProfile of receive(), {label}, by own time:")
+            print(f"\ncProfile of apply(), {label}, by own time:")
             stats = pstats.Stats(profile, stream=sys.stdout)
             stats.sort_stats("tottime").print_stats(args.profile_lines)
             stats.sort_stats("cumulative").print_stats(args.profile_lines)
@@ -623,7 +626,7 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
-        "--profile", action="store_true", help="cProfile receive() on both passes and print the top"
+        "--profile", action="store_true", help="cProfile apply() on both passes and print the top"
     )
     parser.add_argument("--profile-lines", type=int, default=25)
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")

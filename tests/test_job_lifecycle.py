@@ -322,3 +322,44 @@ def test_a_handler_bug_fails_only_its_job_and_the_session_goes_on(server, tenant
     assert job_row(engine, fine)["status"] == "done"
     row = job_row(engine, buggy)
     assert row["status"] == "failed" and "RuntimeError" in row["last_message"]
+
+
+# -- the mirror's conflict rule ---------------------------------------------------------------------
+
+
+def test_a_pull_leaves_a_pending_local_change_alone(engine, tenant) -> None:
+    from qbwc_server.sync.pull import PullHandler
+    from qbwc_server.sync.pulls import PULLS_BY_ENTITY
+
+    handler = PullHandler(PULLS_BY_ENTITY["customers"])
+    job = ClaimedJob(id=1, tenant_id=tenant.id, kind=handler.kind, params={"page_size": 100})
+    first = customer_rs(customer_ret("80000001-1", "Acme"), customer_ret("80000002-1", "Globex"))
+    with engine.begin() as conn:
+        handler.apply(conn, tenant.id, job, Reply(text=first))
+        conn.execute(  # the commerce side renamed Acme; its push has not gone out yet
+            text("UPDATE customers SET name = 'Acme Hardware', sync_state = 'pending' WHERE name = 'Acme'")
+        )
+    edited = {"EditSequence": "1700000099", "TimeModified": "2026-11-21T10:00:00-05:00", "Balance": "99.00"}
+    second = customer_rs(
+        customer_ret("80000001-1", "Acme Corp", **edited), customer_ret("80000002-1", "Globex Inc", **edited)
+    )
+    with engine.begin() as conn:
+        changed = handler.apply(conn, tenant.id, job, Reply(text=second)).changed
+    with engine.connect() as conn:
+        rows = {
+            r.qb_list_id: r
+            for r in conn.execute(
+                text("SELECT qb_list_id, name, sync_state, edit_sequence, balance FROM customers")
+            )
+        }
+    assert changed == 1
+    pending = rows["80000001-1"]
+    assert (pending.name, pending.sync_state, pending.edit_sequence) == (
+        "Acme Hardware",
+        "pending",
+        "1700000000",
+    ), (
+        "the local change and the EditSequence it will be pushed with stay: QuickBooks' newer version"
+        " comes back through the push (3200: re-read, merge, Mod again)"
+    )
+    assert (rows["80000002-1"].name, rows["80000002-1"].sync_state) == ("Globex Inc", "synced")

@@ -47,20 +47,23 @@ class BuildError(QbxmlError, ValueError):
 
 
 def is_storable(value: str) -> bool:
-    """Whether QuickBooks stores `value` exactly as given: XML-legal and all in Windows-1252."""
-    return not _XML_INVALID.search(value) and _encodable(value)
+    """Whether QuickBooks stores `value` as given: XML-legal and all in Windows-1252, once
+    composed (NFC: a decomposed "e" + accent is the "é" QuickBooks stores, the same text).
+    """
+    composed = unicodedata.normalize("NFC", value)
+    return not _XML_INVALID.search(composed) and _encodable(composed)
 
 
 def transliterate(value: str) -> str:
     """`value` in its nearest Windows-1252 form, character by character, never a bare "?".
 
-    Windows-1252 characters stay ("é", "€", the en dash); others lose the accents Windows-1252 lacks,
-    keeping those it has ("ő" -> "o", "ǘ" -> "ü", "ﬁ" -> "fi"); arrows become "->" and the like;
-    anything else is anyascii's romanisation ("ł" -> "l", "Москва" -> "Moskva", "😀" ->
-    ":grinning:"). Characters without any form (zero-width, private use) and the control
-    characters XML cannot carry are dropped.
+    Text is composed first (NFC). Windows-1252 characters stay ("é", "€", the en dash); others
+    lose the accents Windows-1252 lacks, keeping those it has ("ő" -> "o", "ǘ" -> "ü", "ﬁ" ->
+    "fi"); arrows become "->" and the like; anything else is anyascii's romanisation ("ł" -> "l",
+    "Москва" -> "Moskva", "😀" -> ":grinning:"). Characters without any form (zero-width,
+    private use) and the control characters XML cannot carry are dropped.
     """
-    return "".join(_nearest(char) for char in _XML_INVALID.sub("", value))
+    return "".join(_nearest(char) for char in _XML_INVALID.sub("", unicodedata.normalize("NFC", value)))
 
 
 def qb_text(value: str, max_length: int | None = None) -> str:
@@ -82,17 +85,17 @@ def checked_text(
 ) -> str:
     """`value` as QuickBooks will store it, or a BuildError: longer than `max_length` (counted
     after transliteration, as QuickBooks counts) unless `truncate`, or outside Windows-1252 when
-    `non_cp1252="refuse"`.
+    `non_cp1252="refuse"` (for values that identify a record; `is_storable` says so beforehand).
     """
     if non_cp1252 == "refuse":
-        if not is_storable(value):
-            bad = "".join(sorted({c for c in value if not is_storable(c)}))
+        text = unicodedata.normalize("NFC", value)
+        if not is_storable(text):
+            bad = "".join(sorted({c for c in text if not is_storable(c)}))
             raise BuildError(
                 f"{field}: QuickBooks cannot store {bad!a} (only Windows-1252 text)",
                 field=field,
                 limit="Windows-1252",
             )
-        text = value
     elif non_cp1252 == "transliterate":
         text = transliterate(value)
     else:

@@ -147,7 +147,8 @@ _FIVE_PLACES = Decimal("0.00001")
 def format_amount(value: Decimal | int, field: str = "AMTTYPE") -> str:
     """An AMTTYPE (amounts, balances): exactly two decimals, at most 13 digits before them."""
     number = _decimal(value, field, "AMTTYPE", integer_digits=13)
-    return _fixed(number.quantize(_CENT, context=_CONTEXT), field, "AMTTYPE", integer_digits=13)
+    rounded = number.quantize(_CENT, rounding=ROUND_HALF_UP, context=_CONTEXT)
+    return _fixed(rounded, field, "AMTTYPE", integer_digits=13)
 
 
 def format_price(value: Decimal | int, field: str = "PRICETYPE") -> str:
@@ -174,7 +175,7 @@ def _up_to_five_places(value: Decimal | int, field: str, type_name: str) -> str:
     number = _decimal(value, field, type_name, integer_digits=10)
     exponent = number.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -5:
-        number = number.quantize(_FIVE_PLACES, context=_CONTEXT)
+        number = number.quantize(_FIVE_PLACES, rounding=ROUND_HALF_UP, context=_CONTEXT)
     return _fixed(number, field, type_name, integer_digits=10)
 
 
@@ -184,13 +185,13 @@ def _decimal(value: Decimal | int, field: str, type_name: str, *, integer_digits
     number = Decimal(value)
     if not number.is_finite():
         raise BuildError(f"{field}: {value} is not a number", field=field, limit=type_name)
-    if integer_digits is not None and abs(number) >= Decimal(10) ** integer_digits:
+    if integer_digits is not None and number.copy_abs() >= Decimal(10) ** integer_digits:
         _too_large(number, field, type_name, integer_digits)
     return number
 
 
 def _fixed(number: Decimal, field: str, type_name: str, *, integer_digits: int) -> str:
-    if abs(number) >= Decimal(10) ** integer_digits:  # rounding carried into one digit more
+    if number.copy_abs() >= Decimal(10) ** integer_digits:  # rounding carried into one digit more
         _too_large(number, field, type_name, integer_digits)
     return format(number.copy_abs() if number.is_zero() else number, "f")  # never "-0.00"
 

@@ -32,10 +32,10 @@ from qbwc_server.qbxml.formats import (
 from qbwc_server.qbxml.limits import Limit, available, in_qbd, limit_of, since
 
 __all__ = [  # builders import all they write with from here, formats.py's part included
-    "ADDRESS_PARTS", "BuildError", "NonCp1252", "checked_text", "element", "elements", "format_amount",
-    "format_float", "format_percent", "format_price", "format_quantity", "is_storable", "open_tag",
-    "qb_text", "require_version", "transliterate", "write_address", "write_aggregate", "write_field",
-    "write_ref", "write_request", "write_ship_to_address",
+    "ADDRESS_PARTS", "ID_MAX", "BuildError", "NonCp1252", "checked_text", "element", "elements",
+    "format_amount", "format_float", "format_percent", "format_price", "format_quantity", "is_storable",
+    "open_tag", "qb_text", "require_version", "transliterate", "write_address", "write_aggregate",
+    "write_field", "write_ref", "write_request", "write_ship_to_address",
 ]  # fmt: skip
 
 _GUID = re.compile(r"0|\{[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\}")
@@ -57,7 +57,7 @@ ADDRESS_PARTS = (
 )  # fmt: skip
 
 
-class IteratorStep(Protocol):
+class IterationLike(Protocol):
     """What `open_tag` reads of a query's iteration (`query.Iteration`)."""
 
     @property
@@ -95,7 +95,7 @@ def elements(tag: str, values: Iterable[str]) -> str:
     return "".join(element(tag, value) for value in values)
 
 
-def open_tag(name: str, *, request_id: str | None = None, iteration: IteratorStep | None = None) -> str:
+def open_tag(name: str, *, request_id: str | None = None, iteration: IterationLike | None = None) -> str:
     """`<XxxRq requestID=… iterator=… iteratorID=…>` (attributes in schema order)."""
     attributes = ""
     if request_id is not None:

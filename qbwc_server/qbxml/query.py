@@ -1,6 +1,6 @@
 """What a query asks for, and how a `*QueryRq` is written: the two query shapes
-(`build_list_query` for a `ListQuery`, `write_txn_query_rq` for a `TxnQuery`), and examples of
-both that exercise every option, for the builders to register (`registry.py`).
+(`build_list_query` for a `ListQuery`, `write_txn_query_rq` for a `TxnQuery`). Examples of both
+that exercise every option live in `registry.py`, where the query builders register.
 
 Entity modules (`customers.py`, `invoices.py`, …) name their request and what it supports; this
 module knows no entity. Text goes out escaped and Windows-1252-safe (`write.py`), and what the

@@ -27,6 +27,7 @@ from qbwc_server.qbxml.fields import (
 )
 from qbwc_server.qbxml.query import ListQuery, build_list_query
 from qbwc_server.qbxml.records import nested_list_head_of
+from qbwc_server.qbxml.registry import list_query_examples, registered
 
 RET_TAG = "CustomerRet"
 RS_TAG = "CustomerQueryRs"
@@ -110,6 +111,7 @@ def parse_customer_ret(element: etree._Element) -> Customer:
     return Customer.from_element(element)
 
 
+@registered("CustomerQueryRq", list_query_examples(iterator=True, owner_id=True))
 def build_customer_query_rq(query: ListQuery, version: QbxmlVersion) -> str:
     """A CustomerQueryRq: the one list query here with iterators and custom fields (OwnerID)."""
     return build_list_query("CustomerQueryRq", query, version, iterator=True, owner_id=True)

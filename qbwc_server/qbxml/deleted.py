@@ -13,7 +13,8 @@ from lxml import etree
 
 from qbwc_server.qbxml.core import QbxmlVersion
 from qbwc_server.qbxml.fields import children_of, datetime_of, required_datetime, required_text, text_of
-from qbwc_server.qbxml.query import element, elements, open_tag
+from qbwc_server.qbxml.registry import LATEST, example, registered
+from qbwc_server.qbxml.write import BuildError, element, elements, open_tag
 
 LIST_RET_TAG = "ListDeletedRet"
 LIST_RS_TAG = "ListDeletedQueryRs"
@@ -134,6 +135,13 @@ def parse_txn_deleted_ret(element: etree._Element) -> DeletedTxn:
     return DeletedTxn.from_element(element)
 
 
+#: Deletion windows the examples try, each at 13.0 and at 3.0 (both queries are 2.0).
+_FROM = dt.datetime(2026, 3, 1, 6, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+_TO = dt.datetime(2026, 3, 9, 23, 59, 59, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30)))
+_VERSIONS = (LATEST, QbxmlVersion(3, 0))
+_WINDOW = {"deleted_from": _FROM, "deleted_to": _TO}
+
+
 class DeletedWindow(TypedDict, total=False):
     """What narrows a deleted query: the deletion window and a requestID."""
 
@@ -142,6 +150,15 @@ class DeletedWindow(TypedDict, total=False):
     request_id: str | None
 
 
+@registered("ListDeletedQueryRq", [
+    example("one_type", ("Customer",), versions=_VERSIONS),
+    example("all_we_mirror+window", (
+        "Customer", "StandardTerms", "DateDrivenTerms", "PriceLevel", "SalesRep", "CustomerType", "Class",
+        "SalesTaxCode",
+    ), **_WINDOW, request_id="del-lists", versions=_VERSIONS),
+    example("from_only", ("ItemInventory",), deleted_from=_FROM, versions=_VERSIONS),
+    example("to_only", ("Customer",), deleted_to=_TO, versions=_VERSIONS),
+])  # fmt: skip
 def build_list_deleted_query_rq(
     list_del_types: tuple[str, ...], version: QbxmlVersion, **window: Unpack[DeletedWindow]
 ) -> str:
@@ -151,6 +168,12 @@ def build_list_deleted_query_rq(
     )
 
 
+@registered("TxnDeletedQueryRq", [
+    example("one_type", ("Invoice",), versions=_VERSIONS),
+    example("window", ("Invoice", "SalesOrder", "ReceivePayment"), **_WINDOW, request_id="del-txns",
+            versions=_VERSIONS),
+    example("from_only", ("SalesOrder",), deleted_from=_FROM, versions=_VERSIONS),
+])  # fmt: skip
 def build_txn_deleted_query_rq(
     txn_del_types: tuple[str, ...], version: QbxmlVersion, **window: Unpack[DeletedWindow]
 ) -> str:
@@ -186,14 +209,24 @@ def _build_deleted_query(
     request_id: str | None = None,
 ) -> str:
     if version < DELETED_QUERY_SINCE:
-        raise ValueError(f"{rq_tag} needs qbXML {DELETED_QUERY_SINCE}, QuickBooks speaks {version}")
+        raise BuildError(
+            f"{rq_tag} needs qbXML {DELETED_QUERY_SINCE}, QuickBooks speaks {version}",
+            field=rq_tag,
+            limit=DELETED_QUERY_SINCE,
+        )
+    field = f"{rq_tag}/{type_tag}"
     if not types:
-        raise ValueError(f"{rq_tag} needs at least one {type_tag}")
+        raise BuildError(f"{rq_tag} needs at least one {type_tag}", field=field, limit="at least one")
     unknown = sorted(set(types) - allowed)
     if unknown:
-        raise ValueError(f"{rq_tag}: not a {type_tag} in qbXML 13.0: {', '.join(unknown)}")
+        raise BuildError(
+            f"{rq_tag}: not a {type_tag} in qbXML 13.0: {', '.join(unknown)}",
+            field=field,
+            limit="qbXML 13.0's list",
+        )
     if deleted_from and deleted_to and deleted_from > deleted_to:
-        raise ValueError(f"{rq_tag}: deleted_from is after deleted_to")
+        field = f"{rq_tag}/DeletedDateRangeFilter"
+        raise BuildError(f"{rq_tag}: deleted_from is after deleted_to", field=field, limit="ToDeletedDate")
     parts = [open_tag(rq_tag, request_id=request_id), elements(type_tag, types)]
     if deleted_from is not None or deleted_to is not None:
         parts.append("<DeletedDateRangeFilter>")

@@ -24,6 +24,7 @@ from qbwc_server.qbxml.fields import (
 )
 from qbwc_server.qbxml.query import TxnQuery, write_txn_query_rq
 from qbwc_server.qbxml.records import sales_form_head_of, sales_line_of
+from qbwc_server.qbxml.registry import registered, txn_query_examples
 
 RET_TAG = "InvoiceRet"
 RS_TAG = "InvoiceQueryRs"
@@ -121,6 +122,7 @@ def parse_invoice_ret(element: etree._Element) -> Invoice:
     return Invoice.from_element(element)
 
 
+@registered("InvoiceQueryRq", txn_query_examples(linked_txns=True))
 def build_invoice_query_rq(query: TxnQuery, version: QbxmlVersion) -> str:
     """`InvoiceQueryRq` for `query` (IncludeLinkedTxns needs 1.1: ask for it to see sales orders)."""
     return write_txn_query_rq(

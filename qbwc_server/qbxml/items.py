@@ -25,7 +25,9 @@ from qbwc_server.qbxml.fields import (
     required_datetime,
     text_of,
 )
-from qbwc_server.qbxml.query import ListQuery, build_list_query
+from qbwc_server.qbxml.query import Iteration, ListQuery, build_list_query
+from qbwc_server.qbxml.registry import example, list_query_examples, registered
+from qbwc_server.qbxml.write import BuildError
 
 ItemKind = Literal["inventory", "assembly"]
 
@@ -36,6 +38,12 @@ ASSEMBLY_RS_TAG = "ItemInventoryAssemblyQueryRs"
 
 #: What the lean quantity refresh asks for (IncludeRetElement); the same names in both Rets.
 QUANTITY_ELEMENTS = ("ListID", "QuantityOnHand", "QuantityOnOrder", "QuantityOnSalesOrder")
+
+#: The lean quantity refresh as the pull sends it: an example beside every list query option.
+_LEAN = ListQuery(
+    active_status="ActiveOnly", include_ret_elements=QUANTITY_ELEMENTS, iteration=Iteration(max_returned=500)
+)
+_EXAMPLES = (*list_query_examples(iterator=True, owner_id=True), example("lean_quantities", _LEAN))
 
 _KINDS: dict[str, ItemKind] = {INVENTORY_RET_TAG: "inventory", ASSEMBLY_RET_TAG: "assembly"}
 _V2_0 = QbxmlVersion(2, 0)
@@ -138,15 +146,21 @@ def parse_item_quantities_ret(element: etree._Element) -> ItemQuantities:
     return ItemQuantities.from_element(element)
 
 
+@registered("ItemInventoryQueryRq", _EXAMPLES)
 def build_item_inventory_query_rq(query: ListQuery, version: QbxmlVersion) -> str:
     """`ItemInventoryQueryRq` for `query`."""
     return _build_item_query_rq("ItemInventoryQueryRq", query, version)
 
 
+@registered("ItemInventoryAssemblyQueryRq", _EXAMPLES)
 def build_item_assembly_query_rq(query: ListQuery, version: QbxmlVersion) -> str:
     """`ItemInventoryAssemblyQueryRq` for `query` (assemblies exist in qbXML from 2.0)."""
     if version < _V2_0:
-        raise ValueError(f"ItemInventoryAssemblyQueryRq needs qbXML 2.0 or later; negotiated {version}")
+        raise BuildError(
+            f"ItemInventoryAssemblyQueryRq needs qbXML 2.0 or later; negotiated {version}",
+            field="ItemInventoryAssemblyQueryRq",
+            limit=_V2_0,
+        )
     return _build_item_query_rq("ItemInventoryAssemblyQueryRq", query, version)
 
 

@@ -23,6 +23,7 @@ from qbwc_server.qbxml.fields import (
 )
 from qbwc_server.qbxml.query import TxnQuery, write_txn_query_rq
 from qbwc_server.qbxml.records import txn_head_of
+from qbwc_server.qbxml.registry import registered, txn_query_examples
 
 RET_TAG = "ReceivePaymentRet"
 RS_TAG = "ReceivePaymentQueryRs"
@@ -98,9 +99,10 @@ def parse_receive_payment_ret(element: etree._Element) -> ReceivePayment:
     return ReceivePayment.from_element(element)
 
 
+@registered("ReceivePaymentQueryRq", txn_query_examples(linked_txns=False))
 def build_receive_payment_query_rq(query: TxnQuery, version: QbxmlVersion) -> str:
     """`ReceivePaymentQueryRq` for `query` (1.1+). The request has no IncludeLinkedTxns: asking
-    for linked transactions is a ValueError; applications come as AppliedToTxnRet anyway.
+    for linked transactions is a BuildError; applications come as AppliedToTxnRet anyway.
     """
     return write_txn_query_rq(
         "ReceivePaymentQueryRq", query, version, since=QbxmlVersion(1, 1), linked_txns_since=None

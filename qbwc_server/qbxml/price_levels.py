@@ -20,6 +20,8 @@ from qbwc_server.qbxml.fields import (
 )
 from qbwc_server.qbxml.query import ListQuery, build_list_query
 from qbwc_server.qbxml.records import list_head_of
+from qbwc_server.qbxml.registry import list_query_examples, registered
+from qbwc_server.qbxml.write import BuildError
 
 RET_TAG = "PriceLevelRet"
 RS_TAG = "PriceLevelQueryRs"
@@ -77,10 +79,13 @@ def parse_price_level_ret(element: etree._Element) -> PriceLevel:
     return PriceLevel.from_element(element)
 
 
+@registered("PriceLevelQueryRq", list_query_examples(iterator=False, owner_id=False))
 def build_price_level_query_rq(query: ListQuery, version: QbxmlVersion) -> str:
     """A PriceLevelQueryRq. No iterator and no OwnerID exist for it; it needs qbXML 4.0."""
     if version < PRICE_LEVEL_QUERY_SINCE:
-        raise ValueError(
-            f"PriceLevelQueryRq needs qbXML {PRICE_LEVEL_QUERY_SINCE}, QuickBooks speaks {version}"
+        raise BuildError(
+            f"PriceLevelQueryRq needs qbXML {PRICE_LEVEL_QUERY_SINCE}, QuickBooks speaks {version}",
+            field="PriceLevelQueryRq",
+            limit=PRICE_LEVEL_QUERY_SINCE,
         )
     return build_list_query("PriceLevelQueryRq", query, version)

@@ -1,9 +1,10 @@
-"""What a query asks for, and how a `*QueryRq` is written: the primitives and the two query
-shapes (`build_list_query` for a `ListQuery`, `write_txn_query_rq` for a `TxnQuery`).
+"""What a query asks for, and how a `*QueryRq` is written: the two query shapes
+(`build_list_query` for a `ListQuery`, `write_txn_query_rq` for a `TxnQuery`). Examples of both
+that exercise every option live in `registry.py`, where the query builders register.
 
 Entity modules (`customers.py`, `invoices.py`, …) name their request and what it supports; this
-module knows no entity. Text goes out escaped and Windows-1252-safe (`qb_text`), so nothing we
-send can make QuickBooks answer 0x80040400.
+module knows no entity. Text goes out escaped and Windows-1252-safe (`write.py`), and what the
+schema forbids is a `BuildError`, so nothing we send can make QuickBooks answer 0x80040400.
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Literal
-from xml.sax.saxutils import escape, quoteattr
 
 from qbwc_server.qbxml.core import QbxmlVersion
-from qbwc_server.qbxml.fields import format_datetime
+from qbwc_server.qbxml.write import ID_MAX, BuildError
+from qbwc_server.qbxml.write import element as element  # these four lived here before write.py
+from qbwc_server.qbxml.write import elements as elements
+from qbwc_server.qbxml.write import open_tag as open_tag
+from qbwc_server.qbxml.write import qb_text as qb_text
 
 ActiveStatus = Literal["ActiveOnly", "InactiveOnly", "All"]
 IteratorStep = Literal["Start", "Continue"]
@@ -30,8 +34,6 @@ ITERATOR_SINCE = QbxmlVersion(5, 0)
 RET_ELEMENT_MAX = 50
 
 _GUID = re.compile(r"0|\{[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\}")
-#: Characters XML 1.0 cannot carry at all (control characters other than tab, LF, CR).
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,44 +85,6 @@ class TxnQuery:
     request_id: str | None = None
 
 
-def qb_text(value: str, max_length: int | None = None) -> str:
-    """`value` as QuickBooks can store it: Windows-1252 only (others become "?"), XML-legal,
-    and cut to `max_length` when given (callers that must not truncate check lengths first).
-    """
-    cleaned = _XML_INVALID.sub("", value)
-    safe = cleaned.encode("cp1252", errors="replace").decode("cp1252")
-    return safe[:max_length] if max_length is not None else safe
-
-
-def element(tag: str, value: object, max_length: int | None = None) -> str:
-    """`<tag>value</tag>`, escaped; booleans as true/false, date-times with their UTC offset."""
-    if isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, dt.datetime):
-        text = format_datetime(value)
-    elif isinstance(value, dt.date):
-        text = value.isoformat()
-    else:
-        text = qb_text(str(value), max_length)
-    return f"<{tag}>{escape(text)}</{tag}>"
-
-
-def elements(tag: str, values: tuple[str, ...] | list[str]) -> str:
-    return "".join(element(tag, value) for value in values)
-
-
-def open_tag(name: str, *, request_id: str | None = None, iteration: Iteration | None = None) -> str:
-    """`<XxxQueryRq requestID=… iterator=… iteratorID=…>` (attributes in schema order)."""
-    attributes = ""
-    if request_id is not None:
-        attributes += f" requestID={quoteattr(request_id)}"
-    if iteration is not None:
-        attributes += f' iterator="{iteration.step}"'
-        if iteration.iterator_id is not None:
-            attributes += f" iteratorID={quoteattr(iteration.iterator_id)}"
-    return f"<{name}{attributes}>"
-
-
 # -- the two query shapes --------------------------------------------------------------------
 
 
@@ -137,7 +101,7 @@ def build_list_query(
     MaxReturned, ActiveStatus, From/ToModifiedDate), IncludeRetElement, OwnerID.
 
     `iterator` / `owner_id` say whether this request has the iterator attributes / OwnerID at all:
-    asking for them elsewhere is a ValueError, as is any combination the schema's choice forbids.
+    asking for them elsewhere is a BuildError, as is any combination the schema's choice forbids.
     `iterator_needs_version=False` skips the qbXML 5.0 check on iterators (the item queries never
     made it).
     """
@@ -233,19 +197,39 @@ def _check_list_query(
         "to_modified": query.to_modified is not None,
         "iteration": query.iteration is not None,
     })  # fmt: skip
-    if any(len(value) > 36 for value in query.list_ids):
-        raise ValueError(f"{tag}: a ListID is at most 36 characters")
+    if any(len(value) > ID_MAX for value in query.list_ids):
+        raise BuildError(
+            f"{tag}: a ListID is at most {ID_MAX} characters", field=f"{tag}/ListID", limit=ID_MAX
+        )
     _check_page_size(tag, query.max_returned, query.iteration)
     if query.from_modified and query.to_modified and query.from_modified > query.to_modified:
-        raise ValueError(f"{tag}: from_modified is after to_modified")
+        raise BuildError(
+            f"{tag}: from_modified is after to_modified",
+            field=f"{tag}/FromModifiedDate",
+            limit="ToModifiedDate",
+        )
     if query.iteration is not None and not iterator:
-        raise ValueError(f"{tag} has no iterator in qbXML; page it by modified dates instead")
+        raise BuildError(
+            f"{tag} has no iterator in qbXML; page it by modified dates instead",
+            field=tag,
+            limit="no iterator",
+        )
     if query.iteration is not None and iterator_needs_version and version < ITERATOR_SINCE:
-        raise ValueError(f"{tag}: iterators need qbXML {ITERATOR_SINCE}, QuickBooks speaks {version}")
+        raise BuildError(
+            f"{tag}: iterators need qbXML {ITERATOR_SINCE}, QuickBooks speaks {version}",
+            field=tag,
+            limit=ITERATOR_SINCE,
+        )
     if query.owner_ids and not owner_id:
-        raise ValueError(f"{tag} has no OwnerID: this list has no custom fields")
+        raise BuildError(
+            f"{tag} has no OwnerID: this list has no custom fields",
+            field=f"{tag}/OwnerID",
+            limit="no OwnerID",
+        )
     if not all(_GUID.fullmatch(value) for value in query.owner_ids):
-        raise ValueError(f"{tag}: an OwnerID is '0' or a GUID in braces")
+        raise BuildError(
+            f"{tag}: an OwnerID is '0' or a GUID in braces", field=f"{tag}/OwnerID", limit="GUIDTYPE"
+        )
     _check_ret_elements(tag, query.include_ret_elements)
 
 
@@ -258,7 +242,9 @@ def _check_txn_query(
     linked_txns_since: QbxmlVersion | None,
 ) -> None:
     if version < since:
-        raise ValueError(f"{tag} needs qbXML {since} or later; this session negotiated {version}")
+        raise BuildError(
+            f"{tag} needs qbXML {since} or later; this session negotiated {version}", field=tag, limit=since
+        )
     by_id = {"txn_ids": bool(query.txn_ids), "ref_numbers": bool(query.ref_numbers)}
     _check_choice(tag, by_id, {
         "max_returned": query.max_returned is not None,
@@ -269,16 +255,24 @@ def _check_txn_query(
     })  # fmt: skip
     _check_page_size(tag, query.max_returned, query.iteration)
     if query.modified_from and query.modified_to and query.modified_from > query.modified_to:
-        raise ValueError(f"{tag}: modified_from is after modified_to")
+        field = f"{tag}/ModifiedDateRangeFilter"
+        raise BuildError(f"{tag}: modified_from is after modified_to", field=field, limit="ToModifiedDate")
     if query.entity_list_ids and version < ENTITY_FILTER_LIST_ID_SINCE:
         # Dropping EntityFilter/ListID would return every customer's transactions.
-        raise ValueError(f"{tag}: filtering by customer ListID needs qbXML 2.0; negotiated {version}")
+        raise BuildError(
+            f"{tag}: filtering by customer ListID needs qbXML 2.0; negotiated {version}",
+            field=f"{tag}/EntityFilter/ListID",
+            limit=ENTITY_FILTER_LIST_ID_SINCE,
+        )
     if query.include_linked_txns:
+        field = f"{tag}/IncludeLinkedTxns"
         if linked_txns_since is None:
-            raise ValueError(f"{tag} has no IncludeLinkedTxns")
+            raise BuildError(f"{tag} has no IncludeLinkedTxns", field=field, limit="no IncludeLinkedTxns")
         if version < linked_txns_since:
-            raise ValueError(
-                f"{tag}: IncludeLinkedTxns needs qbXML {linked_txns_since}; negotiated {version}"
+            raise BuildError(
+                f"{tag}: IncludeLinkedTxns needs qbXML {linked_txns_since}; negotiated {version}",
+                field=field,
+                limit=linked_txns_since,
             )
     _check_ret_elements(tag, query.include_ret_elements)
 
@@ -286,24 +280,35 @@ def _check_txn_query(
 def _check_choice(tag: str, by_id: dict[str, bool], filters: dict[str, bool]) -> None:
     """The schema's choice: ask by ids, by names, or by filters, never two of them."""
     if all(by_id.values()):
-        raise ValueError(f"{tag}: ask by {' or by '.join(by_id)}, not both")
+        raise BuildError(f"{tag}: ask by {' or by '.join(by_id)}, not both", field=tag, limit="one choice")
     used = [name for name, present in filters.items() if present]
     if any(by_id.values()) and used:
-        raise ValueError(f"{tag}: {'/'.join(by_id)} exclude {', '.join(used)} (the schema allows either)")
+        raise BuildError(
+            f"{tag}: {'/'.join(by_id)} exclude {', '.join(used)} (the schema allows either)",
+            field=tag,
+            limit="one choice",
+        )
 
 
 def _check_page_size(tag: str, max_returned: int | None, iteration: Iteration | None) -> None:
     iteration_max = iteration.max_returned if iteration else None
+    field = f"{tag}/MaxReturned"
     for value in (max_returned, iteration_max):
         if value is not None and value < 1:
-            raise ValueError(f"{tag}: MaxReturned must be at least 1, got {value}")
+            raise BuildError(f"{tag}: MaxReturned must be at least 1, got {value}", field=field, limit=1)
     if max_returned is not None and iteration_max is not None and max_returned != iteration_max:
-        raise ValueError(f"{tag}: max_returned={max_returned} disagrees with the iteration's {iteration_max}")
+        raise BuildError(
+            f"{tag}: max_returned={max_returned} disagrees with the iteration's {iteration_max}",
+            field=field,
+            limit=iteration_max,
+        )
 
 
 def _check_ret_elements(tag: str, names: tuple[str, ...]) -> None:
     for name in names:
         if not name or len(name) > RET_ELEMENT_MAX:  # cutting a name would ask for something else
-            raise ValueError(
-                f"{tag}: IncludeRetElement {name!r} is not an element name of 1 to 50 characters"
+            raise BuildError(
+                f"{tag}: IncludeRetElement {name!r} is not an element name of 1 to 50 characters",
+                field=f"{tag}/IncludeRetElement",
+                limit=RET_ELEMENT_MAX,
             )

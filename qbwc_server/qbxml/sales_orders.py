@@ -21,6 +21,7 @@ from qbwc_server.qbxml.fields import (
 )
 from qbwc_server.qbxml.query import TxnQuery, write_txn_query_rq
 from qbwc_server.qbxml.records import sales_form_head_of, sales_line_of
+from qbwc_server.qbxml.registry import registered, txn_query_examples
 
 RET_TAG = "SalesOrderRet"
 RS_TAG = "SalesOrderQueryRs"
@@ -106,6 +107,7 @@ def parse_sales_order_ret(element: etree._Element) -> SalesOrder:
     return SalesOrder.from_element(element)
 
 
+@registered("SalesOrderQueryRq", txn_query_examples(linked_txns=True))
 def build_sales_order_query_rq(query: TxnQuery, version: QbxmlVersion) -> str:
     """`SalesOrderQueryRq` for `query` (sales orders exist in qbXML from 2.1)."""
     return write_txn_query_rq(

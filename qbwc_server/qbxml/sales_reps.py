@@ -22,6 +22,7 @@ from qbwc_server.qbxml.fields import (
     text_of,
 )
 from qbwc_server.qbxml.query import ListQuery, build_list_query
+from qbwc_server.qbxml.registry import list_query_examples, registered
 
 RET_TAG = "SalesRepRet"
 RS_TAG = "SalesRepQueryRs"
@@ -55,6 +56,7 @@ def parse_sales_rep_ret(element: etree._Element) -> SalesRep:
     return SalesRep.from_element(element)
 
 
+@registered("SalesRepQueryRq", list_query_examples(iterator=False, owner_id=False))
 def build_sales_rep_query_rq(query: ListQuery, version: QbxmlVersion) -> str:
     """A SalesRepQueryRq (no iterator, no OwnerID in the schema). FullName here is the Initial."""
     return build_list_query("SalesRepQueryRq", query, version)

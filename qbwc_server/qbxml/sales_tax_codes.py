@@ -13,6 +13,7 @@ from qbwc_server.qbxml.core import QbxmlVersion
 from qbwc_server.qbxml.fields import bool_of, children_of, text_of
 from qbwc_server.qbxml.query import ListQuery, build_list_query
 from qbwc_server.qbxml.records import list_head_of
+from qbwc_server.qbxml.registry import list_query_examples, registered
 
 RET_TAG = "SalesTaxCodeRet"
 RS_TAG = "SalesTaxCodeQueryRs"
@@ -44,6 +45,7 @@ def parse_sales_tax_code_ret(element: etree._Element) -> SalesTaxCode:
     return SalesTaxCode.from_element(element)
 
 
+@registered("SalesTaxCodeQueryRq", list_query_examples(iterator=False, owner_id=False))
 def build_sales_tax_code_query_rq(query: ListQuery, version: QbxmlVersion) -> str:
     """A SalesTaxCodeQueryRq (no iterator, no OwnerID in the schema)."""
     return build_list_query("SalesTaxCodeQueryRq", query, version)

@@ -15,6 +15,7 @@ from qbwc_server.qbxml.core import QbxmlParseError, QbxmlVersion
 from qbwc_server.qbxml.fields import children_of, decimal_of, int_of
 from qbwc_server.qbxml.query import ListQuery, build_list_query
 from qbwc_server.qbxml.records import list_head_of
+from qbwc_server.qbxml.registry import list_query_examples, registered
 
 RET_TAGS = ("StandardTermsRet", "DateDrivenTermsRet")
 RS_TAG = "TermsQueryRs"
@@ -64,6 +65,7 @@ def parse_terms_ret(element: etree._Element) -> Terms:
     return Terms.from_element(element)
 
 
+@registered("TermsQueryRq", list_query_examples(iterator=False, owner_id=False))
 def build_terms_query_rq(query: ListQuery, version: QbxmlVersion) -> str:
     """A TermsQueryRq (no iterator, no OwnerID in the schema); it answers with both kinds."""
     return build_list_query("TermsQueryRq", query, version)

@@ -9,7 +9,10 @@ and the CLI's one-line messages use it, so renaming a class never changes what c
      ├── DatabaseError                database_unavailable  db.py: a driver error, translated at the boundary
      ├── QueueError                   conflict              queue.py: unknown job, or not in a state for that
      ├── QbxmlError                   qbxml_invalid         qbxml/core.py
-     │    └── QbxmlParseError         qbxml_unreadable      not well-formed XML (keeps the raw text)
+     │    ├── QbxmlParseError         qbxml_unreadable      not well-formed XML (keeps the raw text)
+     │    ├── QbxmlValueError         qbxml_invalid_value   a value no QuickBooks writes (names the element)
+     │    └── BuildError              validation_failed     qbxml/formats.py: a value we cannot send
+     │                                                      (names the field and the limit)
      ├── TenantError                  bad_request           tenants: no such tenant, name in use, …
      ├── QwcError                     bad_request           webconnector/qwc.py: a .qwc that cannot be written
      ├── WeakPasswordError            validation_failed     webconnector/auth.py

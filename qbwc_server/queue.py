@@ -144,17 +144,26 @@ def round_trips_left(job: str) -> str:
     return f"coalesce(sum(CASE WHEN {job}.iterator_remaining > 0 THEN {pages} ELSE 1 END), 0)::int"
 
 
-def claim_ctes(tenant: str, ticket: str, batch_sizes: str, guard: str = "true") -> str:
+def claim_ctes(tenant: str, ticket: str, batch_sizes: str | None, guard: str = "true") -> str:
     """The CTEs that lease the next runnable jobs of `tenant` to `ticket`, as `claimed`.
 
     The first runnable job (priority, then age) decides the kind; up to that kind's batch size
     (`batch_sizes`: SQL for a jsonb object kind -> count, 1 when absent) jobs of that kind go in
-    one message, each `*Rq` carrying its job id as requestID. `claimed` returns JOB_COLUMNS and
+    one message, each `*Rq` carrying its job id as requestID. With `batch_sizes` None (no kind
+    batches) the claim is one index probe for one job. `claimed` returns JOB_COLUMNS and
     `unconfirmed`.
     """
     runnable = runnable_condition("j", tenant, "0")
     returning = ", ".join(f"jobs.{column}" for column in JOB_COLUMNS)
-    return f"""
+    if batch_sizes is None:
+        pick = f"""
+        next AS (
+            SELECT j.id, j.status = 'unconfirmed' AS unconfirmed FROM jobs j
+            WHERE {guard} AND {runnable} ORDER BY j.priority, j.id LIMIT 1
+            FOR UPDATE OF j SKIP LOCKED  -- a concurrent claim skips this row instead of waiting
+        ),"""
+    else:
+        pick = f"""
         head AS (
             SELECT j.kind FROM jobs j WHERE {guard} AND {runnable} ORDER BY j.priority, j.id LIMIT 1
         ),
@@ -164,7 +173,10 @@ def claim_ctes(tenant: str, ticket: str, batch_sizes: str, guard: str = "true") 
             ORDER BY j.priority, j.id
             LIMIT (SELECT coalesce(({batch_sizes} ->> kind)::int, 1) FROM head)
             FOR UPDATE OF j SKIP LOCKED  -- a concurrent claim skips these rows instead of waiting
-        ),
+        ),"""
+    return (
+        pick
+        + f"""
         claimed AS (
             UPDATE jobs SET status = 'sent', lease_ticket = {ticket}, sent_at = now(),
                             attempts = jobs.attempts + 1, updated_at = now(),
@@ -175,6 +187,7 @@ def claim_ctes(tenant: str, ticket: str, batch_sizes: str, guard: str = "true") 
             RETURNING {returning}, next.unconfirmed
         )
     """
+    )
 
 
 _CLAIM = text(f"""

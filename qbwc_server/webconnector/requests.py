@@ -45,9 +45,11 @@ class Requests:
 
     def next_message(self, claim: dict[str, Any]) -> NextMessage:
         """The next message for the session in `claim` (SEND_CLAIM's parameters)."""
-        params = {**claim, "batch_sizes": batch_sizes_json()}
+        batch_sizes = batch_sizes_json()
+        statement = sql.SEND_CLAIM if batch_sizes == "{}" else sql.SEND_CLAIM_BATCH
+        params = {**claim, "batch_sizes": batch_sizes}
         for _ in range(CLAIMS_PER_CALL):
-            rows = self.single.all(sql.SEND_CLAIM, params)
+            rows = self.single.all(statement, params)
             if not rows:
                 return NextMessage(None)
             session = (rows[0]["session_tenant_id"], rows[0]["version"])

@@ -72,12 +72,16 @@ AUTH_FAILED = Prepared(
     """,
 )
 
-#: sendRequestXML: check the ticket, fix the qbXML version, lease the next job(s), note the call.
-#: No row for a bad or idle ticket; one row with a NULL job id when nothing is runnable, else a
-#: row per job leased (a batch of one kind).
-SEND_CLAIM = Prepared(
-    "qbwc_send_claim",
-    f"""
+
+#: A session whose QuickBooks is too old gets no job.
+_HAS_VERSION = "(SELECT version FROM s) IS NOT NULL"
+
+
+def _send_claim(name: str, batch_sizes: str | None) -> Prepared:
+    claim = claim_ctes("(SELECT tenant_id FROM s)", "%(ticket)s::text", batch_sizes, _HAS_VERSION)
+    return Prepared(
+        name,
+        f"""
     WITH s AS (
         SELECT ticket, tenant_id,
                CASE WHEN %(from_hcp)s::boolean THEN %(version)s::text
@@ -86,14 +90,7 @@ SEND_CLAIM = Prepared(
         WHERE ticket = %(ticket)s::text AND state = 'open'
           AND last_call_at > now() - make_interval(secs => %(idle)s::int)
     ),
-    {
-        claim_ctes(
-            "(SELECT tenant_id FROM s)",
-            "%(ticket)s::text",
-            "%(batch_sizes)s::jsonb",
-            guard="(SELECT version FROM s) IS NOT NULL",
-        )
-    },
+    {claim},
     touched AS (
         UPDATE qbwc_sessions SET last_call_at = now(), qbxml_version = s.version, last_error = NULL,
                requests_sent = requests_sent + (SELECT count(*) FROM claimed)
@@ -110,7 +107,15 @@ SEND_CLAIM = Prepared(
     FROM s LEFT JOIN claimed c ON true
     ORDER BY c.id
     """,
-)
+    )
+
+
+#: sendRequestXML: check the ticket, fix the qbXML version, lease the next job, note the call.
+#: No row for a bad or idle ticket; one row with a NULL job id when nothing is runnable, else a
+#: row per job leased.
+SEND_CLAIM = _send_claim("qbwc_send_claim", None)
+#: The same, when some job kinds batch: a row per job of the batch (one kind).
+SEND_CLAIM_BATCH = _send_claim("qbwc_send_claim_batch", "%(batch_sizes)s::jsonb")
 
 #: receiveResponseXML: the live session and the jobs its last message carried (leased to it and
 #: still sent). Read-only. No row for a bad or idle ticket; a NULL job id when none is outstanding.

@@ -1,0 +1,213 @@
+"""What becomes of a sent job: settled by its answer (`settle`), or taken back without one
+(`release_leases`). Every transition of a sent job is written here, once.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import Connection, text
+
+from qbwc_server.db import Prepared
+from qbwc_server.models import JobStatus
+from qbwc_server.qbxml.errors import Outcome
+from qbwc_server.queue.jobs import (
+    _HELD_BY,
+    BACKOFF_BASE_SECONDS,
+    BACKOFF_CAP_SECONDS,
+    HOLDING,
+    Action,
+    JobResult,
+    QueueError,
+)
+from qbwc_server.queue.sql import complete_cte
+
+
+def completion_params(job_id: int, result: JobResult) -> dict[str, object]:
+    """The parameters of `complete_cte` for a DONE result."""
+    return {
+        "job_id": job_id,
+        "response_xml": result.response_xml,
+        "status_code": result.status_code,
+        "message": result.message,
+        "params": json.dumps(result.params) if result.params is not None else None,
+        "records": result.records,
+    }
+
+
+_COMPLETE = Prepared("qbwc_complete_job", f"WITH {complete_cte()} SELECT id FROM done")
+
+
+def settle(conn: Connection, job_id: int, result: JobResult) -> JobStatus:
+    """Apply what an answer did to sent job `job_id`; returns its new status.
+
+    The one mapping from outcomes to statuses: retry -> queued after a backoff (dead once its
+    attempts are spent), wait for a dependency -> blocked, needs an admin -> failed, dead -> dead.
+    Jobs that depend on a job now held (failed, dead, blocked) are blocked with the reason.
+    """
+    if result.action is Action.DONE or (result.action is Action.FAIL and result.outcome is Outcome.DONE):
+        if not _COMPLETE.on(conn, completion_params(job_id, result)):
+            raise QueueError(f"job {job_id} is not in flight")
+        return JobStatus.DONE
+    if result.action in (Action.CONTINUE, Action.RESTART):
+        _continue(conn, job_id, result)
+        return JobStatus.QUEUED
+    if result.action is Action.UNCONFIRMED:
+        status = _update_sent(
+            conn,
+            job_id,
+            "status = 'unconfirmed', sent_at = NULL, run_after = now()",
+            result,
+        )
+    elif result.outcome is Outcome.RETRY:
+        status = _update_sent(
+            conn,
+            job_id,
+            """status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END,
+               finished_at = CASE WHEN attempts >= max_attempts THEN now() END, sent_at = NULL,
+               run_after = now() + least(:base * power(2, greatest(attempts - 1, 0)), :cap)
+                                   * interval '1 second'""",
+            result,
+            base=BACKOFF_BASE_SECONDS,
+            cap=BACKOFF_CAP_SECONDS,
+        )
+    else:
+        held = _HELD_BY[result.outcome]
+        finished = "NULL" if held is JobStatus.BLOCKED else "now()"
+        status = _update_sent(
+            conn, job_id, f"status = '{held.value}', finished_at = {finished}, sent_at = NULL", result
+        )
+    _hold_dependents(conn, job_id, status, result.message or "")
+    return status
+
+
+def _update_sent(
+    conn: Connection, job_id: int, assignments: str, result: JobResult, **extra: object
+) -> JobStatus:
+    status = conn.execute(
+        text(f"""
+            UPDATE jobs SET {assignments}, last_message = :message, last_status_code = :status_code,
+                   response_xml = coalesce(:response_xml, response_xml),
+                   params = coalesce(CAST(:params AS jsonb), params), records = records + :records,
+                   updated_at = now()
+            WHERE id = :job_id AND status = 'sent'
+            RETURNING status
+        """),
+        {
+            "job_id": job_id,
+            "message": result.message,
+            "status_code": result.status_code,
+            "response_xml": result.response_xml,
+            "params": json.dumps(result.params) if result.params is not None else None,
+            "records": result.records,
+            **extra,
+        },
+    ).scalar_one_or_none()
+    if status is None:
+        raise QueueError(f"job {job_id} is not in flight")
+    return JobStatus(status)
+
+
+def _continue(conn: Connection, job_id: int, result: JobResult) -> None:
+    """Put a leased job straight back at the head of the queue for its next round trip.
+
+    A page was applied (CONTINUE: the attempt succeeded, so the count starts over) or the
+    iterator expired and the job starts over (RESTART: the attempt still counts).
+    """
+    updated = conn.execute(
+        text("""
+            UPDATE jobs SET status = 'queued', sent_at = NULL, run_after = now(), priority = 0,
+                   params = coalesce(CAST(:params AS jsonb), params),
+                   iterator_id = CAST(:params AS jsonb) ->> 'iterator_id',
+                   iterator_remaining = :remaining, records = records + :records,
+                   attempts = CASE WHEN :fresh THEN 0 ELSE attempts END,
+                   last_message = :message, updated_at = now()
+            WHERE id = :id AND status = 'sent'
+        """),
+        {
+            "id": job_id,
+            "params": json.dumps(result.params) if result.params is not None else None,
+            "remaining": result.remaining,
+            "records": result.records,
+            "fresh": result.action is Action.CONTINUE,
+            "message": result.message,
+        },
+    ).rowcount
+    if updated != 1:
+        raise QueueError(f"job {job_id} is not in flight")
+
+
+def _hold_dependents(conn: Connection, job_id: int, status: JobStatus | str, reason: str) -> None:
+    """Block what depends on a job that is now held; an unconfirmed write holds them too until
+    it is confirmed, unless a look-up will settle it by itself."""
+    if status in HOLDING:
+        block_dependents(conn, job_id, f"waiting on job {job_id}, which is {status}: {reason}")
+    elif status == JobStatus.UNCONFIRMED:
+        block_dependents(
+            conn, job_id, f"waiting on job {job_id}: it may or may not have reached QuickBooks ({reason})"
+        )
+
+
+_BLOCK_DEPENDENTS = text("""
+    WITH RECURSIVE dependents AS (
+        SELECT dep.job_id AS id FROM job_dependencies dep WHERE dep.depends_on_id = :job_id
+        UNION
+        SELECT dep.job_id FROM job_dependencies dep JOIN dependents ON dep.depends_on_id = dependents.id
+    )
+    UPDATE jobs SET status = 'blocked', last_message = :reason, updated_at = now()
+    WHERE id IN (SELECT id FROM dependents) AND status IN ('queued', 'blocked')
+""")
+
+
+def block_dependents(conn: Connection, job_id: int, reason: str) -> int:
+    """Hold back every job that (transitively) depends on `job_id`; returns how many."""
+    return conn.execute(_BLOCK_DEPENDENTS, {"job_id": job_id, "reason": reason}).rowcount
+
+
+_RELEASE = """
+    UPDATE jobs SET sent_at = NULL, updated_at = now(), run_after = now(),
+        -- a read is simply sent again; a write may have happened: never resent blindly
+        status = CASE WHEN if_unanswered <> 'resend' THEN 'unconfirmed'
+                      WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END,
+        -- every send counted as an attempt: a job whose sessions keep dying stops at its cap
+        finished_at = CASE WHEN if_unanswered = 'resend' AND attempts >= max_attempts THEN now() END,
+        -- a look-up that keeps losing its answer waits for an admin instead of looping
+        if_unanswered = CASE WHEN if_unanswered = 'look_up' AND attempts >= max_attempts THEN 'hold'
+                             ELSE if_unanswered END,
+        last_message = CASE
+            WHEN if_unanswered = 'look_up' AND attempts < max_attempts THEN
+                'sent, but the session ended before QuickBooks answered: it may have been done;'
+                || ' QuickBooks is checked before anything is sent again'
+            WHEN if_unanswered <> 'resend' THEN
+                'sent, but the session ended before QuickBooks answered: it may have been done.'
+                || ' Check QuickBooks, then `qbwc-server jobs retry ' || id || ' --resend` to send it'
+                || ' again, or `qbwc-server jobs cancel ' || id || '` if it is there'
+            WHEN attempts >= max_attempts THEN
+                'sent ' || attempts || ' times without an answer from QuickBooks; gave up'
+            ELSE 'the session ended before QuickBooks answered; sent again' END
+    WHERE status = 'sent' AND {where}
+    RETURNING id, status, last_message
+"""
+
+
+def _release(conn: Connection, where: str, params: dict[str, object]) -> int:
+    rows = conn.execute(text(_RELEASE.format(where=where)), params).all()
+    for job_id, status, message in rows:
+        _hold_dependents(conn, job_id, status, message)
+    return len(rows)
+
+
+def release_leases(conn: Connection, ticket: str) -> int:
+    """Take back the jobs a session still holds (it ended before their answers came)."""
+    return _release(conn, "lease_ticket = :ticket", {"ticket": ticket})
+
+
+def reclaim_expired_leases(conn: Connection, tenant_id: int | None = None) -> int:
+    """Take back jobs leased to sessions that are no longer open (closed, expired, failed, or gone)."""
+    return _release(
+        conn,
+        """(CAST(:tenant_id AS bigint) IS NULL OR tenant_id = :tenant_id)
+           AND NOT EXISTS (SELECT 1 FROM qbwc_sessions s
+                           WHERE s.ticket = jobs.lease_ticket AND s.state = 'open')""",
+        {"tenant_id": tenant_id},
+    )

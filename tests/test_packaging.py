@@ -41,9 +41,7 @@ def test_the_wheel_ships_every_package_and_the_migrations(tmp_path: Path) -> Non
     assert built.returncode == 0, built.stderr
     [wheel] = tmp_path.glob("qbwc_server-*.whl")
     shipped = set(zipfile.ZipFile(wheel).namelist())
-    packages = {
-        str(init.relative_to(REPO_ROOT)) for init in (REPO_ROOT / "qbwc_server").rglob("__init__.py")
-    }
+    packages = {str(init.relative_to(REPO_ROOT)) for init in (REPO_ROOT / "qbwc_server").rglob("__init__.py")}
     assert packages <= shipped, f"packages missing from pyproject's list: {sorted(packages - shipped)}"
     migrations = {
         "qbwc_server/" + str(path.relative_to(REPO_ROOT))

@@ -55,59 +55,6 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str,
 
 
 @dataclass(frozen=True)
-class Settings:
-    """Runtime settings; every field has a working default except where noted."""
-
-    #: SQLAlchemy URL of the Postgres to use; None means the embedded server under `data_dir`.
-    database_url: str | None
-    #: Where the embedded Postgres and other local state live.
-    data_dir: Path
-    #: AppURL written into .qwc files (must be https:// except for localhost).
-    public_url: str
-    #: A session with no call for this long is stale: the next authenticate expires it.
-    session_idle_seconds: int = 600
-    #: Postpone hint (authenticate[2]) when there is nothing to do.
-    idle_postpone_seconds: int = 60
-    #: Consecutive bad passwords before a username is locked out for a while.
-    auth_failures_before_lockout: int = 5
-    #: Longest lockout after repeated bad passwords.
-    auth_max_lockout_seconds: int = 300
-    #: How long a verified argon2 password may be re-checked with a fast in-memory digest.
-    fast_verifier_seconds: int = 900
-    #: Attempts for transient failures before a job is dead.
-    job_max_attempts: int = 5
-    #: Connection pool size per process (gunicorn worker).
-    db_pool_size: int = 5
-
-    def with_database(self, url: str) -> Settings:
-        return replace(self, database_url=normalize_database_url(url))
-
-
-def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Read settings from the environment (`os.environ` unless given)."""
-    env = os.environ if environ is None else environ
-    url = env.get("DATABASE_URL") or None
-    data_dir = Path(env.get("QBWC_DATA_DIR") or platformdirs.user_data_dir("qbwc-server"))
-    public_url = env.get("QBWC_PUBLIC_URL") or "http://localhost:8000/qbwc"
-    if not public_url.startswith(("http://", "https://")):
-        raise ConfigError(
-            f"QBWC_PUBLIC_URL must start with https:// (or http:// for localhost), got {public_url!r}"
-        )
-    return Settings(
-        database_url=normalize_database_url(url) if url else None,
-        data_dir=data_dir.expanduser(),
-        public_url=public_url,
-        session_idle_seconds=_int(env, "QBWC_SESSION_IDLE_SECONDS", 600, 30),
-        idle_postpone_seconds=_int(env, "QBWC_IDLE_POSTPONE_SECONDS", 60),
-        auth_failures_before_lockout=_int(env, "QBWC_AUTH_FAILURES_BEFORE_LOCKOUT", 5, 1),
-        auth_max_lockout_seconds=_int(env, "QBWC_AUTH_MAX_LOCKOUT_SECONDS", 300),
-        fast_verifier_seconds=_int(env, "QBWC_FAST_VERIFIER_SECONDS", 900),
-        job_max_attempts=_int(env, "QBWC_JOB_MAX_ATTEMPTS", 5, 1),
-        db_pool_size=_int(env, "QBWC_DB_POOL_SIZE", 5, 1),
-    )
-
-
-@dataclass(frozen=True)
 class GunicornSettings:
     """How gunicorn serves the app (deploy/gunicorn.conf.py and `qbwc-server serve` both use these).
 
@@ -168,9 +115,8 @@ class GunicornSettings:
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
-def load_gunicorn_settings(environ: Mapping[str, str] | None = None) -> GunicornSettings:
-    """gunicorn's settings from the environment (`os.environ` unless given)."""
-    env = os.environ if environ is None else environ
+def load_gunicorn_settings(env: Mapping[str, str]) -> GunicornSettings:
+    """gunicorn's part of `load_settings`."""
     defaults = GunicornSettings()
     bind = (env.get("QBWC_BIND") or defaults.bind).strip()
     if not bind:
@@ -186,6 +132,62 @@ def load_gunicorn_settings(environ: Mapping[str, str] | None = None) -> Gunicorn
         access_log=env.get("QBWC_ACCESS_LOG") or None,
         log_level=_choice(env, "QBWC_LOG_LEVEL", defaults.log_level, LOG_LEVELS),
         control_socket=env.get("QBWC_CONTROL_SOCKET") or None,
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime settings; every field has a working default except where noted."""
+
+    #: SQLAlchemy URL of the Postgres to use; None means the embedded server under `data_dir`.
+    database_url: str | None
+    #: Where the embedded Postgres and other local state live.
+    data_dir: Path
+    #: AppURL written into .qwc files (must be https:// except for localhost).
+    public_url: str
+    #: A session with no call for this long is stale: the next authenticate expires it.
+    session_idle_seconds: int = 600
+    #: Postpone hint (authenticate[2]) when there is nothing to do.
+    idle_postpone_seconds: int = 60
+    #: Consecutive bad passwords before a username is locked out for a while.
+    auth_failures_before_lockout: int = 5
+    #: Longest lockout after repeated bad passwords.
+    auth_max_lockout_seconds: int = 300
+    #: How long a verified argon2 password may be re-checked with a fast in-memory digest.
+    fast_verifier_seconds: int = 900
+    #: Attempts for transient failures before a job is dead.
+    job_max_attempts: int = 5
+    #: Connection pool size per process (gunicorn worker).
+    db_pool_size: int = 5
+    #: How gunicorn serves the app (deploy/gunicorn.conf.py, `qbwc-server serve`).
+    gunicorn: GunicornSettings = field(default_factory=GunicornSettings)
+
+    def with_database(self, url: str) -> Settings:
+        return replace(self, database_url=normalize_database_url(url))
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read settings from the environment (`os.environ` unless given)."""
+    env = os.environ if environ is None else environ
+    url = env.get("DATABASE_URL") or None
+    data_dir = Path(env.get("QBWC_DATA_DIR") or platformdirs.user_data_dir("qbwc-server"))
+    public_url = env.get("QBWC_PUBLIC_URL") or "http://localhost:8000/qbwc"
+    if not public_url.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"QBWC_PUBLIC_URL must start with https:// (or http:// for localhost), got {public_url!r}"
+        )
+    return Settings(
+        database_url=normalize_database_url(url) if url else None,
+        data_dir=data_dir.expanduser(),
+        public_url=public_url,
+        session_idle_seconds=_int(env, "QBWC_SESSION_IDLE_SECONDS", 600, 30),
+        idle_postpone_seconds=_int(env, "QBWC_IDLE_POSTPONE_SECONDS", 60),
+        auth_failures_before_lockout=_int(env, "QBWC_AUTH_FAILURES_BEFORE_LOCKOUT", 5, 1),
+        auth_max_lockout_seconds=_int(env, "QBWC_AUTH_MAX_LOCKOUT_SECONDS", 300),
+        fast_verifier_seconds=_int(env, "QBWC_FAST_VERIFIER_SECONDS", 900),
+        job_max_attempts=_int(env, "QBWC_JOB_MAX_ATTEMPTS", 5, 1),
+        db_pool_size=_int(env, "QBWC_DB_POOL_SIZE", 5, 1),
+        gunicorn=load_gunicorn_settings(env),
     )
 
 

@@ -20,11 +20,11 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from qbwc_server import tenants
+from qbwc_server.admin import tenants
 from qbwc_server.app import create_app
 from qbwc_server.config import Settings, normalize_database_url
 from qbwc_server.db import make_engine, start_embedded_postgres, stop_embedded_postgres, upgrade_to_head
-from qbwc_server.runner import BackgroundServer
+from qbwc_server.testing import BackgroundServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

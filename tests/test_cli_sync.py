@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import Engine, text
 
-from qbwc_server.runner import BackgroundServer
+from qbwc_server.testing import BackgroundServer
 from tests.conftest import TenantCredentials
 from tests.test_cli import Run, cli  # noqa: F401  (the fixture)
 

@@ -6,6 +6,7 @@ works in, and how times are printed. Command modules import this, never `cli/__i
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,18 +42,27 @@ def transaction(settings: Settings) -> Iterator[Connection]:
         engine.dispose()
 
 
+@functools.cache
+def _head_revision() -> str | None:
+    """The newest migration this release ships (read once: alembic compiles every script)."""
+    from alembic.script import ScriptDirectory
+
+    from qbwc_server.db import alembic_config
+
+    return ScriptDirectory.from_config(alembic_config("")).get_current_head()
+
+
 def open_engine(settings: Settings) -> Engine:
     """Engine for the configured database; the embedded one is created and migrated on demand."""
     from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
 
-    from qbwc_server.db import alembic_config, make_engine, resolve_database_url, upgrade_to_head
+    from qbwc_server.db import make_engine, resolve_database_url, upgrade_to_head
 
     url = resolve_database_url(settings)
     if settings.database_url is None:
         upgrade_to_head(url)
     engine = make_engine(url, pool_size=1)
-    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    head = _head_revision()
     try:
         with engine.connect() as conn:
             current = MigrationContext.configure(conn).get_current_revision()

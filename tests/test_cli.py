@@ -275,7 +275,7 @@ def test_enqueue_raw_accepts_a_file_saved_with_a_utf8_bom(
     result = cli("jobs", "enqueue-raw", "acme", str(request))
 
     assert result.returncode == 0, (
-        "Regression (qbwc_server/cli.py cmd_jobs_enqueue_raw): a well-formed qbXML file that starts with a"
+        "Regression (qbwc_server/cli/jobs.py cmd_enqueue_raw): a well-formed qbXML file that starts with a"
         " UTF-8 byte-order mark is refused, because the file is read with encoding='utf-8' (the BOM"
         " stays as U+FEFF, so request_messages no longer sees the XML declaration at the start)."
         f" It should be read with 'utf-8-sig'. stderr: {result.stderr.strip()}"
@@ -366,7 +366,7 @@ def test_missing_database_is_a_one_line_error(database_url: str, tmp_path: Path)
     assert "cannot connect to the database" in result.stderr
     assert "qbwc_no_such_database" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, (
-        "Regression (qbwc_server/cli.py open_engine): the reason is built from str(exc) of SQLAlchemy's"
+        "Regression (qbwc_server/cli/common.py open_engine): the reason is built from str(exc) of SQLAlchemy's"
         " OperationalError, which spans several lines (the driver's message, a blank line and"
         " '(Background on this error at: https://sqlalche.me/...)'); every command should exit 2"
         " with ONE line, e.g. from the first line of exc.orig. Got:\n" + result.stderr

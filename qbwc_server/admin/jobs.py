@@ -25,6 +25,8 @@ class JobNotFound(QbwcError, LookupError):
 
 @dataclass(frozen=True)
 class JobRow:
+    """A job as admins read it, with its tenant's name; the bodies only when read one by one."""
+
     id: int
     tenant: str
     kind: str

@@ -32,6 +32,8 @@ class TenantNotFound(TenantError, LookupError):
 
 @dataclass(frozen=True)
 class TenantInfo:
+    """A tenant as admins see it: everything but its password verifier and settings."""
+
     id: int
     name: str
     username: str

@@ -43,8 +43,9 @@ def run_demo(settings: Settings, *, port: int = 8000, keep_serving: bool = True,
         server = BackgroundServer(create_app(settings, engine), port=port)
     except OSError as exc:  # before touching the demo tenant or the queue
         print(f"Cannot listen on port {port}: {exc.strerror}. Try `qbwc-server demo --port 0`.")
+        engine.dispose()
         return 2
-    password, tenant_id = _demo_tenant(engine, settings)
+    password, tenant_id = _demo_tenant(engine)
     company = generate_company(seed=0, customers=customers, items=max(20, customers // 5))
     quickbooks = SimulatedQuickBooks(company)
     with server:
@@ -82,7 +83,7 @@ def run_demo(settings: Settings, *, port: int = 8000, keep_serving: bool = True,
     return 0 if first.ok and second.ok else 1
 
 
-def _demo_tenant(engine: Engine, settings: Settings) -> tuple[str, int]:
+def _demo_tenant(engine: Engine) -> tuple[str, int]:
     """The demo tenant with a fresh password and a clean slate (its mirror starts empty)."""
     with engine.begin() as conn:
         try:

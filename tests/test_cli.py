@@ -366,8 +366,8 @@ def test_missing_database_is_a_one_line_error(database_url: str, tmp_path: Path)
     assert "cannot connect to the database" in result.stderr
     assert "qbwc_no_such_database" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, (
-        "Regression (qbwc_server/cli/common.py open_engine): the reason is built from str(exc) of SQLAlchemy's"
-        " OperationalError, which spans several lines (the driver's message, a blank line and"
+        "Regression (qbwc_server/cli/common.py open_engine): the reason is built from str(exc) of"
+        " SQLAlchemy's OperationalError, which spans several lines (the driver's message, a blank line and"
         " '(Background on this error at: https://sqlalche.me/...)'); every command should exit 2"
         " with ONE line, e.g. from the first line of exc.orig. Got:\n" + result.stderr
     )

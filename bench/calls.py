@@ -24,11 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sessions as wire
 
-from qbwc_server import tenants
+from qbwc_server.admin import tenants
+from qbwc_server.admin.settings import set_pull_settings
 from qbwc_server.app import create_app
 from qbwc_server.config import load_settings
 from qbwc_server.db import resolve_database_url, upgrade_to_head
-from qbwc_server.sync import schedule
 
 
 def main() -> None:
@@ -44,7 +44,7 @@ def main() -> None:
     with app.engine.begin() as conn:
         conn.execute(text("DELETE FROM tenants WHERE name = 'bench-calls'"))
         tenant, password = tenants.add_tenant(conn, "bench-calls", "bench-calls")
-        schedule.set_pull_settings(conn, tenant.id, intervals={"default": 0})  # raw jobs only
+        set_pull_settings(conn, tenant.id, intervals={"default": 0})  # raw jobs only
 
     timings: dict[str, list[tuple[float, float]]] = defaultdict(list)
 

@@ -46,13 +46,12 @@ from sqlalchemy.engine import make_url
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from qbwc_server import tenants  # noqa: E402
+from qbwc_server.admin import tenants  # noqa: E402
 from qbwc_server.app import create_app  # noqa: E402
 from qbwc_server.config import load_settings  # noqa: E402
 from qbwc_server.db import make_engine, upgrade_to_head  # noqa: E402
 from qbwc_server.qbxml.core import QbxmlVersion, wrap_request  # noqa: E402
 from qbwc_server.queue import ClaimedJob  # noqa: E402
-from qbwc_server.runner import BackgroundServer, spawn_gunicorn  # noqa: E402
 from qbwc_server.simulator import render  # noqa: E402
 from qbwc_server.simulator.generator import generate_company  # noqa: E402
 from qbwc_server.simulator.quickbooks import SimulatedQuickBooks  # noqa: E402
@@ -60,6 +59,7 @@ from qbwc_server.simulator.webconnector import SimulatedWebConnector  # noqa: E4
 from qbwc_server.sync.base import Database, Reply  # noqa: E402
 from qbwc_server.sync.pull import PullHandler  # noqa: E402
 from qbwc_server.sync.pulls import PULLS_BY_ENTITY  # noqa: E402
+from qbwc_server.testing import BackgroundServer, spawn_gunicorn  # noqa: E402
 
 VERSION = QbxmlVersion(13, 0)
 SPEC = PULLS_BY_ENTITY["customers"]

@@ -33,12 +33,12 @@ from sqlalchemy.engine import make_url
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from qbwc_server import tenants  # noqa: E402
+from qbwc_server.admin import tenants  # noqa: E402
+from qbwc_server.admin.settings import set_pull_settings  # noqa: E402
 from qbwc_server.config import load_settings  # noqa: E402
 from qbwc_server.db import resolve_database_url, upgrade_to_head  # noqa: E402
-from qbwc_server.runner import spawn_gunicorn  # noqa: E402
 from qbwc_server.simulator import host_response  # noqa: E402
-from qbwc_server.sync import schedule  # noqa: E402
+from qbwc_server.testing import spawn_gunicorn  # noqa: E402
 
 TNS = "http://developer.intuit.com/"
 HEADERS = {
@@ -272,7 +272,7 @@ def main() -> None:
         for i in range(max(args.concurrency)):
             info, password = tenants.add_tenant(conn, f"bench-{i}", f"bench-{i}")
             # The raw-job session is what is measured here; pulls have bench/ingest.py.
-            schedule.set_pull_settings(conn, info.id, intervals={"default": 0})
+            set_pull_settings(conn, info.id, intervals={"default": 0})
             passwords[f"bench-{i}"] = password or ""
     workers = args.workers or 2 * (os.cpu_count() or 1)
     process, url = start_gunicorn(database_url, args.worker_class, workers, args.threads)

@@ -1,7 +1,13 @@
 """gunicorn config: `gunicorn -c deploy/gunicorn.conf.py qbwc_server.wsgi:application`.
 
-The settings live in the package (qbwc_server/gunicorn_conf.py) so `qbwc-server serve` uses the
-same ones; override below, or through the QBWC_* environment variables they read.
+The values come from qbwc_server/config.py (`GunicornSettings`: the QBWC_* variables README.md
+lists, with their defaults and checks), so `qbwc-server serve` runs with the same ones. Override
+below if you must; a malformed variable stops gunicorn with one line naming it.
 """
 
-from qbwc_server.gunicorn_conf import *  # noqa: F403
+from qbwc_server.config import ConfigError, load_settings
+
+try:
+    globals().update(load_settings().gunicorn.options())
+except ConfigError as exc:
+    raise SystemExit(f"qbwc-server: {exc}") from None

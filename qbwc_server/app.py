@@ -1,7 +1,8 @@
 """Builds the WSGI application: SOAP at /qbwc, /healthz; later the API and metrics.
 
 Everything per process is built here once (Spyne app, engine, password verifier); nothing
-per request but the request.
+per request but the request. gunicorn serves it in production (wsgi.py); `BackgroundServer`
+serves it from a thread for the demo (and, through testing.py, for tests and benchmarks).
 """
 
 from __future__ import annotations
@@ -9,9 +10,12 @@ from __future__ import annotations
 import io
 import json
 import logging
+import socketserver
+import threading
 import wsgiref.util
 from collections.abc import Callable, Iterable
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from xml.sax.saxutils import escape
 
 from spyne.server.wsgi import WsgiApplication
@@ -131,3 +135,46 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     if engine is None:
         engine = make_engine(resolve_database_url(settings), pool_size=settings.db_pool_size)
     return QbwcApp(engine, settings)
+
+
+class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class BackgroundServer:
+    """The app on `host` (127.0.0.1) in a daemon thread, stdlib's threaded WSGI server; `url` is
+    the SOAP endpoint. Port 0 picks a free one. Not for production: that is gunicorn's job."""
+
+    #: How often the serving thread checks for shutdown: stopping waits up to this long.
+    POLL_SECONDS = 0.05
+
+    def __init__(self, app: QbwcApp, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._server = make_server(
+            host, port, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
+        )
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(self.POLL_SECONDS,), name="qbwc-http", daemon=True
+        )
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def url(self) -> str:
+        return self.base_url + SOAP_PATH
+
+    def __enter__(self) -> BackgroundServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)

@@ -1,14 +1,19 @@
-"""Settings from the environment: the one place that reads os.environ.
+"""Settings: the environment's (the one place that reads os.environ, gunicorn's included) and each
+tenant's (the `tenants.settings` jsonb), as frozen, checked objects.
 
-Everything else receives a frozen `Settings`, so tests and the CLI can build their own.
+Everything else receives a `Settings`, a `GunicornSettings` or a `TenantSettings`, so tests and
+the CLI can build their own. A malformed value is a `ConfigError` naming it, never a traceback.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
 import platformdirs
 
@@ -42,6 +47,94 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     return value
 
 
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = (env.get(name) or default).strip().lower()
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {env.get(name)!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class GunicornSettings:
+    """How gunicorn serves the app (deploy/gunicorn.conf.py and `qbwc-server serve` both use these).
+
+    Chosen by measurement (bench/README.md): gthread keeps the Web Connector's connection alive
+    for the whole session (sync closes it after every call, and measured slower); two workers
+    per core with two threads each, because a kept-alive connection stays with the worker that
+    accepted it and several Web Connectors can land on one worker: a second thread lets it
+    overlap their database waits.
+    """
+
+    bind: str = "127.0.0.1:8000"
+    workers: int = 2 * multiprocessing.cpu_count()
+    threads: int = 2
+    #: Most connections one worker holds open at once, idle keep-alive ones included.
+    worker_connections: int = 1000
+    #: Longer than the .NET client's 100 s idle timeout, so the client, not the server, closes an
+    #: idle connection: a server-side close racing the client's next POST fails that call.
+    keepalive: int = 120
+    #: Must exceed the slowest receiveResponseXML (a large iterator page parsed and applied): a
+    #: worker killed mid-apply loses that response. Pages are bounded (MaxReturned) to stay far below.
+    timeout: int = 300
+    #: Behind a TLS proxy on the same host: trust its X-Forwarded-* headers.
+    forwarded_allow_ips: str = "127.0.0.1,::1"
+    #: None: no access log; "-": standard output; else a file path.
+    access_log: str | None = None
+    log_level: str = "info"
+    #: gunicorn >= 25.1 opens a control socket at one fixed path per user, which collides when
+    #: several instances run (tests, benchmarks, more than one deployment): off unless a path is given.
+    control_socket: str | None = None
+
+    def options(self) -> dict[str, object]:
+        """gunicorn's settings by gunicorn's names: these values plus the choices that are not
+        settings (the worker class, timeouts and limits every deployment wants)."""
+        return {
+            "bind": self.bind,
+            "worker_class": "gthread",
+            "workers": self.workers,
+            "threads": self.threads,
+            "worker_connections": self.worker_connections,
+            "keepalive": self.keepalive,
+            # The heartbeat file is touched on every request; keep it in memory, not on disk.
+            "worker_tmp_dir": "/dev/shm" if os.path.isdir("/dev/shm") else None,
+            "timeout": self.timeout,
+            "graceful_timeout": 60,
+            # The largest qbXML page arrives in one POST; headers stay bounded, bodies are limited
+            # at the proxy.
+            "limit_request_line": 8190,
+            "forwarded_allow_ips": self.forwarded_allow_ips,
+            "accesslog": self.access_log,
+            "errorlog": "-",
+            "loglevel": self.log_level,
+            "proc_name": "qbwc-server",
+            "control_socket": self.control_socket or "unused",
+            "control_socket_disable": self.control_socket is None,
+        }
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+def load_gunicorn_settings(env: Mapping[str, str]) -> GunicornSettings:
+    """gunicorn's part of `load_settings`."""
+    defaults = GunicornSettings()
+    bind = (env.get("QBWC_BIND") or defaults.bind).strip()
+    if not bind:
+        raise ConfigError("QBWC_BIND must be an address such as 127.0.0.1:8000")
+    return GunicornSettings(
+        bind=bind,
+        workers=_int(env, "QBWC_WORKERS", defaults.workers, 1),
+        threads=_int(env, "QBWC_THREADS", defaults.threads, 1),
+        worker_connections=_int(env, "QBWC_WORKER_CONNECTIONS", defaults.worker_connections, 1),
+        keepalive=_int(env, "QBWC_KEEPALIVE", defaults.keepalive),
+        timeout=_int(env, "QBWC_WORKER_TIMEOUT", defaults.timeout),
+        forwarded_allow_ips=env.get("QBWC_FORWARDED_ALLOW_IPS") or defaults.forwarded_allow_ips,
+        access_log=env.get("QBWC_ACCESS_LOG") or None,
+        log_level=_choice(env, "QBWC_LOG_LEVEL", defaults.log_level, LOG_LEVELS),
+        control_socket=env.get("QBWC_CONTROL_SOCKET") or None,
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
     """Runtime settings; every field has a working default except where noted."""
@@ -66,6 +159,8 @@ class Settings:
     job_max_attempts: int = 5
     #: Connection pool size per process (gunicorn worker).
     db_pool_size: int = 5
+    #: How gunicorn serves the app (deploy/gunicorn.conf.py, `qbwc-server serve`).
+    gunicorn: GunicornSettings = field(default_factory=GunicornSettings)
 
     def with_database(self, url: str) -> Settings:
         return replace(self, database_url=normalize_database_url(url))
@@ -92,4 +187,84 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         fast_verifier_seconds=_int(env, "QBWC_FAST_VERIFIER_SECONDS", 900),
         job_max_attempts=_int(env, "QBWC_JOB_MAX_ATTEMPTS", 5, 1),
         db_pool_size=_int(env, "QBWC_DB_POOL_SIZE", 5, 1),
+        gunicorn=load_gunicorn_settings(env),
     )
+
+
+#: Bounds of a tenant's pull settings. A pull rarer than monthly is better turned off (0).
+MAX_PULL_INTERVAL_SECONDS = 31 * 86400
+MAX_PULL_PAGE_SIZE = 10_000
+
+
+class TenantSettingsError(QbwcError, ValueError):
+    """A tenant setting of the wrong type or out of bounds; the message names it."""
+
+    code = "validation_failed"
+
+
+@dataclass(frozen=True)
+class TenantSettings:
+    """One tenant's settings, typed: the `tenants.settings` jsonb, whose shape stays as it is.
+
+    Keys this release does not read are kept in `other` and written back unchanged, so settings
+    a newer release added survive an older one's change.
+    """
+
+    #: Seconds between pulls per entity, or "default" for every entity without its own; 0 turns
+    #: a pull off. An entity in neither uses its pull's own interval (sync/pulls.py).
+    pull_intervals: Mapping[str, int] = field(default_factory=dict)
+    #: Records per page of a pull (MaxReturned); None: the pull's own (500).
+    pull_page_size: int | None = None
+    other: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name, seconds in self.pull_intervals.items():
+            if not isinstance(seconds, int) or isinstance(seconds, bool):
+                raise TenantSettingsError(
+                    f"{name}: an interval is a whole number of seconds, got {seconds!r}"
+                )
+            if seconds < 0:
+                raise TenantSettingsError(f"{name}: an interval cannot be negative")
+            if seconds > MAX_PULL_INTERVAL_SECONDS:
+                raise TenantSettingsError(
+                    f"{name}: an interval cannot exceed 31 days; turn the pull off instead"
+                )
+        size = self.pull_page_size
+        if size is not None and (
+            not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= MAX_PULL_PAGE_SIZE
+        ):
+            raise TenantSettingsError(f"the page size must be between 1 and {MAX_PULL_PAGE_SIZE} records")
+        object.__setattr__(self, "pull_intervals", MappingProxyType(dict(self.pull_intervals)))
+        object.__setattr__(self, "other", MappingProxyType(dict(self.other)))
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any] | None) -> TenantSettings:
+        """From the stored jsonb (None or {} for a tenant that never set anything)."""
+        raw = dict(raw or {})
+        intervals = raw.pop("pull_intervals", None) or {}
+        if not isinstance(intervals, Mapping):
+            raise TenantSettingsError(f"pull_intervals must map entities to seconds, got {intervals!r}")
+        return cls(pull_intervals=intervals, pull_page_size=raw.pop("pull_page_size", None), other=raw)
+
+    def to_json(self) -> dict[str, Any]:
+        """The jsonb to store: the same shape `from_json` reads."""
+        stored: dict[str, Any] = dict(self.other)
+        if self.pull_intervals:
+            stored["pull_intervals"] = dict(self.pull_intervals)
+        if self.pull_page_size is not None:
+            stored["pull_page_size"] = self.pull_page_size
+        return stored
+
+    def pull_interval(self, entity: str) -> int | None:
+        """Seconds between pulls of `entity` (0: off), or None when the tenant set none."""
+        return self.pull_intervals.get(entity, self.pull_intervals.get("default"))
+
+    def with_pulls(
+        self, *, intervals: Mapping[str, int] | None = None, page_size: int | None = None
+    ) -> TenantSettings:
+        """These settings with `intervals` merged over the current ones, and `page_size` if given."""
+        return replace(
+            self,
+            pull_intervals={**self.pull_intervals, **(intervals or {})},
+            pull_page_size=self.pull_page_size if page_size is None else page_size,
+        )

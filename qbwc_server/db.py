@@ -29,8 +29,21 @@ log = logging.getLogger(__name__)
 EMBEDDED_DATABASE = "qbwc"
 #: A row of a prepared statement, by column name.
 Row = dict[str, Any]
-#: Shipped inside the package, so an installed release can migrate its own database.
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def _migrations_dir() -> Path:
+    """The alembic environment: inside the package in an installed wheel (`qbwc_server/migrations`,
+    mapped there by pyproject's package-dir), at the repository's top level in a source checkout
+    or an editable install."""
+    package = Path(__file__).resolve().parent
+    for candidate in (package / "migrations", package.parent / "migrations"):
+        if (candidate / "env.py").is_file():
+            return candidate
+    raise FileNotFoundError(f"no migrations beside {package}: the installation is incomplete")
+
+
+#: Where alembic's env.py and versions/ are, so every install can migrate its own database.
+MIGRATIONS_DIR = _migrations_dir()
 
 
 def make_engine(url: str, *, pool_size: int = 5) -> Engine:

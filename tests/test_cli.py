@@ -1,13 +1,14 @@
-"""`qbwc-server …` as an admin runs it: the real console script in a subprocess, against a real database.
+"""`qbwc-server …` as an admin runs it, against a real database.
 
 Asserts what a person sees (exit status, stdout, the one-line reason on stderr) and what the
-command left in the database.
+command left in the database. The commands run in this process (tests/console.py); a few smoke
+tests at the end run the real console script and `python -m qbwc_server.cli` as processes.
 """
 
 from __future__ import annotations
 
-import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -20,9 +21,9 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from qbwc_server.webconnector.auth import PasswordVerifier
-from tests.conftest import TenantCredentials
+from tests.conftest import Run, TenantCredentials
+from tests.console import PUBLIC_URL, cli_environment, run_in_process, run_process
 
-PUBLIC_URL = "https://qbwc.example.com/qbwc"
 BRACED_GUID = re.compile(r"^\{[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}\}$")
 SHOWN_ONCE = re.compile(r"\(shown only this once[^)]*\): (\S+)$", re.MULTILINE)
 CUSTOMER_QUERY = '<CustomerQueryRq requestID="1"/>'
@@ -31,32 +32,12 @@ FULL_DOCUMENT = (
     f'<QBXML><QBXMLMsgsRq onError="stopOnError">{CUSTOMER_QUERY}</QBXMLMsgsRq></QBXML>\n'
 )
 
-Run = Callable[..., subprocess.CompletedProcess[str]]
-
 
 def run_cli(
     *args: str, database_url: str, data_dir: Path, stdin: str = ""
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "QBWC_"))}
-    env |= {"DATABASE_URL": database_url, "QBWC_PUBLIC_URL": PUBLIC_URL, "QBWC_DATA_DIR": str(data_dir)}
-    return subprocess.run(
-        [sys.executable, "-m", "qbwc_server.cli", *args],
-        input=stdin,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-@pytest.fixture
-def cli(database_url: str, tmp_path: Path) -> Run:
-    """Run `qbwc-server ARGS…` against this test's database."""
-
-    def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        return run_cli(*args, database_url=database_url, data_dir=tmp_path, stdin=stdin)
-
-    return run
+    """`qbwc-server ARGS…` in this process against `database_url`."""
+    return run_in_process(list(args), cli_environment(database_url, data_dir), stdin)
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> str:
@@ -294,7 +275,7 @@ def test_enqueue_raw_accepts_a_file_saved_with_a_utf8_bom(
     result = cli("jobs", "enqueue-raw", "acme", str(request))
 
     assert result.returncode == 0, (
-        "Regression (qbwc_server/cli.py cmd_jobs_enqueue_raw): a well-formed qbXML file that starts with a"
+        "Regression (qbwc_server/cli/jobs.py cmd_enqueue_raw): a well-formed qbXML file that starts with a"
         " UTF-8 byte-order mark is refused, because the file is read with encoding='utf-8' (the BOM"
         " stays as U+FEFF, so request_messages no longer sees the XML declaration at the start)."
         f" It should be read with 'utf-8-sig'. stderr: {result.stderr.strip()}"
@@ -385,8 +366,8 @@ def test_missing_database_is_a_one_line_error(database_url: str, tmp_path: Path)
     assert "cannot connect to the database" in result.stderr
     assert "qbwc_no_such_database" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, (
-        "Regression (qbwc_server/cli.py open_engine): the reason is built from str(exc) of SQLAlchemy's"
-        " OperationalError, which spans several lines (the driver's message, a blank line and"
+        "Regression (qbwc_server/cli/common.py open_engine): the reason is built from str(exc) of"
+        " SQLAlchemy's OperationalError, which spans several lines (the driver's message, a blank line and"
         " '(Background on this error at: https://sqlalche.me/...)'); every command should exit 2"
         " with ONE line, e.g. from the first line of exc.orig. Got:\n" + result.stderr
     )
@@ -398,3 +379,38 @@ def test_database_without_the_schema_says_to_migrate(
     result = run_cli("tenant", "list", database_url=fresh_database(None), data_dir=tmp_path)
 
     refused(result, "run `alembic upgrade head` first")
+
+
+# -- as a separate process: the console script and `python -m qbwc_server.cli` ----------------
+
+
+def test_the_console_script_answers_help_without_a_database(tmp_path: Path) -> None:
+    script = shutil.which("qbwc-server", path=str(Path(sys.executable).parent))
+    if script is None:
+        pytest.skip("the qbwc-server console script is not installed beside this Python")
+    unreachable = "postgresql://postgres@127.0.0.1:1/nothing"
+
+    result = run_process(["--help"], cli_environment(unreachable, tmp_path), command=[script])
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: qbwc-server")
+
+
+def test_as_a_process_tenant_add_then_status(database_url: str, tmp_path: Path) -> None:
+    environ = cli_environment(database_url, tmp_path)
+
+    added = run_process(["tenant", "add", "acme", "--username", "acme-qb"], environ)
+    status = run_process(["status"], environ)
+
+    assert SHOWN_ONCE.search(ok(added))
+    assert ok(status).splitlines()[1].split()[:3] == ["acme", "acme-qb", "never"]
+
+
+def test_as_a_process_bad_input_is_one_line_and_exit_2(database_url: str, tmp_path: Path) -> None:
+    environ = cli_environment(database_url, tmp_path)
+
+    refused(run_process(["tenant", "show", "nobody"], environ), "no tenant named 'nobody'")
+    refused(
+        run_process(["serve"], {**environ, "QBWC_WORKERS": "abc"}),
+        "QBWC_WORKERS must be a whole number, got 'abc'",
+    )

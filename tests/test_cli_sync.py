@@ -1,5 +1,5 @@
 """The sync commands as an admin runs them: `refresh`, `reps`, `pulls`, `tenant set --pull`, and
-`simulate --company` against a served app (the real console script in a subprocess)."""
+`simulate --company` against a served app (the `cli` fixture: `qbwc-server` in this process)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,12 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import Engine, text
 
-from qbwc_server.runner import BackgroundServer
-from tests.conftest import TenantCredentials
-from tests.test_cli import Run, cli  # noqa: F401  (the fixture)
+from qbwc_server.testing import BackgroundServer
+from tests.conftest import Run, TenantCredentials
 
 
 def test_refresh_queues_a_full_pull_of_a_group_and_refuses_an_unknown_entity(
-    cli: Run,  # noqa: F811
+    cli: Run,
     tenant: TenantCredentials,
     engine: Engine,
 ) -> None:
@@ -44,7 +43,7 @@ def test_refresh_queues_a_full_pull_of_a_group_and_refuses_an_unknown_entity(
     assert cli("refresh", "nobody", "invoices").returncode == 2
 
 
-def test_reps_map_and_list(cli: Run, tenant: TenantCredentials, engine: Engine) -> None:  # noqa: F811
+def test_reps_map_and_list(cli: Run, tenant: TenantCredentials, engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(
             text(
@@ -65,7 +64,7 @@ def test_reps_map_and_list(cli: Run, tenant: TenantCredentials, engine: Engine) 
     assert bad.returncode == 2 and "email" in bad.stderr
 
 
-def test_tenant_set_changes_the_pull_schedule(cli: Run, tenant: TenantCredentials, engine: Engine) -> None:  # noqa: F811
+def test_tenant_set_changes_the_pull_schedule(cli: Run, tenant: TenantCredentials, engine: Engine) -> None:
     done = cli(
         "tenant", "set", "acme", "--pull", "customers=15m", "--pull", "classes=off", "--page-size", "200"
     )
@@ -87,7 +86,7 @@ def test_tenant_set_changes_the_pull_schedule(cli: Run, tenant: TenantCredential
 
 
 def test_simulate_with_a_generated_company_syncs_it_and_pulls_reports_each_entity(
-    cli: Run,  # noqa: F811
+    cli: Run,
     make_tenant: Callable[..., TenantCredentials],
     server: BackgroundServer,
     engine: Engine,
@@ -123,6 +122,6 @@ def test_simulate_with_a_generated_company_syncs_it_and_pulls_reports_each_entit
 
 
 @pytest.mark.parametrize("command", [["refresh", "--help"], ["reps", "map", "--help"], ["pulls", "--help"]])
-def test_sync_commands_explain_themselves(cli: Run, command: list[str]) -> None:  # noqa: F811
+def test_sync_commands_explain_themselves(cli: Run, command: list[str]) -> None:
     shown = cli(*command)
     assert shown.returncode == 0 and "usage: qbwc-server" in shown.stdout

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+
+from tests.console import cli_environment, run_in_process
 
 pytestmark = pytest.mark.slow
 
 
 def test_demo_serves_and_completes_a_simulated_session(database_url: str) -> None:
     env = {**os.environ, "DATABASE_URL": database_url}
-    result = subprocess.run(
+    result = subprocess.run(  # as a process: what a newcomer runs first
         [sys.executable, "-m", "qbwc_server.cli", "demo", "--exit", "--port", "0"],
         env=env,
         capture_output=True,
@@ -34,23 +39,13 @@ def test_demo_serves_and_completes_a_simulated_session(database_url: str) -> Non
     assert "Traceback" not in result.stderr
 
 
-def test_demo_reports_a_busy_port_without_touching_the_queue(database_url: str) -> None:
-    import socket
-
-    from sqlalchemy import create_engine, text
-
+def test_demo_reports_a_busy_port_without_touching_the_queue(database_url: str, tmp_path: Path) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        env = {**os.environ, "DATABASE_URL": database_url}
-        result = subprocess.run(
-            [sys.executable, "-m", "qbwc_server.cli", "demo", "--exit", "--port", str(port)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            stdin=subprocess.DEVNULL,
+        result = run_in_process(
+            ["demo", "--exit", "--port", str(port)], cli_environment(database_url, tmp_path)
         )
     assert result.returncode == 2
     assert f"Cannot listen on port {port}" in result.stdout and "--port 0" in result.stdout

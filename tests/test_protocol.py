@@ -467,7 +467,7 @@ def test_database_outage_gets_a_soap_fault_and_healthz_says_so(
     from qbwc_server.app import create_app
     from qbwc_server.config import Settings
     from qbwc_server.db import make_engine
-    from qbwc_server.runner import BackgroundServer
+    from qbwc_server.testing import BackgroundServer
 
     url = fresh_database(template_database)
     engine = make_engine(url)

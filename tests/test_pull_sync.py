@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from qbwc_server.runner import BackgroundServer
 from qbwc_server.simulator.company import Company
 from qbwc_server.simulator.generator import generate_company
 from qbwc_server.simulator.quickbooks import SimulatedQuickBooks
 from qbwc_server.simulator.records import Customer, Invoice, InvoiceLine
 from qbwc_server.simulator.webconnector import SessionReport, SimulatedWebConnector
+from qbwc_server.testing import BackgroundServer
 from tests.conftest import TenantCredentials
 
 pytestmark = [pytest.mark.slow, pytest.mark.protocol]

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from sqlalchemy import Engine, text
 
 from qbwc_server import queue
+from qbwc_server.admin.settings import set_pull_settings
 from qbwc_server.models import JobKind
 from qbwc_server.sync import schedule
 from qbwc_server.sync.pulls import PULLS
@@ -61,7 +62,7 @@ def test_tenant_settings_turn_pulls_off_and_change_their_pace(
 ) -> None:
     tenant = make_tenant(pulls=True)
     with engine.begin() as conn:
-        schedule.set_pull_settings(conn, tenant.id, intervals={"classes": 0, "invoices": 120}, page_size=50)
+        set_pull_settings(conn, tenant.id, intervals={"classes": 0, "invoices": 120}, page_size=50)
         schedule.enqueue_due_pulls(conn, tenant.id)
         due = dict(
             conn.execute(

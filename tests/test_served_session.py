@@ -13,12 +13,13 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
-from qbwc_server import queue, tenants
+from qbwc_server import queue
+from qbwc_server.admin import tenants
+from qbwc_server.admin.settings import set_pull_settings
 from qbwc_server.db import make_engine
 from qbwc_server.models import JobKind
-from qbwc_server.runner import spawn_gunicorn
 from qbwc_server.simulator import CannedProcessor, SimulatedWebConnector, soap_call
-from qbwc_server.sync import schedule
+from qbwc_server.testing import spawn_gunicorn
 from tests.wire import envelope, post
 
 pytestmark = [pytest.mark.protocol, pytest.mark.slow]
@@ -52,7 +53,7 @@ def gunicorn(admin_engine, pg_admin_url: str, template_database: str) -> Iterato
     engine = make_engine(url)
     with engine.begin() as conn:
         info, password = tenants.add_tenant(conn, "acme", "acme-qbwc")
-        schedule.set_pull_settings(conn, info.id, intervals={"default": 0})  # only the jobs queued here
+        set_pull_settings(conn, info.id, intervals={"default": 0})  # only the jobs queued here
     process, base = spawn_gunicorn(url, environ={**os.environ, "QBWC_WORKERS": "2"})
     try:
         yield Served(base + "/qbwc", engine, info.id, info.username, password or "")

@@ -1,21 +1,21 @@
 """Which pulls are due, queued when the Web Connector authenticates.
 
 A tenant that never synced has every pull due, so its first session is a full initial sync.
-After that each entity is pulled incrementally every `interval` (per-tenant overrides in
-`tenants.settings["pull_intervals"]`, seconds; 0 turns a pull off), from its cursor minus a
-small overlap for clock and DST skew between QuickBooks' PC and us.
+After that each entity is pulled incrementally every `interval` (per-tenant overrides in its
+`TenantSettings.pull_intervals`; 0 turns a pull off), from its cursor minus a small overlap for
+clock and DST skew between QuickBooks' PC and us. Changing the settings is admin/settings.py's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Connection, text
 
 from qbwc_server import queue
+from qbwc_server.config import TenantSettings
 from qbwc_server.errors import QbwcError
 from qbwc_server.sync.pull import PullSpec
 from qbwc_server.sync.pulls import GROUPS, PULLS, PULLS_BY_ENTITY
@@ -41,20 +41,32 @@ class UnknownEntity(QbwcError, ValueError):
     code = "bad_request"
 
 
-def interval_for(spec: PullSpec, settings: Mapping[str, Any] | None) -> dt.timedelta | None:
+def tenant_settings(conn: Connection, tenant_id: int, *, for_update: bool = False) -> TenantSettings:
+    """The tenant's settings; `for_update` locks its row until the transaction ends."""
+    lock = " FOR UPDATE" if for_update else ""
+    raw = conn.execute(text(f"SELECT settings FROM tenants WHERE id = :t{lock}"), {"t": tenant_id}).scalar()
+    return TenantSettings.from_json(raw)
+
+
+def interval_for(spec: PullSpec, settings: TenantSettings) -> dt.timedelta | None:
     """The tenant's interval for `spec`; None when the tenant turned that pull off."""
-    overrides = (settings or {}).get("pull_intervals") or {}
-    seconds = overrides.get(spec.entity, overrides.get("default"))
+    seconds = settings.pull_interval(spec.entity)
     if seconds is None:
         return spec.interval
-    return dt.timedelta(seconds=int(seconds)) if int(seconds) > 0 else None
+    return dt.timedelta(seconds=seconds) if seconds > 0 else None
+
+
+def page_size_for(spec: PullSpec, settings: TenantSettings) -> int | None:
+    """MaxReturned for `spec`'s pages: the tenant's page size (smaller pages for a slow
+    QuickBooks PC, so no call nears the Web Connector's timeout), else the pull's own (500)."""
+    if spec.page_size is None:
+        return None
+    return settings.pull_page_size or spec.page_size
 
 
 def enqueue_due_pulls(conn: Connection, tenant_id: int) -> int:
     """Queue every pull of the tenant that is due and not already queued; returns how many."""
-    settings = conn.execute(
-        text("SELECT settings FROM tenants WHERE id = :t FOR UPDATE"), {"t": tenant_id}
-    ).scalar()
+    settings = tenant_settings(conn, tenant_id, for_update=True)  # one planner per tenant at a time
     cursors = {
         row.entity: row
         for row in conn.execute(
@@ -103,7 +115,7 @@ def request_refresh(conn: Connection, tenant_id: int, names: Iterable[str]) -> l
             choices = ", ".join([*GROUPS, *PULLS_BY_ENTITY])
             raise UnknownEntity(f"unknown entity {name!r}; choose from: {choices}")
     now = conn.execute(text("SELECT now()")).scalar_one()
-    settings = conn.execute(text("SELECT settings FROM tenants WHERE id = :t"), {"t": tenant_id}).scalar()
+    settings = tenant_settings(conn, tenant_id)
     done: list[str] = []
     for entity in dict.fromkeys(entities):
         spec = PULLS_BY_ENTITY[entity]
@@ -120,22 +132,13 @@ def request_refresh(conn: Connection, tenant_id: int, names: Iterable[str]) -> l
     return done
 
 
-def page_size_for(spec: PullSpec, settings: Mapping[str, Any] | None) -> int | None:
-    """MaxReturned for `spec`'s pages: the tenant's `pull_page_size` (smaller pages for a slow
-    QuickBooks PC, so no call nears the Web Connector's timeout), else the default 500."""
-    if spec.page_size is None:
-        return None
-    configured = (settings or {}).get("pull_page_size")
-    return max(1, int(configured)) if configured else spec.page_size
-
-
 def _enqueue(
     conn: Connection,
     tenant_id: int,
     spec: PullSpec,
     since: dt.datetime | None,
     now: dt.datetime,
-    settings: Mapping[str, Any] | None,
+    settings: TenantSettings,
 ) -> int:
     params: dict[str, Any] = {"started_at": now.isoformat(), "page_size": page_size_for(spec, settings)}
     if since is not None:
@@ -184,58 +187,18 @@ def _set_next_due(conn: Connection, tenant_id: int, entity: str, when: dt.dateti
     )
 
 
-def set_pull_settings(
-    conn: Connection,
-    tenant_id: int,
-    *,
-    intervals: Mapping[str, int] | None = None,
-    page_size: int | None = None,
-) -> dict[str, Any]:
-    """Change a tenant's pull intervals (seconds per entity or "default"; 0 turns a pull off)
-    and page size; returns the tenant's pull settings. New intervals apply from now."""
-    for name, seconds in (intervals or {}).items():
-        if name != "default" and name not in PULLS_BY_ENTITY:
-            raise UnknownEntity(
-                f"unknown entity {name!r}; choose from: default, {', '.join(PULLS_BY_ENTITY)}"
-            )
-        if seconds < 0:
-            raise ValueError(f"{name}: an interval cannot be negative")
-    if page_size is not None and not 1 <= page_size <= 10_000:
-        raise ValueError("the page size must be between 1 and 10000 records")
-    settings = dict(
-        conn.execute(text("SELECT settings FROM tenants WHERE id = :t FOR UPDATE"), {"t": tenant_id}).scalar()
-        or {}
-    )
-    if intervals:
-        settings["pull_intervals"] = {**(settings.get("pull_intervals") or {}), **intervals}
-    if page_size is not None:
-        settings["pull_page_size"] = page_size
+def replan(conn: Connection, tenant_id: int) -> None:
+    """After the tenant's intervals changed: pulls that were off are planned again at the next
+    authenticate (due at once if turned back on, off again if not)."""
     conn.execute(
-        text("UPDATE tenants SET settings = CAST(:s AS jsonb), updated_at = now() WHERE id = :t"),
-        {"s": json.dumps(settings), "t": tenant_id},
-    )
-    if intervals:  # re-plan: the next authenticate queues what is due under the new intervals
-        conn.execute(
-            text(
-                "UPDATE sync_cursors SET next_due_at = NULL WHERE tenant_id = :t AND next_due_at = 'infinity'"
-            ),
-            {"t": tenant_id},
-        )
-    return {k: v for k, v in settings.items() if k.startswith("pull_")}
-
-
-def pull_status(conn: Connection, tenant_id: int) -> list[dict[str, Any]]:
-    """Per entity: cursor, last completion, next due time and the open or last pull job."""
-    rows = conn.execute(
-        text("""
-            SELECT c.entity, c.last_modified, c.last_completed_at, c.next_due_at = 'infinity' AS off,
-                   CASE WHEN c.next_due_at < 'infinity' THEN c.next_due_at END AS next_due_at,
-                   (SELECT j.status FROM jobs j
-                    WHERE j.tenant_id = c.tenant_id AND j.kind = c.entity || '.pull'
-                    ORDER BY j.id DESC LIMIT 1) AS last_job_status
-            FROM sync_cursors c WHERE c.tenant_id = :t
-        """),
+        text("UPDATE sync_cursors SET next_due_at = NULL WHERE tenant_id = :t AND next_due_at = 'infinity'"),
         {"t": tenant_id},
-    ).mappings()
-    by_entity = {row["entity"]: dict(row) for row in rows}
-    return [by_entity.get(spec.entity, {"entity": spec.entity}) for spec in PULLS]
+    )
+
+
+def make_pulls_due(conn: Connection, tenant_id: int) -> int:
+    """Make every pull of the tenant that is not off due now (Sync Now); returns how many."""
+    return conn.execute(
+        text("UPDATE sync_cursors SET next_due_at = now() WHERE tenant_id = :t AND next_due_at < 'infinity'"),
+        {"t": tenant_id},
+    ).rowcount

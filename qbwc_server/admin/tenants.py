@@ -1,4 +1,7 @@
-"""Tenant administration: create, list, change credentials. Used by the CLI (and later the API)."""
+"""Tenants: create, find, list, change their credentials and company file, start them afresh.
+
+Passwords are generated or hashed by webconnector/auth.py; only their verifiers are stored.
+"""
 
 from __future__ import annotations
 
@@ -21,8 +24,16 @@ class TenantError(QbwcError, ValueError):
     code = "bad_request"
 
 
+class TenantNotFound(TenantError, LookupError):
+    """No tenant has that name (or username)."""
+
+    code = "not_found"
+
+
 @dataclass(frozen=True)
 class TenantInfo:
+    """A tenant as admins see it: everything but its password verifier and settings."""
+
     id: int
     name: str
     username: str
@@ -88,6 +99,7 @@ def add_tenant(
 
 
 def get_tenant(conn: Connection, name_or_username: str) -> TenantInfo:
+    """The tenant with that name, else the one with that username (names win)."""
     row = conn.execute(
         text(
             f"SELECT {_COLUMNS} FROM tenants WHERE name = :n OR username = :n ORDER BY name = :n DESC LIMIT 1"
@@ -95,11 +107,12 @@ def get_tenant(conn: Connection, name_or_username: str) -> TenantInfo:
         {"n": name_or_username},
     ).first()
     if row is None:
-        raise TenantError(f"no tenant named {name_or_username!r} (see `qbwc-server tenant list`)")
+        raise TenantNotFound(f"no tenant named {name_or_username!r} (see `qbwc-server tenant list`)")
     return TenantInfo(*row)
 
 
 def list_tenants(conn: Connection) -> list[TenantInfo]:
+    """Every tenant, by name."""
     return [TenantInfo(*row) for row in conn.execute(text(f"SELECT {_COLUMNS} FROM tenants ORDER BY name"))]
 
 
@@ -152,9 +165,29 @@ def set_tenant(
     return get_tenant(conn, tenant.name)
 
 
-def job_counts(conn: Connection, tenant_id: int) -> dict[str, int]:
-    """Jobs per status for one tenant."""
-    rows = conn.execute(
-        text("SELECT status, count(*) FROM jobs WHERE tenant_id = :id GROUP BY status"), {"id": tenant_id}
+#: What a tenant's sync leaves behind, parents first (their lines and applications cascade).
+SYNCED_TABLES = (
+    "customers",
+    "customer_ship_addresses",
+    "items",
+    "price_levels",
+    "sales_reps",
+    "terms",
+    "sales_orders",
+    "invoices",
+    "payments",
+    "classes",
+    "customer_types",
+    "sales_tax_codes",
+    "sync_cursors",
+)
+
+
+def clear_synced_data(conn: Connection, tenant_id: int) -> None:
+    """Forget what was pulled for the tenant (mirror rows, cursors) and the jobs still waiting,
+    so its next session is a first full sync. Rep email mappings and finished jobs stay."""
+    for table in SYNCED_TABLES:
+        conn.execute(text(f"DELETE FROM {table} WHERE tenant_id = :t"), {"t": tenant_id})
+    conn.execute(
+        text("DELETE FROM jobs WHERE tenant_id = :t AND status IN ('queued', 'blocked')"), {"t": tenant_id}
     )
-    return {status: n for status, n in rows}

@@ -1,47 +1,35 @@
 """`qbwc-server demo`: the whole loop on one machine — endpoint, tenant, a simulated QuickBooks
 company, a first session that pulls all of it, changes made "in QuickBooks", and a second
-session that brings exactly those changes.
+session that brings exactly those changes. The simulators play QuickBooks and the Web
+Connector; the admin operations (admin/) set the stage, as an admin would.
 """
 
 from __future__ import annotations
 
+import argparse
 import threading
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
-from qbwc_server import queue, tenants
-from qbwc_server.app import create_app
+from qbwc_server.admin import jobs, pulls, status, tenants
+from qbwc_server.admin.settings import set_pull_settings
+from qbwc_server.app import BackgroundServer, create_app
 from qbwc_server.config import Settings
 from qbwc_server.db import make_engine, resolve_database_url, upgrade_to_head
-from qbwc_server.models import JobKind
-from qbwc_server.runner import BackgroundServer
 from qbwc_server.simulator import SimulatedWebConnector, format_report
 from qbwc_server.simulator.generator import generate_company
 from qbwc_server.simulator.quickbooks import SimulatedQuickBooks
 from qbwc_server.simulator.records import Customer
 from qbwc_server.simulator.webconnector import SessionReport
-from qbwc_server.sync import schedule
 
 DEMO_TENANT = "demo"
 DEMO_REQUEST = '<CompanyQueryRq requestID="1"/>'
-#: The mirror tables the demo reports on, in the order a first sync fills them.
-MIRROR_TABLES = (
-    "customers",
-    "customer_ship_addresses",
-    "items",
-    "price_levels",
-    "sales_reps",
-    "terms",
-    "sales_orders",
-    "invoices",
-    "payments",
-)
 
 
-_MAKE_DUE = text(
-    "UPDATE sync_cursors SET next_due_at = now() WHERE tenant_id = :t AND next_due_at < 'infinity'"
-)
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    return run_demo(settings, port=args.port, keep_serving=not args.exit)
 
 
 def run_demo(settings: Settings, *, port: int = 8000, keep_serving: bool = True, customers: int = 300) -> int:
@@ -55,6 +43,7 @@ def run_demo(settings: Settings, *, port: int = 8000, keep_serving: bool = True,
         server = BackgroundServer(create_app(settings, engine), port=port)
     except OSError as exc:  # before touching the demo tenant or the queue
         print(f"Cannot listen on port {port}: {exc.strerror}. Try `qbwc-server demo --port 0`.")
+        engine.dispose()
         return 2
     password, tenant_id = _demo_tenant(engine)
     company = generate_company(seed=0, customers=customers, items=max(20, customers // 5))
@@ -67,7 +56,7 @@ def run_demo(settings: Settings, *, port: int = 8000, keep_serving: bool = True,
             f" {len(company.payments)} payments.\n"
         )
         with engine.begin() as conn:
-            job_id = queue.enqueue(conn, tenant_id, JobKind.RAW_QBXML, request_body=DEMO_REQUEST)
+            job_id = jobs.enqueue_raw(conn, tenant_id, DEMO_REQUEST, max_attempts=settings.job_max_attempts)
         print(f"Session 1 — first sync (every pull is due), plus raw qbXML job {job_id}:\n")
         first = _session(server, password, quickbooks)
         _print_mirror(engine, tenant_id)
@@ -75,7 +64,7 @@ def run_demo(settings: Settings, *, port: int = 8000, keep_serving: bool = True,
         print("\nMeanwhile, in QuickBooks: one customer edited, one added, one deactivated, stock received.")
         _change_company(quickbooks)
         with engine.begin() as conn:  # as if the pull intervals had passed
-            conn.execute(_MAKE_DUE, {"t": tenant_id})
+            pulls.sync_now(conn, tenant_id)
         print("\nSession 2 — incremental pulls bring just those changes:\n")
         second = _session(server, password, quickbooks)
         _print_mirror(engine, tenant_id)
@@ -102,13 +91,8 @@ def _demo_tenant(engine: Engine) -> tuple[str, int]:
         except tenants.TenantError:
             password = tenants.rotate_password(conn, DEMO_TENANT)
         tenant_id = tenants.get_tenant(conn, DEMO_TENANT).id
-        for table in (*MIRROR_TABLES, "classes", "customer_types", "sales_tax_codes", "sync_cursors"):
-            conn.execute(text(f"DELETE FROM {table} WHERE tenant_id = :t"), {"t": tenant_id})
-        conn.execute(
-            text("DELETE FROM jobs WHERE tenant_id = :t AND status IN ('queued', 'blocked')"),
-            {"t": tenant_id},
-        )
-        schedule.set_pull_settings(conn, tenant_id, page_size=100)  # several pages: iterators at work
+        tenants.clear_synced_data(conn, tenant_id)
+        set_pull_settings(conn, tenant_id, page_size=100)  # several pages: iterators at work
     assert password is not None  # generated, never admin-chosen here
     return password, tenant_id
 
@@ -134,13 +118,17 @@ def _change_company(quickbooks: SimulatedQuickBooks) -> None:
 
 def _print_mirror(engine: Engine, tenant_id: int) -> None:
     with engine.connect() as conn:
-        counts = [
-            (
-                table,
-                conn.execute(
-                    text(f"SELECT count(*) FROM {table} WHERE tenant_id = :t"), {"t": tenant_id}
-                ).scalar(),
-            )
-            for table in MIRROR_TABLES
-        ]
-    print("\nMirror: " + ", ".join(f"{table} {n}" for table, n in counts))
+        counts = status.mirror_counts(conn, tenant_id)
+    print("\nMirror: " + ", ".join(f"{table} {n}" for table, n in counts.items()))
+
+
+def register(sub: Any) -> None:
+    """Add `demo` to `qbwc-server`'s commands."""
+    p = sub.add_parser("demo", help="serve the endpoint and run a simulated Web Connector session against it")
+    p.add_argument(
+        "--port", type=int, default=8000, help="port to serve on (default 8000; 0 = any free port)"
+    )
+    p.add_argument(
+        "--exit", action="store_true", help="stop after the simulated session instead of serving on"
+    )
+    p.set_defaults(func=cmd_demo)

@@ -1,0 +1,117 @@
+"""The job queue for admins: list jobs, read one in full, count them, queue raw qbXML, retry
+and cancel. The queue's rules (claiming, retries, dependencies) stay in queue.py; this module
+reads jobs for people and forwards their decisions to it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from qbwc_server import queue
+from qbwc_server.errors import QbwcError
+from qbwc_server.models import JobKind
+from qbwc_server.qbxml.core import request_messages
+
+
+class JobNotFound(QbwcError, LookupError):
+    """No job has that id."""
+
+    code = "not_found"
+
+
+@dataclass(frozen=True)
+class JobRow:
+    """A job as admins read it, with its tenant's name; the bodies only when read one by one."""
+
+    id: int
+    tenant: str
+    kind: str
+    entity_ref: str | None
+    priority: int
+    status: str
+    attempts: int
+    max_attempts: int
+    depends_on: int | None
+    run_after: dt.datetime
+    lease_ticket: str | None
+    last_status_code: int | None
+    last_message: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    finished_at: dt.datetime | None
+    request_body: str | None
+    response_xml: str | None
+    params: dict[str, Any] | None = None
+    records: int = 0
+    iterator_remaining: int | None = None
+
+
+_SELECT = """
+    SELECT j.id, t.name, j.kind, j.entity_ref, j.priority, j.status, j.attempts, j.max_attempts,
+           j.depends_on, j.run_after, j.lease_ticket, j.last_status_code, j.last_message,
+           j.created_at, j.updated_at, j.finished_at, {bodies}, j.params, j.records, j.iterator_remaining
+    FROM jobs j JOIN tenants t ON t.id = j.tenant_id
+"""
+
+
+def list_jobs(
+    conn: Connection, *, tenant: str | None = None, status: str | None = None, limit: int = 50
+) -> list[JobRow]:
+    """Newest first, without the (possibly large) request and response bodies."""
+    sql = (
+        _SELECT.format(bodies="NULL, NULL")
+        + """
+        WHERE (CAST(:tenant AS text) IS NULL OR t.name = :tenant OR t.username = :tenant)
+          AND (CAST(:status AS text) IS NULL OR j.status = :status)
+        ORDER BY j.id DESC LIMIT :limit
+    """
+    )
+    rows = conn.execute(text(sql), {"tenant": tenant, "status": status, "limit": max(1, limit)})
+    return [JobRow(*row) for row in rows]
+
+
+def get_job(conn: Connection, job_id: int) -> JobRow:
+    """One job in full, with its request and QuickBooks' response."""
+    row = conn.execute(
+        text(_SELECT.format(bodies="j.request_body, j.response_xml") + " WHERE j.id = :id"), {"id": job_id}
+    ).first()
+    if row is None:
+        raise JobNotFound(f"no job {job_id}")
+    return JobRow(*row)
+
+
+def job_counts(conn: Connection, tenant_id: int) -> dict[str, int]:
+    """Jobs per status for one tenant (statuses without jobs are left out)."""
+    rows = conn.execute(
+        text("SELECT status, count(*) FROM jobs WHERE tenant_id = :id GROUP BY status"), {"id": tenant_id}
+    )
+    return {status: n for status, n in rows}
+
+
+def enqueue_raw(
+    conn: Connection, tenant_id: int, request_xml: str, *, max_attempts: int, priority: int = 100
+) -> int:
+    """Queue a raw qbXML request for the tenant's next session; returns the job id.
+
+    `request_xml` is a whole qbXML document, a bare QBXMLMsgsRq or just the `…Rq` elements; the
+    session wraps them in its own envelope. Raises QbxmlParseError for anything else.
+    `max_attempts` is the deployment's (Settings.job_max_attempts).
+    """
+    body = request_messages(request_xml)
+    return queue.enqueue(
+        conn, tenant_id, JobKind.RAW_QBXML, request_body=body, priority=priority, max_attempts=max_attempts
+    )
+
+
+def retry_job(conn: Connection, job_id: int) -> None:
+    """Requeue a failed, dead or blocked job with fresh attempts (QueueError otherwise)."""
+    queue.retry_job(conn, job_id)
+
+
+def cancel_job(conn: Connection, job_id: int) -> None:
+    """Give up on a job that has not finished: it becomes dead (QueueError otherwise)."""
+    queue.cancel_job(conn, job_id)

@@ -1,0 +1,88 @@
+"""A tenant's pulls from QuickBooks, for admins: where each one stands, a full refresh, Sync Now.
+
+When pulls are due and how they are queued is sync/schedule.py's; this module reads the cursors
+for people and asks the schedule for more.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, text
+
+from qbwc_server.sync import schedule
+from qbwc_server.sync.pulls import PULLS
+
+#: Statuses of a pull's latest job that need an admin (the fix is on the job).
+STUCK = ("failed", "dead")
+
+
+@dataclass(frozen=True)
+class PullState:
+    """One pulled entity of one tenant."""
+
+    entity: str
+    #: QuickBooks' TimeModified the next incremental pull starts from (minus the overlap).
+    last_modified: dt.datetime | None = None
+    last_completed_at: dt.datetime | None = None
+    #: None with `off` false: due at the next authenticate.
+    next_due_at: dt.datetime | None = None
+    #: The tenant turned this pull off.
+    off: bool = False
+    #: Status of the entity's latest pull job, if any.
+    last_job_status: str | None = None
+
+
+@dataclass(frozen=True)
+class PullsOverview:
+    """How far a tenant's pulls got, in one glance."""
+
+    synced: int
+    total: int
+    last_completed_at: dt.datetime | None
+    #: Entities whose latest pull failed and waits for an admin.
+    stuck: tuple[str, ...]
+    off: tuple[str, ...]
+
+
+def pull_states(conn: Connection, tenant_id: int) -> list[PullState]:
+    """Every pulled entity, in pull order: cursor, last completion, next due time, last job."""
+    rows = conn.execute(
+        text("""
+            SELECT c.entity, c.last_modified, c.last_completed_at,
+                   CASE WHEN c.next_due_at < 'infinity' THEN c.next_due_at END AS next_due_at,
+                   c.next_due_at = 'infinity' AS off,
+                   (SELECT j.status FROM jobs j
+                    WHERE j.tenant_id = c.tenant_id AND j.kind = c.entity || '.pull'
+                    ORDER BY j.id DESC LIMIT 1) AS last_job_status
+            FROM sync_cursors c WHERE c.tenant_id = :t
+        """),
+        {"t": tenant_id},
+    )
+    by_entity = {row.entity: PullState(*row) for row in rows}
+    return [by_entity.get(spec.entity, PullState(spec.entity)) for spec in PULLS]
+
+
+def overview(states: Sequence[PullState]) -> PullsOverview:
+    """Sum up `pull_states` (for `tenant show` and the status page)."""
+    done = [state.last_completed_at for state in states if state.last_completed_at is not None]
+    return PullsOverview(
+        synced=len(done),
+        total=len(states),
+        last_completed_at=max(done, default=None),
+        stuck=tuple(state.entity for state in states if state.last_job_status in STUCK),
+        off=tuple(state.entity for state in states if state.off),
+    )
+
+
+def refresh(conn: Connection, tenant_id: int, names: Iterable[str]) -> list[str]:
+    """Queue a full refresh of each named entity or group (UnknownEntity for a name that is
+    neither); returns the entities queued. It runs when the Web Connector next connects."""
+    return schedule.request_refresh(conn, tenant_id, names)
+
+
+def sync_now(conn: Connection, tenant_id: int) -> int:
+    """Make every pull that is not off due at the next authenticate; returns how many."""
+    return schedule.make_pulls_due(conn, tenant_id)

@@ -1,0 +1,41 @@
+"""`qbwc-server db url|upgrade|stop`: the database in use, its migrations, the embedded server."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from qbwc_server.cli.common import UsageError
+from qbwc_server.config import Settings
+from qbwc_server.db import resolve_database_url, stop_embedded_postgres, upgrade_to_head
+
+
+def cmd_url(args: argparse.Namespace, settings: Settings) -> int:
+    print(resolve_database_url(settings))
+    return 0
+
+
+def cmd_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    upgrade_to_head(resolve_database_url(settings))
+    print("The database schema is up to date.")
+    return 0
+
+
+def cmd_stop(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.database_url:
+        raise UsageError("DATABASE_URL is set: that server is yours to stop, not qbwc-server's")
+    stopped = stop_embedded_postgres(settings.data_dir)
+    print("Stopped the embedded PostgreSQL." if stopped else "The embedded PostgreSQL was not running.")
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add `db …` to `qbwc-server`'s commands."""
+    group = sub.add_parser("db", help="database helpers")
+    dsub = group.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    p = dsub.add_parser("url", help="print the database URL in use (starting the embedded one if needed)")
+    p.set_defaults(func=cmd_url)
+    p = dsub.add_parser("upgrade", help="apply the database migrations (what `alembic upgrade head` does)")
+    p.set_defaults(func=cmd_upgrade)
+    p = dsub.add_parser("stop", help="stop the embedded PostgreSQL (it keeps running between commands)")
+    p.set_defaults(func=cmd_stop)

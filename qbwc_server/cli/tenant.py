@@ -1,0 +1,171 @@
+"""`qbwc-server tenant add|list|show|set|rotate-password`: parsing and printing only.
+
+The work is admin/tenants.py's, admin/settings.py's (pull schedule) and admin/status.py's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from typing import Any
+
+from qbwc_server.admin import settings as tenant_settings
+from qbwc_server.admin import status, tenants
+from qbwc_server.admin.pulls import PullsOverview
+from qbwc_server.cli.common import UsageError, read_password, reading, transaction, when
+from qbwc_server.config import Settings
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+_UNITS = {"": 60, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
+    password = read_password(args.password_stdin)
+    with transaction(settings) as conn:
+        tenant, generated = tenants.add_tenant(
+            conn, args.name, args.username, password=password, company_file=args.company_file
+        )
+    print(f"Created tenant {tenant.name!r} (Web Connector username {tenant.username!r}).")
+    if generated:
+        print(f"Password (shown only this once; type it into the Web Connector): {generated}")
+    print(f"Next: qbwc-server qwc {tenant.name} > {tenant.name}.qwc, then open it in the Web Connector.")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    with reading(settings) as conn:
+        rows = status.tenant_summaries(conn)
+    if not rows:
+        print("No tenants yet: qbwc-server tenant add NAME --username USER")
+        return 0
+    print(f"{'NAME':20} {'USERNAME':20} {'LAST SEEN':20} {'QBXML':6} {'QUEUED':>6} {'NEED HELP':>9}")
+    for row in rows:
+        t = row.tenant
+        print(
+            f"{t.name:20} {t.username:20} {when(t.last_seen_at):20} {t.qbxml_version or '-':6}"
+            f" {row.queued:>6} {row.needing_attention:>9}"
+        )
+    for row in rows:  # in full: the fix is the useful part
+        if row.tenant.connection_error:
+            print(f"\n{row.tenant.name}: {row.tenant.connection_error}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
+    with reading(settings) as conn:
+        shown = status.tenant_status(conn, args.name)
+    t = shown.tenant
+    password = "generated secret (SHA-256)" if t.password_kind == "token" else "admin-chosen (argon2id)"
+    fields = [
+        ("Name", t.name),
+        ("Username", t.username),
+        ("Password", password),
+        ("OwnerID", "{" + str(t.owner_id).upper() + "}"),
+        ("FileID", "{" + str(t.file_id).upper() + "}"),
+        ("Company file", t.company_file or "(whichever is open in QuickBooks)"),
+        (
+            "QuickBooks",
+            " ".join(filter(None, [t.host_product, t.host_version, t.host_country])) or "not seen yet",
+        ),
+        ("qbXML version", t.qbxml_version or "not negotiated yet"),
+        ("Last seen", str(t.last_seen_at or "never")),
+        ("Locked until", str(t.locked_until or "-")),
+        ("Jobs", ", ".join(f"{n} {s}" for s, n in sorted(shown.jobs.items())) or "none"),
+        ("Pulls", pulls_line(shown.pulls)),
+        ("Problem", t.connection_error or "none"),
+    ]
+    for label, value in fields:
+        print(f"{label + ':':15} {value}")
+    return 0
+
+
+def pulls_line(pulls: PullsOverview) -> str:
+    """One line for `tenant show`: how far the pulls got, and which need attention."""
+    if not pulls.synced:
+        return "no pull has completed yet (the first session does a full sync)"
+    parts = [f"{pulls.synced} of {pulls.total} entities synced, last at {when(pulls.last_completed_at)}"]
+    if pulls.stuck:
+        parts.append(f"needs attention: {', '.join(pulls.stuck)}")
+    if pulls.off:
+        parts.append(f"off: {', '.join(pulls.off)}")
+    return "; ".join(parts) + " (details: qbwc-server pulls TENANT)"
+
+
+def cmd_set(args: argparse.Namespace, settings: Settings) -> int:
+    if args.company_file is None and args.username is None and not args.pull and args.page_size is None:
+        raise UsageError("nothing to change: give --company-file, --username, --pull or --page-size")
+    intervals = dict(parse_interval(spec) for spec in args.pull or [])
+    with transaction(settings) as conn:
+        t = tenants.set_tenant(conn, args.name, company_file=args.company_file, username=args.username)
+        changed = None
+        if intervals or args.page_size is not None:
+            changed = tenant_settings.set_pull_settings(
+                conn, t.id, intervals=intervals, page_size=args.page_size
+            )
+    print(f"Updated {t.name!r}: username {t.username!r}, company file {t.company_file or '(the open one)'}.")
+    if changed is not None:
+        pulls = {key: value for key, value in changed.to_json().items() if key.startswith("pull_")}
+        print(f"Pull settings: {pulls}")
+    return 0
+
+
+def parse_interval(spec: str) -> tuple[str, int]:
+    """'customers=15m' -> ('customers', 900); 'invoices=off' -> ('invoices', 0). Bare numbers are minutes."""
+    entity, sep, value = spec.partition("=")
+    if not sep or not entity.strip():
+        raise UsageError(f"--pull wants ENTITY=INTERVAL (e.g. customers=15m or invoices=off), not {spec!r}")
+    if value.strip().lower() in ("off", "0"):
+        return entity.strip(), 0
+    match = _DURATION.match(value)
+    if match is None:
+        raise UsageError(f"{spec!r}: the interval is a number with s, m, h or d (e.g. 90s, 15m, 2h), or off")
+    return entity.strip(), int(match[1]) * _UNITS[match[2]]
+
+
+def cmd_rotate_password(args: argparse.Namespace, settings: Settings) -> int:
+    password = read_password(args.password_stdin)
+    with transaction(settings) as conn:
+        generated = tenants.rotate_password(conn, args.name, password=password)
+    print(f"Password changed for {args.name!r}; enter it in the Web Connector too.")
+    if generated:
+        print(f"New password (shown only this once): {generated}")
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add `tenant …` to `qbwc-server`'s commands."""
+    tenant = sub.add_parser("tenant", help="manage tenants (one QuickBooks company each)")
+    tsub = tenant.add_subparsers(dest="tenant_command", required=True, metavar="ACTION")
+    p = tsub.add_parser("add", help="create a tenant and print its Web Connector password once")
+    p.add_argument("name", help="short name for the company, e.g. acme")
+    p.add_argument("--username", required=True, help="the Web Connector username (goes into the .qwc)")
+    p.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read an admin-chosen password from standard input instead of generating one",
+    )
+    p.add_argument("--company-file", help="full path of the company file the Web Connector must open")
+    p.set_defaults(func=cmd_add)
+    p = tsub.add_parser("list", help="list tenants with their health")
+    p.set_defaults(func=cmd_list)
+    p = tsub.add_parser("show", help="everything about one tenant")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_show)
+    p = tsub.add_parser("set", help="change a tenant's username, company file or pull schedule")
+    p.add_argument("name")
+    p.add_argument("--company-file", help="full path, or '' for whichever file is open in QuickBooks")
+    p.add_argument("--username", help="new Web Connector username (re-issue the .qwc afterwards)")
+    p.add_argument(
+        "--pull",
+        action="append",
+        metavar="ENTITY=INTERVAL",
+        help="how often to pull an entity (or 'default'), e.g. customers=15m, invoices=2m, classes=off",
+    )
+    p.add_argument(
+        "--page-size", type=int, help="records per page of a pull (default 500; smaller for slow PCs)"
+    )
+    p.set_defaults(func=cmd_set)
+    p = tsub.add_parser("rotate-password", help="issue a new password (ends a live session)")
+    p.add_argument("name")
+    p.add_argument("--password-stdin", action="store_true", help="read an admin-chosen password from stdin")
+    p.set_defaults(func=cmd_rotate_password)

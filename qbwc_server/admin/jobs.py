@@ -13,8 +13,8 @@ from sqlalchemy import Connection, text
 
 from qbwc_server import queue
 from qbwc_server.errors import QbwcError
-from qbwc_server.models import JobKind
 from qbwc_server.qbxml.core import request_messages
+from qbwc_server.sync import raw
 
 
 class JobNotFound(QbwcError, LookupError):
@@ -35,7 +35,8 @@ class JobRow:
     status: str
     attempts: int
     max_attempts: int
-    depends_on: int | None
+    #: The jobs it waits for.
+    depends_on: list[int]
     run_after: dt.datetime
     lease_ticket: str | None
     last_status_code: int | None
@@ -51,8 +52,10 @@ class JobRow:
 
 
 _SELECT = """
-    SELECT j.id, t.name, j.kind, j.entity_ref, j.priority, j.status, j.attempts, j.max_attempts,
-           j.depends_on, j.run_after, j.lease_ticket, j.last_status_code, j.last_message,
+    SELECT j.id, t.name AS tenant, j.kind, j.entity_ref, j.priority, j.status, j.attempts, j.max_attempts,
+           ARRAY(SELECT d.depends_on_id FROM job_dependencies d WHERE d.job_id = j.id ORDER BY 1)
+               AS depends_on,
+           j.run_after, j.lease_ticket, j.last_status_code, j.last_message,
            j.created_at, j.updated_at, j.finished_at, {bodies}, j.params, j.records, j.iterator_remaining
     FROM jobs j JOIN tenants t ON t.id = j.tenant_id
 """
@@ -63,7 +66,7 @@ def list_jobs(
 ) -> list[JobRow]:
     """Newest first, without the (possibly large) request and response bodies."""
     sql = (
-        _SELECT.format(bodies="NULL, NULL")
+        _SELECT.format(bodies="NULL AS request_body, NULL AS response_xml")
         + """
         WHERE (CAST(:tenant AS text) IS NULL OR t.name = :tenant OR t.username = :tenant)
           AND (CAST(:status AS text) IS NULL OR j.status = :status)
@@ -71,7 +74,7 @@ def list_jobs(
     """
     )
     rows = conn.execute(text(sql), {"tenant": tenant, "status": status, "limit": max(1, limit)})
-    return [JobRow(*row) for row in rows]
+    return [JobRow(**row._mapping) for row in rows]
 
 
 def get_job(conn: Connection, job_id: int) -> JobRow:
@@ -81,7 +84,7 @@ def get_job(conn: Connection, job_id: int) -> JobRow:
     ).first()
     if row is None:
         raise JobNotFound(f"no job {job_id}")
-    return JobRow(*row)
+    return JobRow(**row._mapping)
 
 
 def job_counts(conn: Connection, tenant_id: int) -> dict[str, int]:
@@ -102,16 +105,16 @@ def enqueue_raw(
     `max_attempts` is the deployment's (Settings.job_max_attempts).
     """
     body = request_messages(request_xml)
-    return queue.enqueue(
-        conn, tenant_id, JobKind.RAW_QBXML, request_body=body, priority=priority, max_attempts=max_attempts
-    )
+    return raw.enqueue_raw(conn, tenant_id, body, priority=priority, max_attempts=max_attempts)
 
 
-def retry_job(conn: Connection, job_id: int) -> None:
-    """Requeue a failed, dead or blocked job with fresh attempts (QueueError otherwise)."""
-    queue.retry_job(conn, job_id)
+def retry_job(conn: Connection, job_id: int, *, resend: bool = False) -> None:
+    """Requeue a failed, dead or blocked job with fresh attempts (QueueError otherwise); an
+    unconfirmed write only with `resend`, since QuickBooks may already have done it."""
+    queue.retry_job(conn, job_id, resend=resend)
 
 
 def cancel_job(conn: Connection, job_id: int) -> None:
-    """Give up on a job that has not finished: it becomes dead (QueueError otherwise)."""
+    """Give up on a job that is not in flight (an unconfirmed one too): it becomes dead (QueueError
+    otherwise)."""
     queue.cancel_job(conn, job_id)

@@ -13,9 +13,9 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
 from qbwc_server.errors import QbwcError
-from qbwc_server.models import PasswordKind
-from qbwc_server.queue import reclaim_expired_leases
+from qbwc_server.models import PasswordKind, SessionState
 from qbwc_server.webconnector.auth import generate_password, hash_admin_password, hash_generated
+from qbwc_server.webconnector.lifecycle import end_tenant_sessions
 
 
 class TenantError(QbwcError, ValueError):
@@ -128,16 +128,9 @@ def rotate_password(conn: Connection, name: str, *, password: str | None = None)
         """),
         {"kind": kind, "hash": stored, "id": tenant.id},
     )
-    # A session opened with the old password must not carry on; its work goes back in the queue.
-    conn.execute(
-        text("""
-            UPDATE qbwc_sessions SET state = 'expired', closed_at = now(),
-                                     last_error = 'The password was changed; sign in again.'
-            WHERE tenant_id = :id AND state = 'open'
-        """),
-        {"id": tenant.id},
-    )
-    reclaim_expired_leases(conn, tenant.id)
+    # A session opened with the old password must not carry on; what it sent without an answer
+    # is taken back (reads queued again, writes unconfirmed).
+    end_tenant_sessions(conn, tenant.id, SessionState.EXPIRED, "The password was changed; sign in again.")
     return generated
 
 

@@ -15,9 +15,10 @@ from qbwc_server.admin import jobs, tenants
 from qbwc_server.admin.jobs import JobRow
 from qbwc_server.cli.common import UsageError, reading, transaction
 from qbwc_server.config import Settings
+from qbwc_server.models import JobStatus
 from qbwc_server.qbxml.core import QbxmlParseError
 
-STATUSES = ["queued", "sent", "done", "failed", "blocked", "dead"]
+STATUSES = [status.value for status in JobStatus]
 
 
 def cmd_enqueue_raw(args: argparse.Namespace, settings: Settings) -> int:
@@ -71,7 +72,7 @@ def describe(job: JobRow) -> list[tuple[str, str]]:
         ("Status", job.status),
         ("Attempts", f"{job.attempts} of {job.max_attempts}"),
         ("Priority", str(job.priority)),
-        ("Depends on", str(job.depends_on or "-")),
+        ("Depends on", ", ".join(str(d) for d in job.depends_on) or "-"),
         ("Run after", str(job.run_after)),
         ("Created", str(job.created_at)),
         ("Finished", str(job.finished_at or "-")),
@@ -95,6 +96,13 @@ def _pull_lines(job: JobRow) -> list[tuple[str, str]]:
     if job.iterator_remaining:
         lines.append(("Still to read", f"{job.iterator_remaining} records (iterator in progress)"))
     return lines
+
+
+def cmd_retry(args: argparse.Namespace, settings: Settings) -> int:
+    with transaction(settings) as conn:
+        jobs.retry_job(conn, args.id, resend=args.resend)
+    print(f"Job {args.id} requeued.")
+    return 0
 
 
 def _action(action: Callable[[Any, int], None], verb: str) -> Callable[[argparse.Namespace, Settings], int]:
@@ -125,9 +133,20 @@ def register(sub: Any) -> None:
     p.add_argument("id", type=int)
     p.add_argument("--response", action="store_true", help="also print the stored qbXML response")
     p.set_defaults(func=cmd_show)
-    p = jsub.add_parser("retry", help="requeue a failed, dead or blocked job")
+    p = jsub.add_parser(
+        "retry",
+        help="requeue a failed, dead, blocked or unconfirmed job",
+        description="Requeue a failed, dead or blocked job with fresh attempts. An unconfirmed job is a"
+        " write that went out and whose answer was lost: QuickBooks may already have done it, so it is"
+        " sent again only with --resend, once you have checked QuickBooks.",
+    )
     p.add_argument("id", type=int)
-    p.set_defaults(func=_action(jobs.retry_job, "requeued"))
-    p = jsub.add_parser("cancel", help="give up on a job that has not finished")
+    p.add_argument(
+        "--resend",
+        action="store_true",
+        help="send an unconfirmed write again (check QuickBooks first: it may be there already)",
+    )
+    p.set_defaults(func=cmd_retry)
+    p = jsub.add_parser("cancel", help="give up on a job that has not finished (or an unconfirmed one)")
     p.add_argument("id", type=int)
     p.set_defaults(func=_action(jobs.cancel_job, "cancelled"))

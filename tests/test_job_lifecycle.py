@@ -363,3 +363,22 @@ def test_a_pull_leaves_a_pending_local_change_alone(engine, tenant) -> None:
         " comes back through the push (3200: re-read, merge, Mod again)"
     )
     assert (rows["80000002-1"].name, rows["80000002-1"].sync_state) == ("Globex Inc", "synced")
+
+
+def test_the_cli_resends_an_unconfirmed_write_only_when_told(engine, tenant, database_url, tmp_path) -> None:
+    from tests.console import cli_environment, run_in_process
+
+    environ = cli_environment(database_url, tmp_path)
+    add = enqueue_raw(engine, tenant.id, ADD_CUSTOMER)
+    with engine.begin() as conn:
+        queue.claim_next_job(conn, tenant.id, "ticket-A")
+        queue.release_leases(conn, "ticket-A")  # the session died with the Add in QuickBooks' hands
+
+    listed = run_in_process(["jobs", "list", "--status", "unconfirmed"], environ)
+    assert listed.returncode == 0 and f"{add:>6}" in listed.stdout
+    refused = run_in_process(["jobs", "retry", str(add)], environ)
+    assert refused.returncode == 2
+    assert "may already have done it" in refused.stderr and "--resend" in refused.stderr
+    assert job_row(engine, add)["status"] == "unconfirmed"
+    resent = run_in_process(["jobs", "retry", str(add), "--resend"], environ)
+    assert resent.returncode == 0 and job_row(engine, add)["status"] == "queued"

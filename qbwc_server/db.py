@@ -1,7 +1,7 @@
 """Engine and connections; an embedded PostgreSQL when no DATABASE_URL is configured.
 
-Knows Postgres and migrations, nothing of QBWC. Driver errors stay SQLAlchemy errors here;
-callers that must translate them do so at their own boundary.
+Knows Postgres and migrations, nothing of QBWC. Driver errors are translated here into ours
+(`DatabaseError`, `ConstraintViolation`), so nothing above this module catches psycopg2's classes.
 """
 
 from __future__ import annotations
@@ -23,10 +23,37 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from qbwc_server.config import Settings, normalize_database_url
+from qbwc_server.errors import QbwcError
 
 log = logging.getLogger(__name__)
 
 EMBEDDED_DATABASE = "qbwc"
+
+
+class DatabaseError(QbwcError):
+    """PostgreSQL could not be reached or dropped the connection: the driver's error, translated
+    here so callers above this module never catch psycopg2's or SQLAlchemy's classes."""
+
+    code = "database_unavailable"
+
+
+class ConstraintViolation(QbwcError):
+    """A statement refused by a constraint (e.g. a second open session for a tenant); `constraint`
+    names it."""
+
+    code = "conflict"
+
+    def __init__(self, message: str, constraint: str | None) -> None:
+        super().__init__(message)
+        self.constraint = constraint
+
+
+def database_error(exc: BaseException) -> DatabaseError:
+    """Our error for a driver error, with its first line (never the statement or its values)."""
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return DatabaseError(f"cannot connect to the database: {reason[0] if reason else type(exc).__name__}")
+
+
 #: A row of a prepared statement, by column name.
 Row = dict[str, Any]
 
@@ -154,12 +181,19 @@ class SingleStatements:
             try:
                 connection = self._idle.get_nowait()
             except queue.Empty:
-                connection = self._connect()
+                try:
+                    connection = self._connect()
+                except psycopg2.OperationalError as exc:
+                    raise database_error(exc) from exc
             try:
                 rows = statement.run(connection, connection.prepared_state, params)
-            except (psycopg2.OperationalError, psycopg2.InterfaceError):  # maybe dead: never reuse it
+            except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:  # maybe dead: never reuse it
                 connection.close()
-                raise
+                raise database_error(exc) from exc
+            except psycopg2.IntegrityError as exc:
+                self._idle.put(connection)  # autocommit: a refused statement leaves nothing open
+                constraint = getattr(getattr(exc, "diag", None), "constraint_name", None)
+                raise ConstraintViolation(f"refused by {constraint or 'a constraint'}", constraint) from exc
             except BaseException:
                 self._idle.put(connection)  # autocommit: a failed statement leaves nothing open
                 raise

@@ -6,14 +6,18 @@ and the CLI's one-line messages use it, so renaming a class never changes what c
 
     QbwcError                         internal_error
      ├── ConfigError                  config_invalid        config.py: a malformed environment setting
+     ├── TenantSettingsError          validation_failed     config.py: a tenant setting out of bounds
      ├── DatabaseError                database_unavailable  db.py: a driver error, translated at the boundary
-     ├── QueueError                   conflict              queue.py: unknown job, or not in a state for that
+     ├── QueueError                   conflict              queue/: unknown job, or not in a state for that
      ├── QbxmlError                   qbxml_invalid         qbxml/core.py
      │    ├── QbxmlParseError         qbxml_unreadable      not well-formed XML (keeps the raw text)
      │    ├── QbxmlValueError         qbxml_invalid_value   a value no QuickBooks writes (names the element)
      │    └── BuildError              validation_failed     qbxml/formats.py: a value we cannot send
      │                                                      (names the field and the limit)
-     ├── TenantError                  bad_request           tenants: no such tenant, name in use, …
+     ├── TenantError                  bad_request           admin/tenants.py: name in use, empty name, …
+     │    └── TenantNotFound          not_found             no tenant of that name
+     ├── JobNotFound                  not_found             admin/jobs.py
+     ├── RepError                     bad_request           admin/reps.py: a rep code or email refused
      ├── QwcError                     bad_request           webconnector/qwc.py: a .qwc that cannot be written
      ├── WeakPasswordError            validation_failed     webconnector/auth.py
      └── UnknownEntity                bad_request           sync/schedule.py: refresh of an entity not pulled

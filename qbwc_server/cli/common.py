@@ -56,7 +56,7 @@ def open_engine(settings: Settings) -> Engine:
     """Engine for the configured database; the embedded one is created and migrated on demand."""
     from alembic.runtime.migration import MigrationContext
 
-    from qbwc_server.db import make_engine, resolve_database_url, upgrade_to_head
+    from qbwc_server.db import database_error, make_engine, resolve_database_url, upgrade_to_head
 
     url = resolve_database_url(settings)
     if settings.database_url is None:
@@ -68,8 +68,7 @@ def open_engine(settings: Settings) -> Engine:
             current = MigrationContext.configure(conn).get_current_revision()
     except Exception as exc:
         engine.dispose()
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise UsageError(f"cannot connect to the database: {reason}") from None
+        raise database_error(exc) from None
     if current != head:
         engine.dispose()
         raise UsageError(

@@ -11,12 +11,11 @@ from __future__ import annotations
 import logging
 import secrets
 
-from psycopg2.errors import UniqueViolation
 from sqlalchemy import Connection, Engine, text
 
 from qbwc_server import __version__, queue
 from qbwc_server.config import Settings
-from qbwc_server.db import SingleStatements
+from qbwc_server.db import ConstraintViolation, SingleStatements
 from qbwc_server.models import SessionState
 from qbwc_server.qbxml.core import MIN_VERSION, QbxmlError, QbxmlVersion, negotiate_version
 from qbwc_server.qbxml.errors import describe_hresult
@@ -112,7 +111,7 @@ class WebConnectorSessions:
             self.bookkeeping.one(
                 sql.AUTH_START, {"ticket": ticket, "tenant_id": tenant_id, "company_file": company_file}
             )
-        except UniqueViolation:  # a concurrent authenticate of the same tenant won the race
+        except ConstraintViolation:  # a concurrent authenticate of the same tenant won the race
             return ["", NO_WORK, "30"]
         return [ticket, company_file or ""]
 

@@ -19,7 +19,7 @@ from qbwc_server import queue
 from qbwc_server.db import SingleStatements
 from qbwc_server.qbxml.core import QbxmlError, parse_xml, response_messages
 from qbwc_server.qbxml.errors import Outcome, describe_hresult, explain_hresult, request_not_run
-from qbwc_server.queue import Action, ClaimedJob, JobResult
+from qbwc_server.queue import Action, ClaimedJob, JobResult, QueueError
 from qbwc_server.sync.base import Database, Reply
 from qbwc_server.sync.registry import handler_for
 from qbwc_server.webconnector import statements as sql
@@ -118,7 +118,12 @@ class Answers:
                     },
                 )
                 return "done", (int(row["progress"]) if row else 100)
-            status = queue.settle(db.conn, job.id, result)
+            try:
+                status = queue.settle(db.conn, job.id, result)
+            except QueueError:  # taken back meanwhile (a newer session took over): not ours to settle
+                db.rollback()
+                log.info("job %s: answered after it was taken back; the answer is dropped", job.id)
+                return "gone", None
             if result.action is Action.FAIL or result.action is Action.UNCONFIRMED:
                 log.warning("job %s %s: %s", job.id, status.value, result.message)
             db.commit()

@@ -382,3 +382,20 @@ def test_the_cli_resends_an_unconfirmed_write_only_when_told(engine, tenant, dat
     assert job_row(engine, add)["status"] == "unconfirmed"
     resent = run_in_process(["jobs", "retry", str(add), "--resend"], environ)
     assert resent.returncode == 0 and job_row(engine, add)["status"] == "queued"
+
+
+def test_a_page_whose_answer_never_came_is_asked_for_in_halves(server, tenant, engine) -> None:
+    job = enqueue_pull(engine, tenant.id)  # pages of 100
+    first = authenticate(server.url, tenant)[0]
+    assert "<MaxReturned>100</MaxReturned>" in send_request(server.url, first, hcp())
+    # The answer is too large for the proxy (413) or too slow; the Web Connector gives up.
+    second = authenticate(server.url, tenant)[0]
+    assert "<MaxReturned>50</MaxReturned>" in send_request(server.url, second, hcp())
+    row = job_row(engine, job)
+    assert row["params"]["page_size"] == 50
+    with engine.begin() as conn:  # and down to a single record, never to nothing
+        conn.execute(
+            text("UPDATE jobs SET params = params || '{\"page_size\": 1}' WHERE id = :id"), {"id": job}
+        )
+    third = authenticate(server.url, tenant)[0]
+    assert "<MaxReturned>1</MaxReturned>" in send_request(server.url, third, hcp())

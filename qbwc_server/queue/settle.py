@@ -174,6 +174,11 @@ _RELEASE = """
         -- a look-up that keeps losing its answer waits for an admin instead of looping
         if_unanswered = CASE WHEN if_unanswered = 'look_up' AND attempts >= max_attempts THEN 'hold'
                              ELSE if_unanswered END,
+        -- a page whose answer never came (too large for the proxy, too slow for a timeout) is
+        -- asked for in halves next time, rather than failing the same way every session
+        params = CASE WHEN (params ->> 'page_size')::int > 1
+                      THEN jsonb_set(params, '{{page_size}}', to_jsonb((params ->> 'page_size')::int / 2))
+                      ELSE params END,
         last_message = CASE
             WHEN if_unanswered = 'look_up' AND attempts < max_attempts THEN
                 'sent, but the session ended before QuickBooks answered: it may have been done;'
@@ -184,6 +189,9 @@ _RELEASE = """
                 || ' again, or `qbwc-server jobs cancel ' || id || '` if it is there'
             WHEN attempts >= max_attempts THEN
                 'sent ' || attempts || ' times without an answer from QuickBooks; gave up'
+            WHEN (params ->> 'page_size')::int > 1 THEN
+                'the session ended before QuickBooks answered; asked again in pages of '
+                || ((params ->> 'page_size')::int / 2)
             ELSE 'the session ended before QuickBooks answered; sent again' END
     WHERE status = 'sent' AND {where}
     RETURNING id, status, last_message

@@ -17,6 +17,11 @@ from qbwc_server.models import PasswordKind, SessionState
 from qbwc_server.webconnector.auth import generate_password, hash_admin_password, hash_generated
 from qbwc_server.webconnector.lifecycle import end_tenant_sessions
 
+#: What a session ended by an admin says (getLastError): not a failure of the tenant's.
+PASSWORD_CHANGED = "The password was changed; sign in again."
+DISABLED = "This company was disabled by an admin."
+ENDED_BY_ADMIN = frozenset({PASSWORD_CHANGED, DISABLED})
+
 
 class TenantError(QbwcError, ValueError):
     """A tenant operation that cannot be done as asked; the message says why."""

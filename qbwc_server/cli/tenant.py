@@ -38,16 +38,18 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     if not rows:
         print("No tenants yet: qbwc-server tenant add NAME --username USER")
         return 0
-    print(f"{'NAME':20} {'USERNAME':20} {'LAST SEEN':20} {'QBXML':6} {'QUEUED':>6} {'NEED HELP':>9}")
+    print(f"{'NAME':20} {'USERNAME':20} {'LAST SEEN':20} {'QBXML':6} {'QUEUED':>6} {'NEED HELP':>9}  STATE")
     for row in rows:
         t = row.tenant
         print(
             f"{t.name:20} {t.username:20} {when(t.last_seen_at):20} {t.qbxml_version or '-':6}"
-            f" {row.queued:>6} {row.needing_attention:>9}"
+            f" {row.queued:>6} {row.needing_attention:>9}  {row.state}"
         )
     for row in rows:  # in full: the fix is the useful part
-        if row.tenant.connection_error:
-            print(f"\n{row.tenant.name}: {row.tenant.connection_error}")
+        if row.problems:
+            print()
+            for problem in row.problems:
+                print(f"{row.tenant.name}: {problem}")
     return 0
 
 
@@ -59,6 +61,7 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     fields = [
         ("Name", t.name),
         ("Username", t.username),
+        ("State", shown.state.replace("_", " ")),
         ("Password", password),
         ("OwnerID", "{" + str(t.owner_id).upper() + "}"),
         ("FileID", "{" + str(t.file_id).upper() + "}"),
@@ -69,23 +72,28 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
         ),
         ("qbXML version", t.qbxml_version or "not negotiated yet"),
         ("Last seen", str(t.last_seen_at or "never")),
-        ("Locked until", str(t.locked_until or "-")),
+        ("Locked until", str(t.locked_until) if shown.locked else "-"),
         ("Jobs", ", ".join(f"{n} {s}" for s, n in sorted(shown.jobs.items())) or "none"),
         ("Pulls", pulls_line(shown.pulls)),
-        ("Problem", t.connection_error or "none"),
     ]
     for label, value in fields:
         print(f"{label + ':':15} {value}")
+    problems = shown.problems or ("none",)
+    print(f"{'Problem:' if len(problems) == 1 else 'Problems:':15} {problems[0]}")
+    for problem in problems[1:]:
+        print(f"{'':15} {problem}")
     return 0
 
 
 def pulls_line(pulls: PullsOverview) -> str:
     """One line for `tenant show`: how far the pulls got, and which need attention."""
-    if not pulls.synced:
+    if not pulls.synced and not pulls.hollow:
         return "no pull has completed yet (the first session does a full sync)"
     parts = [f"{pulls.synced} of {pulls.total} entities synced, last at {when(pulls.last_completed_at)}"]
     if pulls.stuck:
         parts.append(f"needs attention: {', '.join(pulls.stuck)}")
+    if pulls.hollow:
+        parts.append(f"mirror empty: {', '.join(pulls.hollow)}")
     if pulls.off:
         parts.append(f"off: {', '.join(pulls.off)}")
     return "; ".join(parts) + " (details: qbwc-server pulls TENANT)"

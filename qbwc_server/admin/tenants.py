@@ -135,7 +135,7 @@ def rotate_password(conn: Connection, name: str, *, password: str | None = None)
     )
     # A session opened with the old password must not carry on; what it sent without an answer
     # is taken back (reads queued again, writes unconfirmed).
-    end_tenant_sessions(conn, tenant.id, SessionState.EXPIRED, "The password was changed; sign in again.")
+    end_tenant_sessions(conn, tenant.id, SessionState.EXPIRED, PASSWORD_CHANGED)
     return generated
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from qbwc_server.admin import jobs, pulls, status, tenants
 from qbwc_server.admin.settings import set_pull_settings
 from qbwc_server.app import BackgroundServer, create_app
+from qbwc_server.cli.common import bounded_int
 from qbwc_server.config import Settings
 from qbwc_server.db import make_engine, resolve_database_url, upgrade_to_head
 from qbwc_server.simulator import SimulatedWebConnector, format_report
@@ -126,7 +127,10 @@ def register(sub: Any) -> None:
     """Add `demo` to `qbwc-server`'s commands."""
     p = sub.add_parser("demo", help="serve the endpoint and run a simulated Web Connector session against it")
     p.add_argument(
-        "--port", type=int, default=8000, help="port to serve on (default 8000; 0 = any free port)"
+        "--port",
+        type=bounded_int(0, 65535),
+        default=8000,
+        help="port to serve on (default 8000; 0 = any free port)",
     )
     p.add_argument(
         "--exit", action="store_true", help="stop after the simulated session instead of serving on"

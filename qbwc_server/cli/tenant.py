@@ -12,8 +12,8 @@ from typing import Any
 from qbwc_server.admin import settings as tenant_settings
 from qbwc_server.admin import status, tenants
 from qbwc_server.admin.pulls import PullsOverview
-from qbwc_server.cli.common import UsageError, read_password, reading, transaction, when
-from qbwc_server.config import Settings
+from qbwc_server.cli.common import UsageError, bounded_int, read_password, reading, transaction, when
+from qbwc_server.config import MAX_PULL_INTERVAL_SECONDS, MAX_PULL_PAGE_SIZE, Settings, TenantSettings
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNITS = {"": 60, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -105,16 +105,37 @@ def cmd_set(args: argparse.Namespace, settings: Settings) -> int:
     intervals = dict(parse_interval(spec) for spec in args.pull or [])
     with transaction(settings) as conn:
         t = tenants.set_tenant(conn, args.name, company_file=args.company_file, username=args.username)
-        changed = None
         if intervals or args.page_size is not None:
-            changed = tenant_settings.set_pull_settings(
+            current = tenant_settings.set_pull_settings(
                 conn, t.id, intervals=intervals, page_size=args.page_size
             )
-    print(f"Updated {t.name!r}: username {t.username!r}, company file {t.company_file or '(the open one)'}.")
-    if changed is not None:
-        pulls = {key: value for key, value in changed.to_json().items() if key.startswith("pull_")}
-        print(f"Pull settings: {pulls}")
+        else:
+            current = tenant_settings.get_settings(conn, t.id)
+    print(f"Updated {t.name!r}:")
+    print(f"  {'Username:':15} {t.username}")
+    print(f"  {'Company file:':15} {t.company_file or '(whichever is open in QuickBooks)'}")
+    print(f"  {'Pulls:':15} {describe_pulls(current)}")
+    print(f"  {'Page size:':15} {current.pull_page_size or 500} records per page")
+    for reason in current.ignored:
+        print(f"  Removed a stored value that was out of bounds: {reason}")
     return 0
+
+
+def describe_pulls(current: TenantSettings) -> str:
+    """The tenant's own pull intervals in words; the rest keep their defaults (`pulls TENANT`)."""
+    own = [
+        f"{entity} {'off' if seconds == 0 else 'every ' + format_interval(seconds)}"
+        for entity, seconds in sorted(current.pull_intervals.items(), key=lambda item: item[0] != "default")
+    ]
+    return ", ".join(own) + "; others as default" if own else "every pull at its default interval"
+
+
+def format_interval(seconds: int) -> str:
+    """900 -> '15m', 7200 -> '2h', 90 -> '90s': the largest unit that divides it."""
+    for unit in ("d", "h", "m"):
+        if seconds % _UNITS[unit] == 0:
+            return f"{seconds // _UNITS[unit]}{unit}"
+    return f"{seconds}s"
 
 
 def parse_interval(spec: str) -> tuple[str, int]:
@@ -127,7 +148,10 @@ def parse_interval(spec: str) -> tuple[str, int]:
     match = _DURATION.match(value)
     if match is None:
         raise UsageError(f"{spec!r}: the interval is a number with s, m, h or d (e.g. 90s, 15m, 2h), or off")
-    return entity.strip(), int(match[1]) * _UNITS[match[2]]
+    seconds = int(match[1]) * _UNITS[match[2]]
+    if seconds > MAX_PULL_INTERVAL_SECONDS:
+        raise UsageError(f"{spec!r}: an interval cannot exceed 31 days; turn the pull off instead")
+    return entity.strip(), seconds
 
 
 def cmd_rotate_password(args: argparse.Namespace, settings: Settings) -> int:
@@ -170,7 +194,9 @@ def register(sub: Any) -> None:
         help="how often to pull an entity (or 'default'), e.g. customers=15m, invoices=2m, classes=off",
     )
     p.add_argument(
-        "--page-size", type=int, help="records per page of a pull (default 500; smaller for slow PCs)"
+        "--page-size",
+        type=bounded_int(1, MAX_PULL_PAGE_SIZE),
+        help=f"records per page of a pull, 1 to {MAX_PULL_PAGE_SIZE} (default 500; smaller for slow PCs)",
     )
     p.set_defaults(func=cmd_set)
     p = tsub.add_parser("rotate-password", help="issue a new password (ends a live session)")

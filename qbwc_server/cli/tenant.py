@@ -1,4 +1,5 @@
-"""`qbwc-server tenant add|list|show|set|rotate-password`: parsing and printing only.
+"""`qbwc-server tenant add|list|show|set|rotate-password|disable|enable|delete`: parsing and
+printing only.
 
 The work is admin/tenants.py's, admin/settings.py's (pull schedule) and admin/status.py's.
 """
@@ -164,12 +165,55 @@ def cmd_rotate_password(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_disable(args: argparse.Namespace, settings: Settings) -> int:
+    with transaction(settings) as conn:
+        t, changed = tenants.set_disabled(conn, args.name, True)
+    if not changed:
+        print(f"{t.name!r} is already disabled.")
+        return 0
+    print(
+        f"Disabled {t.name!r}: the Web Connector is refused (it shows an authentication error), its live"
+        " session ended, and queued work waits."
+    )
+    print(f"Undo: qbwc-server tenant enable {t.name}")
+    return 0
+
+
+def cmd_enable(args: argparse.Namespace, settings: Settings) -> int:
+    with transaction(settings) as conn:
+        t, changed = tenants.set_disabled(conn, args.name, False)
+    print(
+        f"Enabled {t.name!r}: the Web Connector is let in again."
+        if changed
+        else f"{t.name!r} was not disabled."
+    )
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace, settings: Settings) -> int:
+    with transaction(settings) as conn:
+        t = tenants.get_tenant(conn, args.name)
+        footprint = tenants.tenant_footprint(conn, t.id)
+        owned = ", ".join(f"{n} {noun}{'s' if n != 1 else ''}" for noun, n in footprint.items() if n)
+        if not args.yes:
+            raise UsageError(
+                f"this deletes {t.name!r} and everything it holds ({owned or 'nothing synced yet'}),"
+                " with no undo: add --yes (or `tenant disable` to only stop it)"
+            )
+        tenants.delete_tenant(conn, t.name)
+    print(f"Deleted tenant {t.name!r} and what it held ({owned or 'nothing synced yet'}).")
+    print("Remove its application from the Web Connector on the QuickBooks PC too.")
+    return 0
+
+
 def register(sub: Any) -> None:
     """Add `tenant …` to `qbwc-server`'s commands."""
     tenant = sub.add_parser("tenant", help="manage tenants (one QuickBooks company each)")
     tsub = tenant.add_subparsers(dest="tenant_command", required=True, metavar="ACTION")
     p = tsub.add_parser("add", help="create a tenant and print its Web Connector password once")
-    p.add_argument("name", help="short name for the company, e.g. acme")
+    p.add_argument(
+        "name", help="short name for the company, e.g. acme: 1 to 64 letters, digits, '.', '_' or '-'"
+    )
     p.add_argument("--username", required=True, help="the Web Connector username (goes into the .qwc)")
     p.add_argument(
         "--password-stdin",
@@ -203,3 +247,15 @@ def register(sub: Any) -> None:
     p.add_argument("name")
     p.add_argument("--password-stdin", action="store_true", help="read an admin-chosen password from stdin")
     p.set_defaults(func=cmd_rotate_password)
+    p = tsub.add_parser(
+        "disable", help="refuse the tenant's Web Connector (ends a live session; queued work waits)"
+    )
+    p.add_argument("name")
+    p.set_defaults(func=cmd_disable)
+    p = tsub.add_parser("enable", help="let a disabled tenant's Web Connector in again")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_enable)
+    p = tsub.add_parser("delete", help="delete a tenant and everything synced for it (asks for --yes)")
+    p.add_argument("name")
+    p.add_argument("--yes", action="store_true", help="yes, delete it and all its data; there is no undo")
+    p.set_defaults(func=cmd_delete)

@@ -17,6 +17,7 @@ from qbwc_server.admin import jobs, pulls, status, tenants
 from qbwc_server.admin.settings import set_pull_settings
 from qbwc_server.app import BackgroundServer, create_app
 from qbwc_server.cli.common import bounded_int
+from qbwc_server.cli.db import libpq_url
 from qbwc_server.config import Settings
 from qbwc_server.db import make_engine, resolve_database_url, upgrade_to_head
 from qbwc_server.simulator import SimulatedWebConnector, format_report
@@ -26,7 +27,9 @@ from qbwc_server.simulator.records import Customer
 from qbwc_server.simulator.webconnector import SessionReport
 
 DEMO_TENANT = "demo"
-DEMO_REQUEST = '<CompanyQueryRq requestID="1"/>'
+#: A raw request the simulated QuickBooks answers (it has customers, not a company record), so
+#: the session's closing "Done" is true of it too.
+DEMO_REQUEST = '<CustomerQueryRq requestID="1"><MaxReturned>3</MaxReturned></CustomerQueryRq>'
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -36,7 +39,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 def run_demo(settings: Settings, *, port: int = 8000, keep_serving: bool = True, customers: int = 300) -> int:
     """Serve the endpoint, sync a generated company twice (full, then incremental); 0 if it went well."""
     url = resolve_database_url(settings)
-    where = url if settings.database_url else f"embedded PostgreSQL in {settings.data_dir}"
+    where = libpq_url(url) if settings.database_url else f"embedded PostgreSQL in {settings.data_dir}"
     print(f"Database: {where}")
     upgrade_to_head(url)
     engine = make_engine(url)
@@ -60,6 +63,7 @@ def run_demo(settings: Settings, *, port: int = 8000, keep_serving: bool = True,
             job_id = jobs.enqueue_raw(conn, tenant_id, DEMO_REQUEST, max_attempts=settings.job_max_attempts)
         print(f"Session 1 — first sync (every pull is due), plus raw qbXML job {job_id}:\n")
         first = _session(server, password, quickbooks)
+        _print_raw_outcome(engine, job_id)
         _print_mirror(engine, tenant_id)
 
         print("\nMeanwhile, in QuickBooks: one customer edited, one added, one deactivated, stock received.")
@@ -115,6 +119,19 @@ def _change_company(quickbooks: SimulatedQuickBooks) -> None:
     company.deactivate(active[1].list_id)
     company.add(Customer(name="Peachtree Provisions", full_name="Peachtree Provisions"))
     company.move_stock(next(iter(company.items)), on_hand=Decimal(24))
+
+
+def _print_raw_outcome(engine: Engine, job_id: int) -> None:
+    """What QuickBooks answered the raw request: "Done" closes a session whatever it answered."""
+    with engine.connect() as conn:
+        job = jobs.get_job(conn, job_id)
+    if job.last_status_code is None:
+        print(f"\nRaw qbXML job {job_id}: {job.status}, no answer from QuickBooks yet.")
+        return
+    print(
+        f"\nRaw qbXML job {job_id}: QuickBooks answered {job.last_status_code} ({job.last_message or '-'});"
+        f" the response: qbwc-server jobs show {job_id} --response"
+    )
 
 
 def _print_mirror(engine: Engine, tenant_id: int) -> None:

@@ -190,3 +190,12 @@ def test_tenant_set_prints_readable_lines(cli: Run, tenant: TenantCredentials) -
     assert "{" not in out and "'pull_" not in out
     assert "invoices every 2m" in out and "classes off" in out and "200 records" in out
     refused(cli("tenant", "set", "acme", "--pull", "invoices=9999999999999999999999d"), "31 days")
+
+
+def test_the_mit_license_pyproject_names_is_shipped() -> None:
+    from tests.conftest import REPO_ROOT
+
+    license_text = (REPO_ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert license_text.startswith("MIT License")
+    assert "Copyright (c) 2026 qbwc-server contributors" in license_text
+    assert 'license = { text = "MIT" }' in (REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8")

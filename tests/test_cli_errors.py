@@ -199,4 +199,3 @@ def test_simulate_trusts_a_private_ca_given_with_cafile(
     failed(untrusted, "--cafile")
     assert trusted.returncode == 0, trusted.stdout + trusted.stderr
     assert "authenticate" in trusted.stdout
-

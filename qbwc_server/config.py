@@ -34,6 +34,37 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
+#: What DATABASE_URL must look like, for the error that says it does not.
+DATABASE_URL_EXAMPLE = "postgresql://USER:PASSWORD@HOST:5432/DBNAME"
+
+
+def check_database_url(url: str) -> str:
+    """`url` pinned to psycopg2 (normalize_database_url), or a ConfigError naming what is wrong.
+
+    The message never repeats the URL (it may hold a password): only its scheme.
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    scheme = url.split("://", 1)[0] + "://" if "://" in url else None
+    wanted = f"DATABASE_URL must be a PostgreSQL URL such as {DATABASE_URL_EXAMPLE}"
+    if scheme is None:
+        raise ConfigError(f"{wanted}; got a value without a scheme")
+    normalized = normalize_database_url(url)
+    try:
+        parsed = make_url(normalized)
+        port = parsed.port
+    except (ArgumentError, ValueError):
+        raise ConfigError(f"{wanted}; this {scheme} URL cannot be read") from None
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername != "postgresql+psycopg2":
+        raise ConfigError(f"{wanted} (the driver is psycopg2: write postgresql://, not {scheme})")
+    if parsed.drivername != "postgresql+psycopg2":
+        raise ConfigError(f"{wanted}; got a {scheme} URL")
+    if port is not None and not 1 <= port <= 65535:
+        raise ConfigError(f"DATABASE_URL: the port must be from 1 to 65535, got {port}")
+    return normalized
+
+
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -177,7 +208,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             f"QBWC_PUBLIC_URL must start with https:// (or http:// for localhost), got {public_url!r}"
         )
     return Settings(
-        database_url=normalize_database_url(url) if url else None,
+        database_url=check_database_url(url) if url else None,
         data_dir=data_dir.expanduser(),
         public_url=public_url,
         session_idle_seconds=_int(env, "QBWC_SESSION_IDLE_SECONDS", 600, 30),
@@ -202,6 +233,30 @@ class TenantSettingsError(QbwcError, ValueError):
     code = "validation_failed"
 
 
+#: The settings key whose presence (any value but JSON null) marks a tenant disabled; its value is
+#: when. Authenticate's lookup tests it in SQL (`settings->>'disabled_at' IS NULL`), which never fails.
+DISABLED_KEY = "disabled_at"
+
+
+def _interval_problem(name: str, seconds: object) -> str | None:
+    """Why `seconds` cannot be `name`'s pull interval, or None when it can."""
+    if not isinstance(seconds, int) or isinstance(seconds, bool):
+        return f"{name}: an interval is a whole number of seconds, got {seconds!r}"[:200]
+    if seconds < 0:
+        return f"{name}: an interval cannot be negative"
+    if seconds > MAX_PULL_INTERVAL_SECONDS:
+        return f"{name}: an interval cannot exceed 31 days; turn the pull off instead"
+    return None
+
+
+def _page_size_problem(size: object) -> str | None:
+    if size is None or (
+        isinstance(size, int) and not isinstance(size, bool) and 1 <= size <= MAX_PULL_PAGE_SIZE
+    ):
+        return None
+    return f"the page size must be between 1 and {MAX_PULL_PAGE_SIZE} records"
+
+
 @dataclass(frozen=True)
 class TenantSettings:
     """One tenant's settings, typed: the `tenants.settings` jsonb, whose shape stays as it is.
@@ -216,43 +271,75 @@ class TenantSettings:
     #: Records per page of a pull (MaxReturned); None: the pull's own (500).
     pull_page_size: int | None = None
     other: Mapping[str, Any] = field(default_factory=dict)
+    #: When an admin disabled the tenant (as stored); None while it is enabled.
+    disabled_at: str | None = None
+    #: Stored values `from_stored` left out (the default applies instead), each with the reason.
+    ignored: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         for name, seconds in self.pull_intervals.items():
-            if not isinstance(seconds, int) or isinstance(seconds, bool):
-                raise TenantSettingsError(
-                    f"{name}: an interval is a whole number of seconds, got {seconds!r}"
-                )
-            if seconds < 0:
-                raise TenantSettingsError(f"{name}: an interval cannot be negative")
-            if seconds > MAX_PULL_INTERVAL_SECONDS:
-                raise TenantSettingsError(
-                    f"{name}: an interval cannot exceed 31 days; turn the pull off instead"
-                )
-        size = self.pull_page_size
-        if size is not None and (
-            not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= MAX_PULL_PAGE_SIZE
-        ):
-            raise TenantSettingsError(f"the page size must be between 1 and {MAX_PULL_PAGE_SIZE} records")
+            problem = _interval_problem(name, seconds)
+            if problem:
+                raise TenantSettingsError(problem)
+        problem = _page_size_problem(self.pull_page_size)
+        if problem:
+            raise TenantSettingsError(problem)
         object.__setattr__(self, "pull_intervals", MappingProxyType(dict(self.pull_intervals)))
         object.__setattr__(self, "other", MappingProxyType(dict(self.other)))
 
     @classmethod
+    def from_stored(cls, raw: object) -> TenantSettings:
+        """From the stored jsonb, never raising: a value of the wrong type or out of bounds (an
+        older release, a hand edit) is left out, its default applies, and `ignored` says why.
+        Authenticate reads settings through this, so no stored value can stop a tenant."""
+        ignored: list[str] = []
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, Mapping):
+            return cls(ignored=(f"the settings are not a JSON object: {raw!r}"[:200],))
+        rest = dict(raw)
+        stored_intervals = rest.pop("pull_intervals", None) or {}
+        intervals: dict[str, int] = {}
+        if isinstance(stored_intervals, Mapping):
+            for name, seconds in stored_intervals.items():
+                problem = _interval_problem(str(name), seconds)
+                if problem:
+                    ignored.append(problem)
+                else:
+                    intervals[str(name)] = seconds
+        else:
+            ignored.append(f"pull_intervals must map entities to seconds, got {stored_intervals!r}"[:200])
+        page_size = rest.pop("pull_page_size", None)
+        problem = _page_size_problem(page_size)
+        if problem:
+            ignored.append(f"{problem}, got {page_size!r}"[:200])
+            page_size = None
+        disabled = rest.pop(DISABLED_KEY, None)
+        return cls(
+            pull_intervals=intervals,
+            pull_page_size=page_size,
+            other=rest,
+            disabled_at=None if disabled is None else str(disabled),
+            ignored=tuple(ignored),
+        )
+
+    @classmethod
     def from_json(cls, raw: Mapping[str, Any] | None) -> TenantSettings:
-        """From the stored jsonb (None or {} for a tenant that never set anything)."""
-        raw = dict(raw or {})
-        intervals = raw.pop("pull_intervals", None) or {}
-        if not isinstance(intervals, Mapping):
-            raise TenantSettingsError(f"pull_intervals must map entities to seconds, got {intervals!r}")
-        return cls(pull_intervals=intervals, pull_page_size=raw.pop("pull_page_size", None), other=raw)
+        """From the stored jsonb, strictly: TenantSettingsError for the first value out of bounds."""
+        settings = cls.from_stored(raw)
+        if settings.ignored:
+            raise TenantSettingsError(settings.ignored[0])
+        return settings
 
     def to_json(self) -> dict[str, Any]:
-        """The jsonb to store: the same shape `from_json` reads."""
+        """The jsonb to store: the same shape `from_json` reads (what was ignored is left out)."""
         stored: dict[str, Any] = dict(self.other)
         if self.pull_intervals:
             stored["pull_intervals"] = dict(self.pull_intervals)
         if self.pull_page_size is not None:
             stored["pull_page_size"] = self.pull_page_size
+        if self.disabled_at is not None:
+            stored[DISABLED_KEY] = self.disabled_at
         return stored
 
     def pull_interval(self, entity: str) -> int | None:

@@ -17,6 +17,7 @@ and the CLI's one-line messages use it, so renaming a class never changes what c
      ├── TenantError                  bad_request           admin/tenants.py: name in use, empty name, …
      │    └── TenantNotFound          not_found             no tenant of that name
      ├── JobNotFound                  not_found             admin/jobs.py
+     ├── JobListError                 validation_failed     admin/jobs.py: a listing limit out of bounds
      ├── RepError                     bad_request           admin/reps.py: a rep code or email refused
      ├── QwcError                     bad_request           webconnector/qwc.py: a .qwc that cannot be written
      ├── WeakPasswordError            validation_failed     webconnector/auth.py

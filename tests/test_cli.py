@@ -331,6 +331,10 @@ COMMANDS = [
     ["tenant", "show"],
     ["tenant", "set"],
     ["tenant", "rotate-password"],
+    ["tenant", "disable"],
+    ["tenant", "enable"],
+    ["tenant", "delete"],
+    ["reps", "unmap"],
     ["qwc"],
     ["status"],
     ["jobs"],
@@ -342,6 +346,13 @@ COMMANDS = [
     ["simulate"],
     ["db"],
     ["db", "url"],
+    ["db", "upgrade"],
+    ["db", "stop"],
+    ["refresh"],
+    ["pulls"],
+    ["reps"],
+    ["reps", "map"],
+    ["reps", "list"],
 ]
 
 

@@ -88,3 +88,57 @@ def test_tenant_settings_read_and_write_the_same_jsonb_keeping_what_they_do_not_
 def test_tenant_settings_out_of_bounds_are_refused(stored: dict[str, object], reason: str) -> None:
     with pytest.raises(TenantSettingsError, match=reason):
         TenantSettings.from_json(stored)
+
+
+def test_stored_settings_out_of_bounds_are_ignored_with_the_reason_never_raised() -> None:
+    """A bad value already in the jsonb (an older release, a hand edit) must not stop the tenant:
+    authenticate reads the settings, and a raise there is an Internal Error on every poll."""
+    stored = {
+        "pull_intervals": {"invoices": 10**30, "customers": 900, "classes": "often", "terms": -5},
+        "pull_page_size": 10**25,
+        "live_window": 30,
+    }
+
+    settings = TenantSettings.from_stored(stored)
+
+    assert dict(settings.pull_intervals) == {"customers": 900}
+    assert settings.pull_page_size is None and settings.other == {"live_window": 30}
+    assert len(settings.ignored) == 4
+    assert any(reason.startswith("invoices: ") and "31 days" in reason for reason in settings.ignored)
+    assert any("page size" in reason for reason in settings.ignored)
+    for garbage in ([1, 2], "x", 7, {"pull_intervals": [900]}, {"pull_intervals": {"default": None}}):
+        assert TenantSettings.from_stored(garbage).pull_intervals == {}, garbage
+        assert TenantSettings.from_stored(garbage).ignored, garbage
+    with pytest.raises(TenantSettingsError, match="cannot exceed 31 days"):
+        TenantSettings.from_json(stored)  # strict where a person is changing them
+
+
+def test_the_disabled_flag_lives_in_the_settings_and_survives_a_change() -> None:
+    stored = {"disabled_at": "2026-01-02T03:04:05+00:00", "pull_intervals": {"invoices": 120}}
+
+    settings = TenantSettings.from_stored(stored)
+
+    assert settings.disabled_at == "2026-01-02T03:04:05+00:00"
+    assert settings.with_pulls(page_size=50).to_json()["disabled_at"] == stored["disabled_at"]
+    assert TenantSettings.from_stored({"disabled_at": None}).disabled_at is None
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("garbage", "DATABASE_URL must be a PostgreSQL URL"),
+        ("mysql://qbwc:s3cret@db.example.com/qbwc", "DATABASE_URL must be a PostgreSQL URL"),
+        ("postgresql+asyncpg://u@h/db", "DATABASE_URL must be a PostgreSQL URL"),
+        ("postgresql://u@h:99999/db", "DATABASE_URL"),
+    ],
+)
+def test_a_database_url_that_is_not_postgres_is_one_line_naming_it(url: str, reason: str) -> None:
+    with pytest.raises(ConfigError, match=reason) as caught:
+        load_settings({"DATABASE_URL": url})
+    assert "s3cret" not in str(caught.value), "never echo a password"
+    assert "\n" not in str(caught.value)
+
+
+def test_postgres_urls_are_accepted_and_pinned_to_psycopg2() -> None:
+    for url in ("postgres://u:p@h/db", "postgresql://u@h:5432/db", "postgresql+psycopg2://u@/db?host=/tmp"):
+        assert (load_settings({"DATABASE_URL": url}).database_url or "").startswith("postgresql+psycopg2://")

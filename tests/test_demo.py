@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -32,6 +33,9 @@ def test_demo_serves_and_completes_a_simulated_session(database_url: str) -> Non
     first, second = out.split("Session 2")
     assert "closeConnection(ticket=" in first and "Session ok:" in first
     assert "The Web Connector shows: Done: 1 raw qbXML request, pulled " in first
+    # "Done" must be true of the raw request too: QuickBooks answered it, and the demo says how.
+    assert re.search(r"Raw qbXML job \d+: QuickBooks answered 0 \([A-Za-z]+: Status OK\)", first), first
+    assert "3250" not in out
     assert "300 customers" in first and "Mirror: customers 300," in first
     # Only what changed "in QuickBooks" comes back: 1 edited + 1 added + 1 deactivated customer.
     assert "The Web Connector shows: Done: pulled 3 customers, 1 stock figure." in second

@@ -5,19 +5,28 @@ Ops run `alembic upgrade head` from the repo root with DATABASE_URL set; these t
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.pool import NullPool
 
-from qbwc_server.config import normalize_database_url
-from qbwc_server.db import alembic_config, upgrade_to_head
+from qbwc_server.admin import tenants
+from qbwc_server.app import BackgroundServer, create_app
+from qbwc_server.config import Settings, normalize_database_url
+from qbwc_server.db import alembic_config, make_engine, upgrade_to_head
+from qbwc_server.simulator import SimulatedWebConnector
+from qbwc_server.simulator.generator import generate_company
+from qbwc_server.simulator.quickbooks import SimulatedQuickBooks
 from tests.conftest import REPO_ROOT
+from tests.console import cli_environment, run_in_process
 
 #: Table names are a contract (DESIGN.md "Data model"): the commerce side and admins query them.
 TABLES = {
@@ -128,3 +137,57 @@ def test_alembic_command_without_database_url_says_what_is_missing() -> None:
     assert result.returncode != 0
     assert "DATABASE_URL is not set" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _sync(url: str, tmp_path: Path, quickbooks: SimulatedQuickBooks, password: str) -> None:
+    """One Web Connector session against a freshly built app (prepared statements die with a schema)."""
+    settings = Settings(database_url=url, data_dir=tmp_path, public_url="https://qbwc.example.com/qbwc")
+    engine = make_engine(url)
+    try:
+        with BackgroundServer(create_app(settings, engine)) as server:
+            report = SimulatedWebConnector(
+                server.url, "acme-qb", password, quickbooks, noop_delay=0.01
+            ).run_session()
+        assert report.ok, report
+    finally:
+        engine.dispose()
+
+
+def _count(url: str, sql: str) -> int:
+    engine = create_engine(normalize_database_url(url), poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text(sql)).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def test_a_rollback_that_drops_the_mirror_resets_its_cursors_and_says_so(
+    fresh_database: Callable[..., str], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Was: 0002's downgrade dropped the mirror tables but kept the cursors, so after upgrading
+    again the next sync was incremental into an empty mirror (2 of 1,000 customers came back)."""
+    url = fresh_database(None)
+    upgrade_to_head(url)
+    engine = create_engine(normalize_database_url(url), poolclass=NullPool)
+    with engine.begin() as conn:
+        _, password = tenants.add_tenant(conn, "acme", "acme-qb")
+    engine.dispose()
+    assert password
+    quickbooks = SimulatedQuickBooks(generate_company(seed=3, customers=60, items=12))
+    _sync(url, tmp_path, quickbooks, password)
+    assert _count(url, "SELECT count(*) FROM customers") == 60
+
+    with caplog.at_level(logging.INFO):
+        command.downgrade(alembic_config(url), "0001")
+    assert "reset" in caplog.text and "sync cursor" in caplog.text, caplog.text
+    assert _count(url, "SELECT count(*) FROM sync_cursors") == 0
+    upgrade_to_head(url)
+    company = quickbooks.company
+    company.clock.advance(600)
+    company.edit(next(iter(company.customers)), phone="404-555-0199")  # one change since the cursor
+    _sync(url, tmp_path, quickbooks, password)
+
+    assert _count(url, "SELECT count(*) FROM customers") == 60, "a full sync, not an incremental one"
+    shown = run_in_process(["status", "acme"], cli_environment(url, tmp_path))
+    assert shown.returncode == 0 and "Problem:        none" in shown.stdout, shown.stdout + shown.stderr

@@ -8,6 +8,7 @@ Must stay compatible with the previous release's code: add columns nullable or w
 drop only what the previous release no longer reads.
 """
 
+import logging
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -18,6 +19,8 @@ revision: str = "0002"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+log = logging.getLogger("alembic.runtime.migration")
 
 
 def upgrade() -> None:
@@ -728,6 +731,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    _forget_what_the_mirror_held()
     op.drop_column("sync_cursors", "next_due_at")
     op.drop_column("sync_cursors", "last_completed_at")
     op.drop_column("jobs", "records")
@@ -822,3 +826,19 @@ def downgrade() -> None:
     )
     op.drop_index("ix_classes_tenant_id_updated_at", table_name="classes")
     op.drop_table("classes")
+
+
+def _forget_what_the_mirror_held() -> None:
+    """The mirror tables go, so their cursors must too: a cursor kept would make the first pull
+    after upgrading again incremental, into an empty mirror (only records changed since would
+    come back, while the cursor says everything is synced). Pull jobs go with the params they
+    were planned with. After upgrading again, the first session is a full sync."""
+    conn = op.get_bind()
+    cursors = conn.execute(sa.text("DELETE FROM sync_cursors")).rowcount
+    pulls = conn.execute(sa.text("DELETE FROM jobs WHERE kind LIKE '%.pull'")).rowcount
+    log.warning(
+        "0002 downgrade: dropping the mirror tables; reset %s sync cursor(s) and deleted %s pull job(s),"
+        " so the first session after upgrading again pulls everything in full",
+        cursors,
+        pulls,
+    )

@@ -9,6 +9,7 @@ and `qbwc_sessions.current_job_id` stay (unused from now on; a later migration d
 every new column has a default. The claim index changes its predicate, so it is rebuilt.
 """
 
+import logging
 import re
 from collections.abc import Sequence
 
@@ -19,6 +20,8 @@ revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+log = logging.getLogger("alembic.runtime.migration")
 
 MIRROR_TABLES = (
     "classes",
@@ -108,8 +111,12 @@ def _hold_raw_writes() -> None:
 
 
 def downgrade() -> None:
+    conn = op.get_bind()
+    folded = 0
     for table in MIRROR_TABLES:
-        op.execute(f"UPDATE {table} SET sync_state = 'pending' WHERE sync_state NOT IN {OLD_SYNC_STATES}")
+        folded += conn.execute(
+            sa.text(f"UPDATE {table} SET sync_state = 'pending' WHERE sync_state NOT IN {OLD_SYNC_STATES}")
+        ).rowcount
         op.drop_constraint(op.f(f"ck_{table}_sync_state"), table, type_="check")
         op.create_check_constraint("sync_state", table, f"sync_state IN {OLD_SYNC_STATES}")
     op.execute("UPDATE qbwc_sessions SET current_job_id = NULL")
@@ -129,10 +136,19 @@ def downgrade() -> None:
         postgresql_where=sa.text("status = 'queued'"),
     )
     # An unconfirmed write is not forgotten by a downgrade: it waits for an admin as failed.
-    op.execute(
-        "UPDATE jobs SET status = 'failed', finished_at = now(), last_message = 'unconfirmed: ' || "
-        "coalesce(last_message, 'sent without an answer') WHERE status = 'unconfirmed'"
-    )
+    unconfirmed = conn.execute(
+        sa.text(
+            "UPDATE jobs SET status = 'failed', finished_at = now(), last_message = 'unconfirmed: ' || "
+            "coalesce(last_message, 'sent without an answer') WHERE status = 'unconfirmed'"
+        )
+    ).rowcount
+    if folded or unconfirmed:
+        log.warning(
+            "0003 downgrade: %s mirror row(s) in a sync state the older release lacks are now 'pending';"
+            " %s unconfirmed write(s) are now 'failed' (check QuickBooks before retrying them)",
+            folded,
+            unconfirmed,
+        )
     op.drop_constraint(op.f("ck_jobs_status"), "jobs", type_="check")
     op.create_check_constraint("status", "jobs", f"status IN {OLD_JOB_STATUSES}")
     op.drop_constraint(op.f("ck_jobs_if_unanswered"), "jobs", type_="check")

@@ -12,9 +12,19 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from qbwc_server import queue
+from qbwc_server.admin.tenants import get_tenant
 from qbwc_server.errors import QbwcError
 from qbwc_server.qbxml.core import request_messages
 from qbwc_server.sync import raw
+
+#: Most jobs one listing returns.
+MAX_LIST_LIMIT = 10_000
+
+
+class JobListError(QbwcError, ValueError):
+    """A listing asked for fewer than one job or more than MAX_LIST_LIMIT."""
+
+    code = "validation_failed"
 
 
 class JobNotFound(QbwcError, LookupError):
@@ -64,16 +74,20 @@ _SELECT = """
 def list_jobs(
     conn: Connection, *, tenant: str | None = None, status: str | None = None, limit: int = 50
 ) -> list[JobRow]:
-    """Newest first, without the (possibly large) request and response bodies."""
+    """Newest first, without the (possibly large) request and response bodies; TenantNotFound
+    for a tenant that does not exist (an empty list would read as "no jobs")."""
+    if not 1 <= limit <= MAX_LIST_LIMIT:
+        raise JobListError(f"the limit must be from 1 to {MAX_LIST_LIMIT} jobs, got {limit}")
+    tenant_id = get_tenant(conn, tenant).id if tenant is not None else None
     sql = (
         _SELECT.format(bodies="NULL AS request_body, NULL AS response_xml")
         + """
-        WHERE (CAST(:tenant AS text) IS NULL OR t.name = :tenant OR t.username = :tenant)
+        WHERE (CAST(:tenant_id AS bigint) IS NULL OR j.tenant_id = :tenant_id)
           AND (CAST(:status AS text) IS NULL OR j.status = :status)
         ORDER BY j.id DESC LIMIT :limit
     """
     )
-    rows = conn.execute(text(sql), {"tenant": tenant, "status": status, "limit": max(1, limit)})
+    rows = conn.execute(text(sql), {"tenant_id": tenant_id, "status": status, "limit": limit})
     return [JobRow(**row._mapping) for row in rows]
 
 

@@ -17,6 +17,18 @@ from qbwc_server.sync.pulls import PULLS
 
 #: Statuses of a pull's latest job that need an admin (the fix is on the job).
 STUCK = ("failed", "dead")
+#: Where each pulled entity's records land: table and condition. A cursor with a TimeModified
+#: saw records; this table having none of them means the mirror lost them (a rollback, a
+#: restore) and the next incremental pull would not bring them back. Stock figures and
+#: deletions only change rows of the others; invoices are checked with sales orders, below.
+MIRRORED: dict[str, tuple[str, str]] = {
+    **{name: (name, "true") for name in (
+        "classes", "customer_types", "terms", "sales_reps", "sales_tax_codes", "price_levels", "customers",
+        "sales_orders", "payments",
+    )},
+    "inventory_items": ("items", "kind = 'inventory'"),
+    "assembly_items": ("items", "kind = 'assembly'"),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,8 @@ class PullsOverview:
     #: Entities whose latest pull failed and waits for an admin.
     stuck: tuple[str, ...]
     off: tuple[str, ...]
+    #: Entities whose cursor says synced but whose mirror has no row (`hollow_entities`).
+    hollow: tuple[str, ...] = ()
 
 
 def pull_states(conn: Connection, tenant_id: int) -> list[PullState]:
@@ -65,7 +79,7 @@ def pull_states(conn: Connection, tenant_id: int) -> list[PullState]:
     return [by_entity.get(spec.entity, PullState(spec.entity)) for spec in PULLS]
 
 
-def overview(states: Sequence[PullState]) -> PullsOverview:
+def overview(states: Sequence[PullState], hollow: Sequence[str] = ()) -> PullsOverview:
     """Sum up `pull_states` (for `tenant show` and the status page)."""
     done = [state.last_completed_at for state in states if state.last_completed_at is not None]
     return PullsOverview(
@@ -74,6 +88,36 @@ def overview(states: Sequence[PullState]) -> PullsOverview:
         last_completed_at=max(done, default=None),
         stuck=tuple(state.entity for state in states if state.last_job_status in STUCK),
         off=tuple(state.entity for state in states if state.off),
+        hollow=tuple(hollow),
+    )
+
+
+def hollow_entities(conn: Connection, tenant_id: int, states: Sequence[PullState]) -> list[str]:
+    """Entities whose cursor saw records (a TimeModified) while their mirror holds none for the
+    tenant: the next pull would be incremental and never bring the rest back. Invoices count
+    when sales orders do too (only invoices of mirrored sales orders are kept)."""
+    hollow: list[str] = []
+    for state in states:
+        if state.last_modified is None:
+            continue
+        if state.entity in MIRRORED:
+            if not _has_rows(conn, tenant_id, *MIRRORED[state.entity]):
+                hollow.append(state.entity)
+        elif (  # pulled after sales orders
+            state.entity == "invoices"
+            and "sales_orders" in hollow
+            and not _has_rows(conn, tenant_id, "invoices", "true")
+        ):
+            hollow.append(state.entity)
+    return hollow
+
+
+def _has_rows(conn: Connection, tenant_id: int, table: str, condition: str) -> bool:
+    return bool(
+        conn.execute(
+            text(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE tenant_id = :t AND {condition})"),
+            {"t": tenant_id},
+        ).scalar_one()
     )
 
 

@@ -38,6 +38,18 @@ def map_rep(conn: Connection, tenant_id: int, code: str, email: str) -> bool:
     return map_rep_email(conn, tenant_id, code.strip(), email)
 
 
+def unmap_rep(conn: Connection, tenant_id: int, code: str) -> str:
+    """Remove the email mapped to rep code `code`; returns that email (RepError if none was).
+    A rep pulled from QuickBooks stays listed, unmapped."""
+    email = conn.execute(
+        text("DELETE FROM sales_rep_emails WHERE tenant_id = :t AND code = :code RETURNING email"),
+        {"t": tenant_id, "code": code.strip()},
+    ).scalar_one_or_none()
+    if email is None:
+        raise RepError(f"no email mapped to rep code {code.strip()!r} (see `qbwc-server reps list`)")
+    return str(email)
+
+
 def list_reps(conn: Connection, tenant_id: int) -> list[Rep]:
     """Pulled reps and mapped codes, by code; deleted reps are left out."""
     rows = conn.execute(

@@ -29,7 +29,8 @@ def set_pull_settings(
     page_size: int | None = None,
 ) -> TenantSettings:
     """Change the tenant's pull intervals (seconds per entity or "default"; 0 turns a pull off)
-    and page size; returns its settings. New intervals apply from the next authenticate.
+    and page size; returns its settings. A changed interval applies from now: the pull is due
+    its new interval after it last completed (at once if that has passed).
 
     Raises UnknownEntity for an entity that is not pulled, TenantSettingsError for a value out
     of bounds; nothing is changed then.
@@ -45,6 +46,5 @@ def set_pull_settings(
         text("UPDATE tenants SET settings = CAST(:s AS jsonb), updated_at = now() WHERE id = :t"),
         {"s": json.dumps(changed.to_json()), "t": tenant_id},
     )
-    if intervals:
-        schedule.replan(conn, tenant_id)
+    schedule.replan(conn, tenant_id, current, changed)
     return changed

@@ -6,16 +6,26 @@ Passwords are generated or hashed by webconnector/auth.py; only their verifiers 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
+from qbwc_server.config import DISABLED_KEY
 from qbwc_server.errors import QbwcError
 from qbwc_server.models import PasswordKind, SessionState
 from qbwc_server.webconnector.auth import generate_password, hash_admin_password, hash_generated
 from qbwc_server.webconnector.lifecycle import end_tenant_sessions
+
+#: What a session ended by an admin says (getLastError): not a failure of the tenant's.
+PASSWORD_CHANGED = "The password was changed; sign in again."
+DISABLED = "This company was disabled by an admin."
+ENDED_BY_ADMIN = frozenset({PASSWORD_CHANGED, DISABLED})
+#: A new tenant's name: it appears in API URLs (/api/v1/tenants/{tenant}), file names and shell
+#: commands. Names made before this rule keep working.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 class TenantError(QbwcError, ValueError):
@@ -73,8 +83,13 @@ def add_tenant(
 ) -> tuple[TenantInfo, str | None]:
     """Create a tenant; returns it and the generated password (None when the admin chose one)."""
     name, username = name.strip(), username.strip()
-    if not name or not username:
-        raise TenantError("the tenant name and username must not be empty")
+    if not NAME_PATTERN.fullmatch(name):
+        raise TenantError(
+            f"the tenant name must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or"
+            f" digit (it goes into URLs), got {name[:70]!r}"
+        )
+    if not username:
+        raise TenantError("the username must not be empty")
     kind, stored, generated = _password_columns(password)
     try:
         with conn.begin_nested():
@@ -130,7 +145,7 @@ def rotate_password(conn: Connection, name: str, *, password: str | None = None)
     )
     # A session opened with the old password must not carry on; what it sent without an answer
     # is taken back (reads queued again, writes unconfirmed).
-    end_tenant_sessions(conn, tenant.id, SessionState.EXPIRED, "The password was changed; sign in again.")
+    end_tenant_sessions(conn, tenant.id, SessionState.EXPIRED, PASSWORD_CHANGED)
     return generated
 
 
@@ -156,6 +171,56 @@ def set_tenant(
         except IntegrityError:
             raise TenantError("another tenant already uses that username") from None
     return get_tenant(conn, tenant.name)
+
+
+def set_disabled(conn: Connection, name: str, disabled: bool) -> tuple[TenantInfo, bool]:
+    """Disable (the Web Connector is refused, its live session ends; queued work waits) or enable
+    a tenant; returns it and whether anything changed. The flag is a settings key, so the
+    other settings stay as they are."""
+    tenant = get_tenant(conn, name)
+    if disabled:
+        changed = conn.execute(
+            text("""
+                UPDATE tenants SET updated_at = now(), settings =
+                    CASE WHEN jsonb_typeof(settings) = 'object' THEN settings ELSE '{}' END
+                    || jsonb_build_object(CAST(:key AS text), now())
+                WHERE id = :id AND settings->>:key IS NULL
+            """),
+            {"key": DISABLED_KEY, "id": tenant.id},
+        ).rowcount
+        end_tenant_sessions(conn, tenant.id, SessionState.EXPIRED, DISABLED)
+    else:
+        changed = conn.execute(
+            text("""
+                UPDATE tenants SET settings = settings - CAST(:key AS text), updated_at = now()
+                WHERE id = :id AND settings->>:key IS NOT NULL
+            """),
+            {"key": DISABLED_KEY, "id": tenant.id},
+        ).rowcount
+    return tenant, bool(changed)
+
+
+#: What deleting a tenant takes with it, as `delete_tenant` counts it for the admin.
+OWNED = (("jobs", "job"), ("customers", "customer"), ("items", "item"), ("sales_orders", "sales order"),
+         ("invoices", "invoice"), ("payments", "payment"))  # fmt: skip
+
+
+def tenant_footprint(conn: Connection, tenant_id: int) -> dict[str, int]:
+    """How many rows of each OWNED kind the tenant has (what a delete would remove)."""
+    return {
+        noun: conn.execute(
+            text(f"SELECT count(*) FROM {table} WHERE tenant_id = :t"), {"t": tenant_id}
+        ).scalar_one()
+        for table, noun in OWNED
+    }
+
+
+def delete_tenant(conn: Connection, name: str) -> TenantInfo:
+    """Delete the tenant and everything it owns (sessions, jobs, mirror, cursors, rep mappings:
+    every table's foreign key cascades). Queued pushes are lost with it; there is no undo."""
+    tenant = get_tenant(conn, name)
+    conn.execute(text("DELETE FROM tenants WHERE id = :id"), {"id": tenant.id})
+    return tenant
 
 
 #: What a tenant's sync leaves behind, parents first (their lines and applications cascade).

@@ -1,8 +1,9 @@
 """`qbwc-server …`: the parser and `main`; each command group has its module beside this one.
 
 Commands parse and print; the work is in admin/ (and db.py, the simulators, gunicorn). Every
-command exits 0 on success, 1 when the work itself failed (e.g. a simulated session ended in
-error), 2 with a one-line reason on bad input or configuration, 130 when interrupted.
+command exits 0 on success, 1 with a one-line reason when the work itself failed (e.g. the
+server a simulated session was pointed at could not be reached), 2 with a one-line reason on
+bad input or configuration, 130 when interrupted. Never a traceback for either.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Mapping, Sequence
 
 from qbwc_server import __version__
 from qbwc_server.cli import db, demo, jobs, qwc, serve, simulate, status, sync, tenant
-from qbwc_server.cli.common import UsageError
+from qbwc_server.cli.common import CommandFailed, Parser, UsageError
 from qbwc_server.config import load_settings
 from qbwc_server.errors import QbwcError
 
@@ -23,7 +24,7 @@ GROUPS = (serve, demo, tenant, qwc, status, jobs, simulate, sync, db)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="qbwc-server",
         description="Sync QuickBooks Desktop with WizCommerce through the QuickBooks Web Connector.",
         epilog="Database: DATABASE_URL, or an embedded PostgreSQL under QBWC_DATA_DIR when unset.",
@@ -45,6 +46,9 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     except (UsageError, QbwcError) as exc:  # QbwcError: ConfigError, TenantError, QueueError, …
         print(f"qbwc-server: {exc}", file=sys.stderr)
         return 2
+    except CommandFailed as exc:
+        print(f"qbwc-server: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # e.g. `qbwc-server jobs show 1 --response | head`

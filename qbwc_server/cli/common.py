@@ -5,11 +5,13 @@ works in, and how times are printed. Command modules import this, never `cli/__i
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import functools
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import NoReturn
 
 from sqlalchemy import Connection, Engine
 
@@ -18,6 +20,56 @@ from qbwc_server.config import Settings
 
 class UsageError(Exception):
     """Bad input: printed as one line, exit status 2."""
+
+
+class CommandFailed(Exception):
+    """The work itself failed (a server unreachable, a port taken): printed as one line, exit 1."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with our one-line usage error (argparse's own prints the usage first, and for a
+    `choices=range(…)` every accepted value). Subcommands' parsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"qbwc-server: {message} (see `{self.prog} --help`)\n")
+
+
+def bounded_int(low: int, high: int, unit: str = "") -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` to `high`, else one line saying so."""
+
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"expected a whole number from {low} to {high}{unit}, got {raw!r}"
+            )
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
+
+
+def bounded_float(low: float, high: float) -> Callable[[str], float]:
+    """An argparse type: a number from `low` to `high`."""
+
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:  # NaN fails both comparisons
+            raise argparse.ArgumentTypeError(f"expected a number from {low:g} to {high:g}, got {raw!r}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+#: Job ids are PostgreSQL bigints.
+JOB_ID = bounded_int(1, 2**63 - 1)
 
 
 @contextmanager

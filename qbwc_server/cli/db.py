@@ -11,8 +11,17 @@ from qbwc_server.db import resolve_database_url, stop_embedded_postgres, upgrade
 
 
 def cmd_url(args: argparse.Namespace, settings: Settings) -> int:
-    print(resolve_database_url(settings))
+    print(libpq_url(resolve_database_url(settings), show_password=args.show_password))
     return 0
+
+
+def libpq_url(url: str, *, show_password: bool = False) -> str:
+    """`url` as psql and libpq take it (postgresql://, no SQLAlchemy driver), password masked
+    as *** unless `show_password` (the line ends up in terminals, logs and tickets)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url).set(drivername="postgresql")
+    return parsed.render_as_string(hide_password=not show_password)
 
 
 def cmd_upgrade(args: argparse.Namespace, settings: Settings) -> int:
@@ -33,7 +42,13 @@ def register(sub: Any) -> None:
     """Add `db …` to `qbwc-server`'s commands."""
     group = sub.add_parser("db", help="database helpers")
     dsub = group.add_subparsers(dest="db_command", required=True, metavar="ACTION")
-    p = dsub.add_parser("url", help="print the database URL in use (starting the embedded one if needed)")
+    p = dsub.add_parser(
+        "url",
+        help="print the database URL in use, for psql (starting the embedded one if needed)",
+        description="Print the database URL in use, as psql takes it (postgresql://…); the password is"
+        " shown as *** unless --show-password.",
+    )
+    p.add_argument("--show-password", action="store_true", help="print the password too")
     p.set_defaults(func=cmd_url)
     p = dsub.add_parser("upgrade", help="apply the database migrations (what `alembic upgrade head` does)")
     p.set_defaults(func=cmd_upgrade)

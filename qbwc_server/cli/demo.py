@@ -16,6 +16,8 @@ from sqlalchemy import Engine
 from qbwc_server.admin import jobs, pulls, status, tenants
 from qbwc_server.admin.settings import set_pull_settings
 from qbwc_server.app import BackgroundServer, create_app
+from qbwc_server.cli.common import bounded_int
+from qbwc_server.cli.db import libpq_url
 from qbwc_server.config import Settings
 from qbwc_server.db import make_engine, resolve_database_url, upgrade_to_head
 from qbwc_server.simulator import SimulatedWebConnector, format_report
@@ -25,7 +27,9 @@ from qbwc_server.simulator.records import Customer
 from qbwc_server.simulator.webconnector import SessionReport
 
 DEMO_TENANT = "demo"
-DEMO_REQUEST = '<CompanyQueryRq requestID="1"/>'
+#: A raw request the simulated QuickBooks answers (it has customers, not a company record), so
+#: the session's closing "Done" is true of it too.
+DEMO_REQUEST = '<CustomerQueryRq requestID="1"><MaxReturned>3</MaxReturned></CustomerQueryRq>'
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -35,7 +39,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 def run_demo(settings: Settings, *, port: int = 8000, keep_serving: bool = True, customers: int = 300) -> int:
     """Serve the endpoint, sync a generated company twice (full, then incremental); 0 if it went well."""
     url = resolve_database_url(settings)
-    where = url if settings.database_url else f"embedded PostgreSQL in {settings.data_dir}"
+    where = libpq_url(url) if settings.database_url else f"embedded PostgreSQL in {settings.data_dir}"
     print(f"Database: {where}")
     upgrade_to_head(url)
     engine = make_engine(url)
@@ -59,6 +63,7 @@ def run_demo(settings: Settings, *, port: int = 8000, keep_serving: bool = True,
             job_id = jobs.enqueue_raw(conn, tenant_id, DEMO_REQUEST, max_attempts=settings.job_max_attempts)
         print(f"Session 1 — first sync (every pull is due), plus raw qbXML job {job_id}:\n")
         first = _session(server, password, quickbooks)
+        _print_raw_outcome(engine, job_id)
         _print_mirror(engine, tenant_id)
 
         print("\nMeanwhile, in QuickBooks: one customer edited, one added, one deactivated, stock received.")
@@ -116,6 +121,19 @@ def _change_company(quickbooks: SimulatedQuickBooks) -> None:
     company.move_stock(next(iter(company.items)), on_hand=Decimal(24))
 
 
+def _print_raw_outcome(engine: Engine, job_id: int) -> None:
+    """What QuickBooks answered the raw request: "Done" closes a session whatever it answered."""
+    with engine.connect() as conn:
+        job = jobs.get_job(conn, job_id)
+    if job.last_status_code is None:
+        print(f"\nRaw qbXML job {job_id}: {job.status}, no answer from QuickBooks yet.")
+        return
+    print(
+        f"\nRaw qbXML job {job_id}: QuickBooks answered {job.last_status_code} ({job.last_message or '-'});"
+        f" the response: qbwc-server jobs show {job_id} --response"
+    )
+
+
 def _print_mirror(engine: Engine, tenant_id: int) -> None:
     with engine.connect() as conn:
         counts = status.mirror_counts(conn, tenant_id)
@@ -126,7 +144,10 @@ def register(sub: Any) -> None:
     """Add `demo` to `qbwc-server`'s commands."""
     p = sub.add_parser("demo", help="serve the endpoint and run a simulated Web Connector session against it")
     p.add_argument(
-        "--port", type=int, default=8000, help="port to serve on (default 8000; 0 = any free port)"
+        "--port",
+        type=bounded_int(0, 65535),
+        default=8000,
+        help="port to serve on (default 8000; 0 = any free port)",
     )
     p.add_argument(
         "--exit", action="store_true", help="stop after the simulated session instead of serving on"

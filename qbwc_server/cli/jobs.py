@@ -13,12 +13,15 @@ from typing import Any
 
 from qbwc_server.admin import jobs, tenants
 from qbwc_server.admin.jobs import JobRow
-from qbwc_server.cli.common import UsageError, reading, transaction
+from qbwc_server.cli.common import JOB_ID, UsageError, bounded_int, reading, transaction
 from qbwc_server.config import Settings
 from qbwc_server.models import JobStatus
 from qbwc_server.qbxml.core import QbxmlParseError
 
 STATUSES = [status.value for status in JobStatus]
+#: jobs.priority is a smallint; lower runs first.
+PRIORITY = bounded_int(0, 32767)
+LIMIT = bounded_int(1, jobs.MAX_LIST_LIMIT)
 
 
 def cmd_enqueue_raw(args: argparse.Namespace, settings: Settings) -> int:
@@ -122,15 +125,19 @@ def register(sub: Any) -> None:
     p = jsub.add_parser("enqueue-raw", help="queue a raw qbXML request from FILE ('-' for stdin)")
     p.add_argument("tenant")
     p.add_argument("file")
-    p.add_argument("--priority", type=int, default=100, help="lower runs first (default 100)")
+    p.add_argument(
+        "--priority", type=PRIORITY, default=100, help="0 to 32767, lower runs first (default 100)"
+    )
     p.set_defaults(func=cmd_enqueue_raw)
     p = jsub.add_parser("list", help="list jobs, newest first")
-    p.add_argument("--tenant")
-    p.add_argument("--status", choices=STATUSES)
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--tenant", help="only this tenant's jobs (its name or Web Connector username)")
+    p.add_argument("--status", choices=STATUSES, help="only jobs in this status")
+    p.add_argument(
+        "--limit", type=LIMIT, default=50, help=f"at most this many, 1 to {jobs.MAX_LIST_LIMIT} (default 50)"
+    )
     p.set_defaults(func=cmd_list)
     p = jsub.add_parser("show", help="one job in full")
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=JOB_ID)
     p.add_argument("--response", action="store_true", help="also print the stored qbXML response")
     p.set_defaults(func=cmd_show)
     p = jsub.add_parser(
@@ -140,7 +147,7 @@ def register(sub: Any) -> None:
         " write that went out and whose answer was lost: QuickBooks may already have done it, so it is"
         " sent again only with --resend, once you have checked QuickBooks.",
     )
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=JOB_ID)
     p.add_argument(
         "--resend",
         action="store_true",
@@ -148,5 +155,5 @@ def register(sub: Any) -> None:
     )
     p.set_defaults(func=cmd_retry)
     p = jsub.add_parser("cancel", help="give up on a job that has not finished (or an unconfirmed one)")
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=JOB_ID)
     p.set_defaults(func=_action(jobs.cancel_job, "cancelled"))

@@ -7,22 +7,29 @@ import sys
 from typing import Any
 
 from qbwc_server.admin import tenants
-from qbwc_server.cli.common import reading
+from qbwc_server.cli.common import bounded_int, reading
 from qbwc_server.config import Settings
-from qbwc_server.webconnector.qwc import build_qwc
+from qbwc_server.webconnector.qwc import build_qwc, is_local_url
 
 
 def cmd_qwc(args: argparse.Namespace, settings: Settings) -> int:
     with reading(settings) as conn:
         t = tenants.get_tenant(conn, args.tenant)
+    app_url = args.url or settings.public_url
     qwc = build_qwc(
         tenant_name=t.name,
         username=t.username,
         owner_id=t.owner_id,
         file_id=t.file_id,
-        app_url=args.url or settings.public_url,
+        app_url=app_url,
         run_every_minutes=args.every,
     )
+    if not args.url and is_local_url(app_url):  # the .qwc goes to another PC, which cannot reach it
+        print(
+            f"qbwc-server: warning: the AppURL is {app_url}, this machine: a Web Connector on another PC"
+            " cannot reach it; set QBWC_PUBLIC_URL (or --url) to the server's public https:// address",
+            file=sys.stderr,
+        )
     sys.stdout.write(qwc)
     return 0
 
@@ -34,10 +41,9 @@ def register(sub: Any) -> None:
     p.add_argument("--url", help="AppURL (default QBWC_PUBLIC_URL); https:// unless localhost")
     p.add_argument(
         "--every",
-        type=int,
+        type=bounded_int(1, 1440, " minutes"),
         default=1,
-        choices=range(1, 1441),
         metavar="MINUTES",
-        help="how often the Web Connector runs (default 1)",
+        help="how often the Web Connector runs, 1 to 1440 minutes (default 1)",
     )
     p.set_defaults(func=cmd_qwc)

@@ -5,13 +5,15 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import socket
 from collections.abc import Mapping
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from qbwc_server.cli.common import open_engine
+from qbwc_server.cli.common import CommandFailed, UsageError, bounded_int, open_engine
 from qbwc_server.config import GunicornSettings, Settings
 from qbwc_server.db import resolve_database_url, upgrade_to_head
 
@@ -40,6 +42,36 @@ def run_gunicorn(settings: GunicornSettings, **overrides: object) -> None:
     Gunicorn({**settings.options(), **overrides}).run()
 
 
+def check_bind(bind: str) -> None:
+    """Fail now, in one line, if gunicorn could not listen on `bind` ("host:port"): gunicorn
+    itself would print its endpoint, retry for five seconds and log a dozen lines first."""
+    if bind.startswith(("unix:", "fd://")):
+        return
+    host, sep, port_text = bind.rpartition(":")
+    if not sep or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise UsageError(f"cannot listen on {bind!r}: expected HOST:PORT, e.g. 127.0.0.1:8000")
+    host = host.strip("[]") or "0.0.0.0"
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, int(port_text), type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as exc:
+        raise UsageError(
+            f"cannot listen on {bind}: the host {host!r} does not resolve ({exc.strerror})"
+        ) from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn does
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            reason = {
+                errno.EADDRINUSE: "the address is already in use (another server? choose another --port)",
+                errno.EACCES: "permission denied (ports below 1024 need privileges)",
+                errno.EADDRNOTAVAIL: "this machine has no such address",
+            }.get(exc.errno or 0, exc.strerror or str(exc))
+            raise CommandFailed(f"cannot listen on {bind}: {reason}") from None
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if settings.database_url is None:
         url = resolve_database_url(settings)
@@ -53,8 +85,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         overrides["bind"] = f"{args.host or '127.0.0.1'}:{args.port or 8000}"
     if args.workers:
         overrides["workers"] = args.workers
-    print(f"Web Connector endpoint: http://{overrides.get('bind', settings.gunicorn.bind)}/qbwc", flush=True)
-    run_gunicorn(settings.gunicorn, **overrides)
+    bind = str(overrides.get("bind", settings.gunicorn.bind))
+    check_bind(bind)
+    print(f"Web Connector endpoint: http://{bind}/qbwc", flush=True)
+    try:
+        run_gunicorn(settings.gunicorn, **overrides)
+    except SystemExit as exc:  # gunicorn exits so when it cannot start (e.g. the port was taken since)
+        if exc.code not in (None, 0):
+            raise CommandFailed(f"gunicorn stopped with status {exc.code}; its log above says why") from None
     return 0
 
 
@@ -62,6 +100,12 @@ def register(sub: Any) -> None:
     """Add `serve` to `qbwc-server`'s commands."""
     p = sub.add_parser("serve", help="serve the Web Connector endpoint with gunicorn")
     p.add_argument("--host", help="address to listen on (default: QBWC_BIND, else 127.0.0.1)")
-    p.add_argument("--port", type=int, help="port (default: QBWC_BIND, else 8000)")
-    p.add_argument("--workers", type=int, help="gunicorn workers (default: cores + 1)")
+    p.add_argument(
+        "--port", type=bounded_int(1, 65535), help="port, 1 to 65535 (default: QBWC_BIND, else 8000)"
+    )
+    p.add_argument(
+        "--workers",
+        type=bounded_int(1, 1024),
+        help="gunicorn worker processes (default: QBWC_WORKERS, else 2 per core)",
+    )
     p.set_defaults(func=cmd_serve)

@@ -49,6 +49,14 @@ def cmd_reps_map(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_reps_unmap(args: argparse.Namespace, settings: Settings) -> int:
+    with transaction(settings) as conn:
+        tenant = tenants.get_tenant(conn, args.tenant)
+        email = reps.unmap_rep(conn, tenant.id, args.code)
+    print(f"Sales rep {args.code.strip()!r} of {tenant.name!r} is no longer mapped (it was {email}).")
+    return 0
+
+
 def cmd_reps_list(args: argparse.Namespace, settings: Settings) -> int:
     with reading(settings) as conn:
         tenant = tenants.get_tenant(conn, args.tenant)
@@ -89,6 +97,10 @@ def register(sub: Any) -> None:
     p.add_argument("code", help="the rep's initials in QuickBooks, e.g. JS")
     p.add_argument("email")
     p.set_defaults(func=cmd_reps_map)
+    p = rsub.add_parser("unmap", help="remove the email a rep code maps to")
+    p.add_argument("tenant")
+    p.add_argument("code", help="the rep's initials in QuickBooks, e.g. JS")
+    p.set_defaults(func=cmd_reps_unmap)
     p = rsub.add_parser("list", help="list pulled reps and their emails")
     p.add_argument("tenant")
     p.set_defaults(func=cmd_reps_list)

@@ -1,4 +1,5 @@
-"""`qbwc-server tenant add|list|show|set|rotate-password`: parsing and printing only.
+"""`qbwc-server tenant add|list|show|set|rotate-password|disable|enable|delete`: parsing and
+printing only.
 
 The work is admin/tenants.py's, admin/settings.py's (pull schedule) and admin/status.py's.
 """
@@ -12,8 +13,8 @@ from typing import Any
 from qbwc_server.admin import settings as tenant_settings
 from qbwc_server.admin import status, tenants
 from qbwc_server.admin.pulls import PullsOverview
-from qbwc_server.cli.common import UsageError, read_password, reading, transaction, when
-from qbwc_server.config import Settings
+from qbwc_server.cli.common import UsageError, bounded_int, read_password, reading, transaction, when
+from qbwc_server.config import MAX_PULL_INTERVAL_SECONDS, MAX_PULL_PAGE_SIZE, Settings, TenantSettings
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNITS = {"": 60, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -38,16 +39,18 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     if not rows:
         print("No tenants yet: qbwc-server tenant add NAME --username USER")
         return 0
-    print(f"{'NAME':20} {'USERNAME':20} {'LAST SEEN':20} {'QBXML':6} {'QUEUED':>6} {'NEED HELP':>9}")
+    print(f"{'NAME':20} {'USERNAME':20} {'LAST SEEN':20} {'QBXML':6} {'QUEUED':>6} {'NEED HELP':>9}  STATE")
     for row in rows:
         t = row.tenant
         print(
             f"{t.name:20} {t.username:20} {when(t.last_seen_at):20} {t.qbxml_version or '-':6}"
-            f" {row.queued:>6} {row.needing_attention:>9}"
+            f" {row.queued:>6} {row.needing_attention:>9}  {row.state}"
         )
     for row in rows:  # in full: the fix is the useful part
-        if row.tenant.connection_error:
-            print(f"\n{row.tenant.name}: {row.tenant.connection_error}")
+        if row.problems:
+            print()
+            for problem in row.problems:
+                print(f"{row.tenant.name}: {problem}")
     return 0
 
 
@@ -59,6 +62,7 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     fields = [
         ("Name", t.name),
         ("Username", t.username),
+        ("State", shown.state.replace("_", " ")),
         ("Password", password),
         ("OwnerID", "{" + str(t.owner_id).upper() + "}"),
         ("FileID", "{" + str(t.file_id).upper() + "}"),
@@ -69,23 +73,28 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
         ),
         ("qbXML version", t.qbxml_version or "not negotiated yet"),
         ("Last seen", str(t.last_seen_at or "never")),
-        ("Locked until", str(t.locked_until or "-")),
+        ("Locked until", str(t.locked_until) if shown.locked else "-"),
         ("Jobs", ", ".join(f"{n} {s}" for s, n in sorted(shown.jobs.items())) or "none"),
         ("Pulls", pulls_line(shown.pulls)),
-        ("Problem", t.connection_error or "none"),
     ]
     for label, value in fields:
         print(f"{label + ':':15} {value}")
+    problems = shown.problems or ("none",)
+    print(f"{'Problem:' if len(problems) == 1 else 'Problems:':15} {problems[0]}")
+    for problem in problems[1:]:
+        print(f"{'':15} {problem}")
     return 0
 
 
 def pulls_line(pulls: PullsOverview) -> str:
     """One line for `tenant show`: how far the pulls got, and which need attention."""
-    if not pulls.synced:
+    if not pulls.synced and not pulls.hollow:
         return "no pull has completed yet (the first session does a full sync)"
     parts = [f"{pulls.synced} of {pulls.total} entities synced, last at {when(pulls.last_completed_at)}"]
     if pulls.stuck:
         parts.append(f"needs attention: {', '.join(pulls.stuck)}")
+    if pulls.hollow:
+        parts.append(f"mirror empty: {', '.join(pulls.hollow)}")
     if pulls.off:
         parts.append(f"off: {', '.join(pulls.off)}")
     return "; ".join(parts) + " (details: qbwc-server pulls TENANT)"
@@ -97,16 +106,37 @@ def cmd_set(args: argparse.Namespace, settings: Settings) -> int:
     intervals = dict(parse_interval(spec) for spec in args.pull or [])
     with transaction(settings) as conn:
         t = tenants.set_tenant(conn, args.name, company_file=args.company_file, username=args.username)
-        changed = None
         if intervals or args.page_size is not None:
-            changed = tenant_settings.set_pull_settings(
+            current = tenant_settings.set_pull_settings(
                 conn, t.id, intervals=intervals, page_size=args.page_size
             )
-    print(f"Updated {t.name!r}: username {t.username!r}, company file {t.company_file or '(the open one)'}.")
-    if changed is not None:
-        pulls = {key: value for key, value in changed.to_json().items() if key.startswith("pull_")}
-        print(f"Pull settings: {pulls}")
+        else:
+            current = tenant_settings.get_settings(conn, t.id)
+    print(f"Updated {t.name!r}:")
+    print(f"  {'Username:':15} {t.username}")
+    print(f"  {'Company file:':15} {t.company_file or '(whichever is open in QuickBooks)'}")
+    print(f"  {'Pulls:':15} {describe_pulls(current)}")
+    print(f"  {'Page size:':15} {current.pull_page_size or 500} records per page")
+    for reason in current.ignored:
+        print(f"  Removed a stored value that was out of bounds: {reason}")
     return 0
+
+
+def describe_pulls(current: TenantSettings) -> str:
+    """The tenant's own pull intervals in words; the rest keep their defaults (`pulls TENANT`)."""
+    own = [
+        f"{entity} {'off' if seconds == 0 else 'every ' + format_interval(seconds)}"
+        for entity, seconds in sorted(current.pull_intervals.items(), key=lambda item: item[0] != "default")
+    ]
+    return ", ".join(own) + "; others as default" if own else "every pull at its default interval"
+
+
+def format_interval(seconds: int) -> str:
+    """900 -> '15m', 7200 -> '2h', 90 -> '90s': the largest unit that divides it."""
+    for unit in ("d", "h", "m"):
+        if seconds % _UNITS[unit] == 0:
+            return f"{seconds // _UNITS[unit]}{unit}"
+    return f"{seconds}s"
 
 
 def parse_interval(spec: str) -> tuple[str, int]:
@@ -119,7 +149,10 @@ def parse_interval(spec: str) -> tuple[str, int]:
     match = _DURATION.match(value)
     if match is None:
         raise UsageError(f"{spec!r}: the interval is a number with s, m, h or d (e.g. 90s, 15m, 2h), or off")
-    return entity.strip(), int(match[1]) * _UNITS[match[2]]
+    seconds = int(match[1]) * _UNITS[match[2]]
+    if seconds > MAX_PULL_INTERVAL_SECONDS:
+        raise UsageError(f"{spec!r}: an interval cannot exceed 31 days; turn the pull off instead")
+    return entity.strip(), seconds
 
 
 def cmd_rotate_password(args: argparse.Namespace, settings: Settings) -> int:
@@ -132,12 +165,55 @@ def cmd_rotate_password(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_disable(args: argparse.Namespace, settings: Settings) -> int:
+    with transaction(settings) as conn:
+        t, changed = tenants.set_disabled(conn, args.name, True)
+    if not changed:
+        print(f"{t.name!r} is already disabled.")
+        return 0
+    print(
+        f"Disabled {t.name!r}: the Web Connector is refused (it shows an authentication error), its live"
+        " session ended, and queued work waits."
+    )
+    print(f"Undo: qbwc-server tenant enable {t.name}")
+    return 0
+
+
+def cmd_enable(args: argparse.Namespace, settings: Settings) -> int:
+    with transaction(settings) as conn:
+        t, changed = tenants.set_disabled(conn, args.name, False)
+    print(
+        f"Enabled {t.name!r}: the Web Connector is let in again."
+        if changed
+        else f"{t.name!r} was not disabled."
+    )
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace, settings: Settings) -> int:
+    with transaction(settings) as conn:
+        t = tenants.get_tenant(conn, args.name)
+        footprint = tenants.tenant_footprint(conn, t.id)
+        owned = ", ".join(f"{n} {noun}{'s' if n != 1 else ''}" for noun, n in footprint.items() if n)
+        if not args.yes:
+            raise UsageError(
+                f"this deletes {t.name!r} and everything it holds ({owned or 'nothing synced yet'}),"
+                " with no undo: add --yes (or `tenant disable` to only stop it)"
+            )
+        tenants.delete_tenant(conn, t.name)
+    print(f"Deleted tenant {t.name!r} and what it held ({owned or 'nothing synced yet'}).")
+    print("Remove its application from the Web Connector on the QuickBooks PC too.")
+    return 0
+
+
 def register(sub: Any) -> None:
     """Add `tenant …` to `qbwc-server`'s commands."""
     tenant = sub.add_parser("tenant", help="manage tenants (one QuickBooks company each)")
     tsub = tenant.add_subparsers(dest="tenant_command", required=True, metavar="ACTION")
     p = tsub.add_parser("add", help="create a tenant and print its Web Connector password once")
-    p.add_argument("name", help="short name for the company, e.g. acme")
+    p.add_argument(
+        "name", help="short name for the company, e.g. acme: 1 to 64 letters, digits, '.', '_' or '-'"
+    )
     p.add_argument("--username", required=True, help="the Web Connector username (goes into the .qwc)")
     p.add_argument(
         "--password-stdin",
@@ -162,10 +238,24 @@ def register(sub: Any) -> None:
         help="how often to pull an entity (or 'default'), e.g. customers=15m, invoices=2m, classes=off",
     )
     p.add_argument(
-        "--page-size", type=int, help="records per page of a pull (default 500; smaller for slow PCs)"
+        "--page-size",
+        type=bounded_int(1, MAX_PULL_PAGE_SIZE),
+        help=f"records per page of a pull, 1 to {MAX_PULL_PAGE_SIZE} (default 500; smaller for slow PCs)",
     )
     p.set_defaults(func=cmd_set)
     p = tsub.add_parser("rotate-password", help="issue a new password (ends a live session)")
     p.add_argument("name")
     p.add_argument("--password-stdin", action="store_true", help="read an admin-chosen password from stdin")
     p.set_defaults(func=cmd_rotate_password)
+    p = tsub.add_parser(
+        "disable", help="refuse the tenant's Web Connector (ends a live session; queued work waits)"
+    )
+    p.add_argument("name")
+    p.set_defaults(func=cmd_disable)
+    p = tsub.add_parser("enable", help="let a disabled tenant's Web Connector in again")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_enable)
+    p = tsub.add_parser("delete", help="delete a tenant and everything synced for it (asks for --yes)")
+    p.add_argument("name")
+    p.add_argument("--yes", action="store_true", help="yes, delete it and all its data; there is no undo")
+    p.set_defaults(func=cmd_delete)

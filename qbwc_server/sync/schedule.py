@@ -42,10 +42,14 @@ class UnknownEntity(QbwcError, ValueError):
 
 
 def tenant_settings(conn: Connection, tenant_id: int, *, for_update: bool = False) -> TenantSettings:
-    """The tenant's settings; `for_update` locks its row until the transaction ends."""
+    """The tenant's settings; `for_update` locks its row until the transaction ends.
+
+    Read leniently (`TenantSettings.from_stored`): authenticate plans pulls with them, and a
+    stored value out of bounds must fall back to its default, not fail every poll.
+    """
     lock = " FOR UPDATE" if for_update else ""
     raw = conn.execute(text(f"SELECT settings FROM tenants WHERE id = :t{lock}"), {"t": tenant_id}).scalar()
-    return TenantSettings.from_json(raw)
+    return TenantSettings.from_stored(raw)
 
 
 def interval_for(spec: PullSpec, settings: TenantSettings) -> dt.timedelta | None:
@@ -187,13 +191,27 @@ def _set_next_due(conn: Connection, tenant_id: int, entity: str, when: dt.dateti
     )
 
 
-def replan(conn: Connection, tenant_id: int) -> None:
-    """After the tenant's intervals changed: pulls that were off are planned again at the next
-    authenticate (due at once if turned back on, off again if not)."""
-    conn.execute(
-        text("UPDATE sync_cursors SET next_due_at = NULL WHERE tenant_id = :t AND next_due_at = 'infinity'"),
-        {"t": tenant_id},
-    )
+def replan(conn: Connection, tenant_id: int, before: TenantSettings, after: TenantSettings) -> list[str]:
+    """After the tenant's intervals changed from `before` to `after`: each pull whose interval
+    changed is planned from its last completion with the new one, so the change applies now
+    rather than after the old due time. A pull never completed stays due at the next
+    authenticate; one turned off is off at once. Returns the entities replanned."""
+    changed: list[str] = []
+    for spec in PULLS:
+        old, new = interval_for(spec, before), interval_for(spec, after)
+        if old == new:
+            continue
+        changed.append(spec.entity)
+        conn.execute(
+            text("""
+                UPDATE sync_cursors SET updated_at = now(), next_due_at = CASE
+                    WHEN CAST(:off AS boolean) THEN 'infinity'
+                    ELSE last_completed_at + CAST(:interval AS interval) END
+                WHERE tenant_id = :t AND entity = :e
+            """),
+            {"t": tenant_id, "e": spec.entity, "off": new is None, "interval": new or dt.timedelta(0)},
+        )
+    return changed
 
 
 def make_pulls_due(conn: Connection, tenant_id: int) -> int:

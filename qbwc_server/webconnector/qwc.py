@@ -23,12 +23,24 @@ def _guid(value: uuid.UUID) -> str:
     return "{" + str(value).upper() + "}"
 
 
+def is_local_url(url: str) -> bool:
+    """True when `url` names this machine: fine for trying things, useless on another PC."""
+    try:
+        return urlsplit(url).hostname in LOCAL_HOSTS
+    except ValueError:
+        return False
+
+
 def check_app_url(url: str) -> str:
     """The Web Connector refuses http:// except on localhost; catch that before the admin does."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        hostname, _ = parts.hostname, parts.port  # a bad port or IPv6 literal raises here
+    except ValueError:
+        hostname = None
+    if hostname is None or parts.scheme not in ("http", "https"):
         raise QwcError(f"AppURL must be an absolute http(s) URL, got {url!r}")
-    if parts.scheme == "http" and parts.hostname not in LOCAL_HOSTS:
+    if parts.scheme == "http" and hostname not in LOCAL_HOSTS:
         raise QwcError(
             f"the Web Connector only accepts https:// for remote servers; got {url!r}"
             " (put qbwc-server behind a TLS proxy, see README)"

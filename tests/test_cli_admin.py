@@ -88,11 +88,6 @@ def test_disable_keeps_the_other_settings(cli: Run, tenant: TenantCredentials, e
     assert stored["pull_page_size"] == 200 and "disabled_at" not in stored
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="authenticate's lookup (webconnector/statements.py AUTH_LOOKUP, not this branch's) must add"
-    " `AND t.settings->>'disabled_at' IS NULL`; remove this mark once it does",
-)
 def test_a_disabled_tenant_is_refused_by_authenticate(
     cli: Run, tenant: TenantCredentials, server: BackgroundServer
 ) -> None:

@@ -36,6 +36,7 @@ AUTH_LOOKUP = Prepared(
     LEFT JOIN qbwc_sessions s ON s.tenant_id = t.id AND s.state = 'open'
     {PULLS_DUE_JOIN}
     WHERE t.username = %(username)s::text
+      AND t.settings ->> 'disabled_at' IS NULL  -- a disabled tenant is as unknown as a wrong name
     """,
 )
 

@@ -62,13 +62,12 @@ def respond(
 
 
 def where(exc: BaseException) -> str:
-    """Where `exc` was raised, as file:line of our innermost frame (and the very innermost when
-    that is a library's): enough to find a bug from one line, without a traceback."""
+    """Where `exc` was raised, as file:line of our two innermost frames (and the very innermost
+    when that is a library's): enough to find a bug from one line, without a traceback."""
     frames = traceback.extract_tb(exc.__traceback__)
     if not frames:
         return "unknown"
-    ours = [f for f in frames if "qbwc_server" in Path(f.filename).parts]
-    shown = [ours[-1]] if ours else []
+    shown = [f for f in frames if "qbwc_server" in Path(f.filename).parts][-2:]
     if frames[-1] not in shown:
         shown.append(frames[-1])
     return " > ".join(f"{Path(f.filename).name}:{f.lineno} in {f.name}" for f in shown)

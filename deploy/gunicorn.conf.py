@@ -1,7 +1,9 @@
 """gunicorn config: `gunicorn -c deploy/gunicorn.conf.py qbwc_server.wsgi:application`.
 
 The values come from qbwc_server/config.py (`GunicornSettings`: the QBWC_* variables README.md
-lists, with their defaults and checks), so `qbwc-server serve` runs with the same ones. Override
+lists, with their defaults and checks), so `qbwc-server serve` runs with the same ones. They
+include the `post_request` hook that replaces a worker grown past QBWC_WORKER_MAX_RSS_MB after a
+large call (qbwc_server/webconnector/memory.py); keep it if you add hooks of your own. Override
 below if you must; a malformed variable stops gunicorn with one line naming it.
 """
 

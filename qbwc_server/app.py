@@ -1,4 +1,4 @@
-"""Builds the WSGI application: SOAP at /qbwc, /healthz; later the API and metrics.
+"""Builds the WSGI application: SOAP at /qbwc, /healthz, /readyz; later the API and metrics.
 
 Everything per process is built here once (Spyne app, engine, password verifier); nothing
 per request but the request. gunicorn serves it in production (wsgi.py); `BackgroundServer`
@@ -7,6 +7,7 @@ serves it from a thread for the demo (and, through testing.py, for tests and ben
 
 from __future__ import annotations
 
+import codecs
 import io
 import json
 import logging
@@ -14,23 +15,26 @@ import socketserver
 import threading
 import wsgiref.util
 from collections.abc import Callable, Iterable
+from email.message import Message
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
-from xml.sax.saxutils import escape
 
-from spyne.server.wsgi import WsgiApplication
 from sqlalchemy import Engine, text
 
 from qbwc_server.config import Settings, load_settings
 from qbwc_server.db import make_engine, resolve_database_url
+from qbwc_server.webconnector import faults
+from qbwc_server.webconnector.body import BodyError, read_body
 from qbwc_server.webconnector.fastpath import FastPath
-from qbwc_server.webconnector.service import build_soap_application, build_wsdl
+from qbwc_server.webconnector.health import CallHealth, Readiness
+from qbwc_server.webconnector.memory import LARGE_BODY, AfterLargeCall
+from qbwc_server.webconnector.service import build_soap_application, build_soap_server, build_wsdl
 from qbwc_server.webconnector.session import WebConnectorSessions
 
 log = logging.getLogger(__name__)
 
 SOAP_PATH = "/qbwc"
-SOAP_CONTENT_TYPE = "text/xml; charset=utf-8"
+SOAP_METHODS = "GET, HEAD, POST"
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -42,8 +46,13 @@ class QbwcApp:
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
         self.sessions = WebConnectorSessions(engine, settings)
+        self.max_body = settings.gunicorn.max_body_mb * 2**20
+        self.body_timeout = settings.gunicorn.body_timeout
+        self.max_rss_mb = settings.gunicorn.worker_max_rss_mb
+        self.calls = CallHealth()
+        self.readiness = Readiness(engine)
         self.soap_application = build_soap_application(self.sessions)
-        self.soap = WsgiApplication(self.soap_application)
+        self.soap = build_soap_server(self.soap_application, self.max_body, self.calls.record)
         self.fast = FastPath(self.sessions)
         self._wsdl: dict[str, bytes] = {}
 
@@ -53,6 +62,9 @@ class QbwcApp:
             return self._soap(environ, start_response)
         if path == "/healthz":
             return self._health(start_response)
+        if path == "/readyz":
+            ready, body = self.readiness.check()
+            return _respond(start_response, "200 OK" if ready else "503 Service Unavailable", body)
         if path == "/":  # the .qwc's AppSupport URL: it must answer on the same host
             return _respond(start_response, "200 OK", {"service": "qbwc-server", "web_connector": SOAP_PATH})
         return _respond(
@@ -60,25 +72,61 @@ class QbwcApp:
         )
 
     def _soap(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+        method = environ.get("REQUEST_METHOD")
+        if method in ("GET", "HEAD"):
             # The Web Connector GETs the AppURL when an app is added (certificate check): 200 + WSDL.
             return self._serve_wsdl(environ, start_response)
-        length = _content_length(environ)
-        if not length:
-            return _fault(start_response, "Client", "Empty request: expected a SOAP 1.1 envelope")
-        body = environ["wsgi.input"].read(length)
+        if method != "POST":
+            return faults.respond(
+                start_response,
+                "405 Method Not Allowed",
+                "Client",
+                f"{method} is not allowed here: the Web Connector POSTs SOAP 1.1 envelopes",
+                [("Allow", SOAP_METHODS)],
+            )
         try:
-            reply = self.fast.answer(body)
-            if reply is not None:
-                start_response(
-                    "200 OK", [("Content-Type", SOAP_CONTENT_TYPE), ("Content-Length", str(len(reply)))]
-                )
-                return [reply]
-            environ["wsgi.input"] = io.BytesIO(body)  # anything unusual: Spyne, the reference, answers
-            return self.soap(environ, start_response)  # type: ignore[no-any-return]
-        except Exception:  # the Web Connector must get a SOAP fault, never a traceback or HTML
-            log.exception("unhandled error answering the Web Connector")
-            return _fault(start_response, "Server", "Internal Error")
+            chunks = read_body(environ, self.max_body, self.body_timeout)
+        except BodyError as exc:
+            address = faults.loggable(environ.get("REMOTE_ADDR"), 60)
+            log.warning("refused a request from %s: %s", address, faults.loggable(exc))
+            return faults.respond(start_response, exc.status, "Client", str(exc))
+        if not chunks:
+            return faults.respond(
+                start_response,
+                "500 Internal Server Error",
+                "Client",
+                "Empty request: expected a SOAP 1.1 envelope",
+            )
+        large = sum(len(chunk) for chunk in chunks) >= LARGE_BODY
+        reply = self._answer(environ, start_response, chunks)
+        return AfterLargeCall(reply, environ, self.max_rss_mb) if large else reply
+
+    def _answer(
+        self, environ: Environ, start_response: StartResponse, chunks: list[bytes]
+    ) -> Iterable[bytes]:
+        try:
+            reply = self.fast.answer(chunks)
+        except Exception as exc:  # the Web Connector must get a SOAP fault, never a traceback or HTML
+            faults.log_server_error(_operation(environ), exc)
+            self.calls.record(False)
+            return faults.respond(start_response, "500 Internal Server Error", "Server", "Internal Error")
+        if reply is not None:
+            self.calls.record(True)
+            start_response(
+                "200 OK", [("Content-Type", faults.SOAP_CONTENT_TYPE), ("Content-Length", str(len(reply)))]
+            )
+            return [reply]
+        # Anything unusual: Spyne, the reference, answers (and logs and counts its faults).
+        body = b"".join(chunks)
+        chunks.clear()
+        problem = _undecodable(body, environ.get("CONTENT_TYPE", ""))
+        if problem:
+            faults.log_client_fault(_operation(environ), problem)
+            return faults.respond(start_response, "500 Internal Server Error", "Client", problem)
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        del body
+        return self.soap(environ, start_response)  # type: ignore[no-any-return]
 
     def _serve_wsdl(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         url = wsgiref.util.request_uri(environ, include_query=False)
@@ -97,36 +145,49 @@ class QbwcApp:
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
         except Exception as exc:  # the probe must answer, whatever broke
-            log.warning("healthz: database unreachable: %s", exc)
+            log.warning("healthz: database unreachable: %s", faults.loggable(exc))
             return _respond(start_response, "503 Service Unavailable", {"status": "database unreachable"})
+        degraded = self.calls.degraded()
+        if degraded is not None:
+            return _respond(start_response, "503 Service Unavailable", degraded)
         return _respond(start_response, "200 OK", {"status": "ok"})
 
 
-def _respond(start_response: StartResponse, status: str, body: dict[str, str]) -> list[bytes]:
+def _respond(start_response: StartResponse, status: str, body: dict[str, object]) -> list[bytes]:
     payload = json.dumps(body).encode()
     start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
     return [payload]
 
 
-def _content_length(environ: Environ) -> int:
+def _operation(environ: Environ) -> str:
+    """The operation the SOAPAction names (QBWC always sends it), for log lines only."""
+    return str(environ.get("HTTP_SOAPACTION", "")).strip().strip('"').rsplit("/", 1)[-1]
+
+
+def _undecodable(body: bytes, content_type: str) -> str | None:
+    """Why Spyne could not decode `body` in the charset the Content-Type names, or None.
+
+    Spyne decodes with that charset before parsing and fails with a bare UnicodeDecodeError
+    (a Server fault and a traceback): bad bytes are the client's error.
+    """
+    charset = Message()
+    charset["content-type"] = content_type
+    name = charset.get_content_charset()
+    if not name:
+        return None
     try:
-        return int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return 0
-
-
-def _fault(start_response: StartResponse, code: str, message: str) -> list[bytes]:
-    payload = (
-        "<?xml version='1.0' encoding='UTF-8'?>\n"
-        '<soap11env:Envelope xmlns:soap11env="http://schemas.xmlsoap.org/soap/envelope/"><soap11env:Body>'
-        f"<soap11env:Fault><faultcode>soap11env:{code}</faultcode><faultstring>{escape(message)}</faultstring>"
-        "</soap11env:Fault></soap11env:Body></soap11env:Envelope>"
-    ).encode()
-    start_response(
-        "500 Internal Server Error",
-        [("Content-Type", SOAP_CONTENT_TYPE), ("Content-Length", str(len(payload)))],
-    )
-    return [payload]
+        decoder = codecs.getincrementaldecoder(name)()
+    except LookupError:
+        return f"unknown charset {name[:40]!r} in Content-Type"
+    offset = 0
+    try:
+        for offset in range(0, len(body), 2**20):  # in pieces: never a second copy of the body
+            decoder.decode(body[offset : offset + 2**20])
+        decoder.decode(b"", final=True)
+    except UnicodeError as exc:  # UnicodeDecodeError, or e.g. UTF-16 without its byte order mark
+        at = f" near byte {offset + exc.start}" if isinstance(exc, UnicodeDecodeError) else ""
+        return f"the request is not valid {name[:40]}{at}"
+    return None
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> QbwcApp:

@@ -18,6 +18,7 @@ from typing import Any
 import platformdirs
 
 from qbwc_server.errors import QbwcError
+from qbwc_server.webconnector.memory import recycle_grown_worker
 
 
 class ConfigError(QbwcError, ValueError):
@@ -87,7 +88,8 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str,
 
 @dataclass(frozen=True)
 class GunicornSettings:
-    """How gunicorn serves the app (deploy/gunicorn.conf.py and `qbwc-server serve` both use these).
+    """How gunicorn serves the app (deploy/gunicorn.conf.py and `qbwc-server serve` both use these),
+    and the limits of the HTTP edge the app applies (body size, body timeout, worker memory).
 
     Chosen by measurement (bench/README.md): gthread keeps the Web Connector's connection alive
     for the whole session (sync closes it after every call, and measured slower); two workers
@@ -115,6 +117,15 @@ class GunicornSettings:
     #: gunicorn >= 25.1 opens a control socket at one fixed path per user, which collides when
     #: several instances run (tests, benchmarks, more than one deployment): off unless a path is given.
     control_socket: str | None = None
+    #: Largest request body the SOAP endpoint reads, in MB (2^20 bytes); larger gets 413. The
+    #: largest qbXML page arrives in one receiveResponseXML; pages are bounded (MaxReturned).
+    max_body_mb: int = 100
+    #: Seconds a request body may pause before the call gets 408, and the budget of a body that
+    #: arrives slower than 16 kB/s (gunicorn only: it hands the app the socket).
+    body_timeout: int = 30
+    #: A worker whose resident memory is above this many MB after a large call is replaced once
+    #: it has answered (memory a large call took is otherwise kept by the process); 0: never.
+    worker_max_rss_mb: int = 1024
 
     def options(self) -> dict[str, object]:
         """gunicorn's settings by gunicorn's names: these values plus the choices that are not
@@ -140,6 +151,8 @@ class GunicornSettings:
             "proc_name": "qbwc-server",
             "control_socket": self.control_socket or "unused",
             "control_socket_disable": self.control_socket is None,
+            # Retires a worker the app found grown past worker_max_rss_mb (webconnector/memory.py).
+            "post_request": recycle_grown_worker,
         }
 
 
@@ -163,6 +176,9 @@ def load_gunicorn_settings(env: Mapping[str, str]) -> GunicornSettings:
         access_log=env.get("QBWC_ACCESS_LOG") or None,
         log_level=_choice(env, "QBWC_LOG_LEVEL", defaults.log_level, LOG_LEVELS),
         control_socket=env.get("QBWC_CONTROL_SOCKET") or None,
+        max_body_mb=_int(env, "QBWC_MAX_BODY_MB", defaults.max_body_mb, 1),
+        body_timeout=_int(env, "QBWC_BODY_TIMEOUT", defaults.body_timeout, 1),
+        worker_max_rss_mb=_int(env, "QBWC_WORKER_MAX_RSS_MB", defaults.worker_max_rss_mb),
     )
 
 

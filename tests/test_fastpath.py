@@ -12,6 +12,7 @@ import io
 from typing import Any
 
 import pytest
+from lxml import etree
 from spyne.server.wsgi import WsgiApplication
 
 from qbwc_server.webconnector.fastpath import FastPath
@@ -114,6 +115,11 @@ def test_fast_path_matches_spyne_byte_for_byte(
         envelope("noSuchOperation", ("ticket", "t")),
         envelope("sendRequestXML", ("ticket", "t"), ("qbXMLMajorVers", "thirteen"), ("qbXMLMinorVers", 0)),
         envelope("sendRequestXML", ("ticket", "t"), ("qbXMLMajorVers", 2**40), ("qbXMLMinorVers", 0)),
+        envelope("sendRequestXML", ("ticket", "t"), ("qbXMLMajorVers", "1_3"), ("qbXMLMinorVers", 0)),
+        envelope(
+            "sendRequestXML", ("ticket", "t"), ("qbXMLMajorVers", "\u0661\u0663"), ("qbXMLMinorVers", 0)
+        ),
+        envelope("sendRequestXML", ("ticket", "t"), ("qbXMLMajorVers", "\u00a013"), ("qbXMLMinorVers", 0)),
         envelope("authenticate", ("strUserName", "a"), ("strUserName", "b")),
         envelope("authenticate", ("somethingElse", "a")),
         envelope("getInteractiveURL", ("wcTicket", "t"), ("sessionID", "s")),
@@ -127,6 +133,9 @@ def test_fast_path_matches_spyne_byte_for_byte(
         "unknown-op",
         "bad-int",
         "int-overflow",
+        "underscore-int",
+        "arabic-indic-int",
+        "nbsp-int",
         "duplicate-arg",
         "unknown-arg",
         "interactive",
@@ -137,3 +146,52 @@ def test_anything_unusual_is_left_to_spyne(body: bytes) -> None:
     sessions = RecordingSessions("x")
     assert FastPath(sessions).answer(body) is None  # type: ignore[arg-type]
     assert sessions.calls == []
+
+
+def spyne_fault(body: bytes) -> str:
+    """The faultcode Spyne answers `body` with."""
+    app = WsgiApplication(build_soap_application(RecordingSessions("x")))  # type: ignore[arg-type]
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/qbwc",
+        "QUERY_STRING": "",
+        "CONTENT_TYPE": "text/xml; charset=utf-8",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80",
+        "wsgi.url_scheme": "http",
+    }
+    reply = b"".join(app(environ, lambda status, headers, exc_info=None: None))
+    return etree.fromstring(reply).findtext(".//faultcode") or ""
+
+
+@pytest.mark.parametrize("major", ["1_3", "\u0661\u0663", "\u00a013", "13.0", "thirteen", ""])
+def test_both_paths_refuse_what_is_not_an_xs_int(major: str) -> None:
+    """Python's int() reads "1_3" and Arabic-Indic digits as 13; xs:int takes ASCII digits only."""
+    body = envelope("sendRequestXML", ("ticket", "t"), ("qbXMLMajorVers", major), ("qbXMLMinorVers", 0))
+    assert FastPath(RecordingSessions("x")).answer(body) is None  # type: ignore[arg-type]
+    assert spyne_fault(body).endswith("Client.ValidationError")
+
+
+@pytest.mark.parametrize("major", [" 13 ", "+13", "\t013\r\n", "-0"])
+def test_both_paths_read_the_xs_int_forms_alike(major: str) -> None:
+    body = envelope("sendRequestXML", ("ticket", "t"), ("qbXMLMajorVers", major), ("qbXMLMinorVers", 0))
+    fast_sessions, spyne_sessions = RecordingSessions("x"), RecordingSessions("x")
+    assert FastPath(fast_sessions).answer(body) == spyne_answer(spyne_sessions, body)  # type: ignore[arg-type]
+    assert fast_sessions.calls == spyne_sessions.calls
+
+
+def test_a_body_in_chunks_is_read_as_a_stream_with_the_same_reply() -> None:
+    """The edge hands the body over as it arrived; once recognised, the chunks are let go."""
+    body = envelope(
+        "receiveResponseXML", ("ticket", "t"), ("response", QBXML * 2000 + AWKWARD), ("hresult", "")
+    )
+    chunks = [body[i : i + 1000] for i in range(0, len(body), 1000)]
+    fast_sessions, whole_sessions = RecordingSessions(42), RecordingSessions(42)
+    assert FastPath(fast_sessions).answer(chunks) == FastPath(whole_sessions).answer(body)  # type: ignore[arg-type]
+    assert fast_sessions.calls == whole_sessions.calls and chunks == []
+    unusual = envelope("getInteractiveURL", ("wcTicket", "t"))
+    kept = [unusual[:50], unusual[50:]]
+    assert FastPath(RecordingSessions("x")).answer(kept) is None  # type: ignore[arg-type]
+    assert b"".join(kept) == unusual, "what the fast path declines is left whole for Spyne"

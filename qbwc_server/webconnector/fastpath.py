@@ -15,7 +15,8 @@ from typing import Any
 
 from lxml import etree
 
-from qbwc_server.webconnector.names import INT_ARGUMENTS, OPERATIONS, SOAP_ENV, TNS
+from qbwc_server.webconnector.memory import LARGE_BODY, trim
+from qbwc_server.webconnector.names import INT_ARGUMENTS, OPERATIONS, SOAP_ENV, TNS, XS_INT
 from qbwc_server.webconnector.session import WebConnectorSessions
 
 log = logging.getLogger(__name__)
@@ -27,14 +28,15 @@ _ENVELOPE = f"{{{SOAP_ENV}}}Envelope"
 _BODY = f"{{{SOAP_ENV}}}Body"
 
 # Same hardening as Spyne's parser (no DTD, no entities, no network), plus large text nodes.
-_PARSER = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    load_dtd=False,
-    huge_tree=True,
-    remove_comments=True,
-    remove_pis=True,
-)
+_PARSER_OPTIONS: dict[str, Any] = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "huge_tree": True,
+    "remove_comments": True,
+    "remove_pis": True,
+}
+_PARSER = etree.XMLParser(**_PARSER_OPTIONS)
 
 _HEAD = (
     "<?xml version='1.0' encoding='UTF-8'?>\n"
@@ -88,21 +90,34 @@ class FastPath:
             for name, (call, render) in calls.items()
         }
 
-    def answer(self, body: bytes) -> bytes | None:
-        """The SOAP reply for a plain document/literal request, or None to let Spyne handle it."""
-        request = self._read(body)
+    def answer(self, body: bytes | list[bytes]) -> bytes | None:
+        """The SOAP reply for a plain document/literal request, or None to let Spyne handle it.
+
+        A list of chunks is read as a stream, never joined. Once the request is recognised the list
+        is emptied, before the arguments become strings: a huge `response` is never held as body,
+        tree and string at once. When None is returned the chunks are left for Spyne.
+        """
+        chunks = [body] if isinstance(body, bytes) else body
+        request = self._read(_parse(chunks))
         if request is None:
             return None
-        name, arguments = request
+        size = sum(len(chunk) for chunk in chunks)
+        chunks.clear()
+        if size >= LARGE_BODY:
+            trim()  # glibc would keep the body's pages while the arguments' strings are made
+        name, elements = request
         operation = self.operations[name]
+        arguments = {arg: _take_text(value) for arg, value in elements.items()}
+        del request, elements
         result = operation.call(*(arguments.get(arg) for arg in operation.arguments))
+        del arguments
         reply = f"{_HEAD}<tns:{name}Response>{operation.render(name, result)}</tns:{name}Response>{_TAIL}"
         return reply.encode("utf-8")
 
-    def _read(self, body: bytes) -> tuple[str, dict[str, Any]] | None:
-        try:
-            root = etree.fromstring(body, _PARSER)
-        except (etree.XMLSyntaxError, ValueError):
+    def _read(self, root: etree._Element | None) -> tuple[str, dict[str, Any]] | None:
+        """The operation and its arguments (ints parsed, strings still elements), or None when
+        anything is unusual. Every check that can send a request to Spyne is made here."""
+        if root is None:
             return None  # Spyne answers with the proper fault
         if root.tag != _ENVELOPE or len(root) != 1 or root[0].tag != _BODY or len(root[0]) != 1:
             return None
@@ -118,17 +133,39 @@ class FastPath:
             arg = child.tag[len(TNS) + 2 :] if child.tag.startswith(f"{{{TNS}}}") else ""
             if arg not in operation.arguments or arg in arguments:
                 return None
-            text = child.text or ""
             if arg in operation.ints:
-                try:
-                    value = int(text.strip())
-                except ValueError:
+                text = child.text or ""
+                if not XS_INT.fullmatch(text):
                     return None  # Spyne answers with its validation fault
+                value = int(text)
                 if not -(2**31) <= value < 2**31:  # xs:int
                     return None
                 arguments[arg] = value
             else:
-                arguments[arg] = text
+                arguments[arg] = child
         if not operation.ints <= arguments.keys():
             return None
         return name, arguments
+
+
+def _parse(chunks: list[bytes]) -> etree._Element | None:
+    """The envelope's tree, fed chunk by chunk when there are several; None if not well-formed."""
+    try:
+        if len(chunks) == 1:
+            return etree.fromstring(chunks[0], _PARSER)
+        parser = etree.XMLParser(**_PARSER_OPTIONS)  # a feed parser holds state: one per request
+        for chunk in chunks:
+            parser.feed(chunk)
+        return parser.close()
+    except (etree.XMLSyntaxError, ValueError):
+        return None
+
+
+def _take_text(value: Any) -> Any:
+    """An argument's value; a string argument's text is taken out of the tree, so libxml2's copy
+    of a large text is freed as soon as Python has its own."""
+    if not isinstance(value, etree._Element):
+        return value
+    text = value.text or ""
+    value.text = None
+    return text

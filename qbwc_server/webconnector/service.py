@@ -7,23 +7,35 @@ Thin on purpose: element names, namespace and types live here; every decision li
 from __future__ import annotations
 
 import logging
+import sys
+from collections.abc import Callable
 from typing import Any
 
 from lxml import etree
-from spyne import AnyXml, Application, Array, Integer32, ServiceBase, Unicode, rpc
+from spyne import BODY_STYLE_WRAPPED, AnyXml, Application, Array, Fault, Integer32, ServiceBase, Unicode, rpc
 from spyne.interface.wsdl import Wsdl11
 from spyne.protocol.soap import Soap11
+from spyne.server.wsgi import WsgiApplication
 
-from qbwc_server.webconnector.names import TNS
+from qbwc_server.webconnector import faults
+from qbwc_server.webconnector.names import TNS, XS_INT
 from qbwc_server.webconnector.session import WebConnectorSessions
-
-log = logging.getLogger(__name__)
-
 
 # Intuit's WSDL: strings are minOccurs=0; ints minOccurs=1; ArrayOfString holds nillable <string>.
 String = Unicode(min_occurs=0)
 Int = Integer32(min_occurs=1, nillable=False)
 ArrayOfString = Array(Unicode(nillable=True), type_name="ArrayOfString")
+
+
+def _xs_int_text(cls: Any, value: str | None) -> bool:
+    # Spyne reads an int with Python's int(), which takes "1_3" and Arabic-Indic digits as 13;
+    # soft validation calls this on the text first (a Client fault when False), as the fast path.
+    return bool(Integer32.validate_string(cls, value)) and (
+        value is None or XS_INT.fullmatch(value) is not None
+    )
+
+
+Int.validate_string = staticmethod(_xs_int_text)
 
 
 def _sessions(ctx: Any) -> WebConnectorSessions:
@@ -96,22 +108,54 @@ def build_soap_application(sessions: WebConnectorSessions) -> Application:
     )
 
     def attach_sessions(ctx: Any) -> None:
+        if ctx.in_object is None and ctx.descriptor.body_style is BODY_STYLE_WRAPPED:
+            # xsi:nil on the operation element: no arguments at all (Spyne would fail on it).
+            raise Fault("Client.SchemaValidation", "the operation element must not be nil")
         ctx.udc = sessions
 
     application.event_manager.add_listener("method_call", attach_sessions)
-    application.event_manager.add_listener("method_exception_object", _log_client_fault)
+    application.event_manager.add_listener("method_exception_object", _remember_cause)
     return application
 
 
-# Spyne logs every malformed request with a full traceback; one warning line says it better.
-for _name in ("spyne.protocol.soap.soap11.invalid", "spyne.server._base", "spyne.application.client"):
-    logging.getLogger(_name).setLevel(logging.CRITICAL)
+def build_soap_server(
+    application: Application, max_body: int, on_outcome: Callable[[bool], None]
+) -> WsgiApplication:
+    """Spyne's WSGI face for `application`, reading bodies up to `max_body` bytes (the edge's limit,
+    not Spyne's 2 MB). Each fault is logged on one line; `on_outcome(False)` after a Server
+    fault, `on_outcome(True)` after an answer."""
+    server = WsgiApplication(application, max_content_length=max_body)
+
+    def report_fault(ctx: Any) -> None:
+        fault = ctx.out_error or ctx.in_error
+        operation = str(ctx.method_request_string or "").rsplit("}", 1)[-1]  # "{namespace}name"
+        if str(getattr(fault, "faultcode", "Server")).startswith("Client"):
+            faults.log_client_fault(operation, getattr(fault, "faultstring", fault))
+            return
+        cause = getattr(ctx.transport, "req_env", {}).pop(_CAUSE, None)
+        faults.log_server_error(operation, cause or fault)
+        on_outcome(False)
+
+    server.event_manager.add_listener("wsgi_exception", report_fault)
+    server.event_manager.add_listener("wsgi_return", lambda ctx: on_outcome(True))
+    return server
 
 
-def _log_client_fault(ctx: Any) -> None:
-    fault = ctx.out_error or ctx.in_error
-    if fault is not None and str(getattr(fault, "faultcode", "")).startswith("Client"):
-        log.warning("SOAP fault returned for a malformed request: %s", getattr(fault, "faultstring", fault))
+# Spyne logs every fault itself, malformed requests with a full traceback; build_soap_server's
+# one line per fault says it better.
+logging.getLogger("spyne").setLevel(logging.CRITICAL + 1)
+
+
+#: Where the exception behind a fault waits for its log line: the request's environ (Spyne's
+#: method context takes no attributes of ours, and its `udc` holds the sessions).
+_CAUSE = "qbwc.fault_cause"
+
+
+def _remember_cause(ctx: Any) -> None:
+    """Spyne fires this event inside its `except` block: the exception being handled is the cause."""
+    environ = getattr(ctx.transport, "req_env", None)
+    if isinstance(environ, dict):
+        environ[_CAUSE] = sys.exc_info()[1]
 
 
 def build_wsdl(application: Application, url: str) -> bytes:

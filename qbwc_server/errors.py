@@ -19,6 +19,10 @@ and the CLI's one-line messages use it, so renaming a class never changes what c
      ├── JobNotFound                  not_found             admin/jobs.py
      ├── JobListError                 validation_failed     admin/jobs.py: a listing limit out of bounds
      ├── RepError                     bad_request           admin/reps.py: a rep code or email refused
+     ├── BodyError                    bad_request           webconnector/body.py: a request body not taken
+     │    ├── BodyTooLarge            payload_too_large     past QBWC_MAX_BODY_MB (413)
+     │    ├── BodyTimeout             request_timeout       arriving too slowly (408)
+     │    └── LengthRequired          length_required       chunked where it cannot be read (411)
      ├── QwcError                     bad_request           webconnector/qwc.py: a .qwc that cannot be written
      ├── WeakPasswordError            validation_failed     webconnector/auth.py
      └── UnknownEntity                bad_request           sync/schedule.py: refresh of an entity not pulled

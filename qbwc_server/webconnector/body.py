@@ -36,14 +36,17 @@ class BodyError(QbwcError):
 
 
 class BodyTooLarge(BodyError):
+    code = "payload_too_large"
     status = "413 Content Too Large"
 
 
 class BodyTimeout(BodyError):
+    code = "request_timeout"
     status = "408 Request Timeout"
 
 
 class LengthRequired(BodyError):
+    code = "length_required"
     status = "411 Length Required"
 
 

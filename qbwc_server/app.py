@@ -126,7 +126,14 @@ class QbwcApp:
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         del body
-        return self.soap(environ, start_response)  # type: ignore[no-any-return]
+        try:
+            return self.soap(environ, start_response)  # type: ignore[no-any-return]
+        except Exception as exc:  # Spyne answers its own faults; what escapes it is an envelope
+            # its protocol layer could not take apart (an empty Body, a Header alone, an entity
+            # reference in the Body): the client's mistake, one line in the log
+            problem = f"the SOAP envelope could not be read ({type(exc).__name__})"
+            faults.log_client_fault(_operation(environ), problem)
+            return faults.respond(start_response, "500 Internal Server Error", "Client", problem)
 
     def _serve_wsdl(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         url = wsgiref.util.request_uri(environ, include_query=False)

@@ -287,7 +287,11 @@ class ResponseStream:
         if root.tag != "QBXML":
             raise QbxmlParseError(f"expected a <QBXML> document, got <{root.tag}>", "")
         messages = root.find("QBXMLMsgsRs")
-        self.statuses = [ResponseStatus.from_element(rs) for rs in (messages if messages is not None else ())]
+        self.statuses = [  # elements only: an entity reference or a comment is no *Rs
+            ResponseStatus.from_element(rs)
+            for rs in (messages if messages is not None else ())
+            if isinstance(rs.tag, str)
+        ]
 
     def _chunks(self) -> Iterator[str]:
         text = self._text

@@ -168,7 +168,14 @@ class PullHandler:
         params = dict(job.params or {})
         status = result.status
         if status is None:
-            result.failure, result.message = Outcome.RETRY, "QuickBooks' response held no answer"
+            # An answer reached us, so the job is settled, never treated as unanswered: the same
+            # request would most likely get the same empty answer.
+            result.failure = Outcome.NEEDS_ADMIN
+            result.message = (
+                f"QuickBooks' answer held no {self.spec.kind.split('.')[0]} response. This pull waits for"
+                f" you: `qbwc-server jobs retry {job.id}`, or stop it with"
+                f" `qbwc-server tenant set TENANT --pull {self.spec.entity}=off`."
+            )
             return
         if status.code in ITERATOR_GONE:
             # 3391: the iterator expired (or QuickBooks restarted); start the pull over.

@@ -3,7 +3,9 @@
 Data-modifying CTEs make each statement atomic on its own, so a call costs one round trip and
 one commit, and preparing skips the parse and plan that would otherwise dominate. Job state
 transitions come from queue.py (`runnable_condition`, `claim_ctes`), never written twice.
-Parameters carry explicit casts: PREPARE must know every parameter's type.
+Parameters carry explicit casts: PREPARE must know every parameter's type. `retry_safe` marks
+the statements asked again on a fresh connection when theirs died under them (db.SingleStatements):
+the read-only ones, and those whose repeat changes nothing; never one that leases or opens.
 """
 
 from __future__ import annotations
@@ -112,7 +114,7 @@ def _send_claim(name: str, batch_sizes: str | None) -> Prepared:
 
 #: sendRequestXML: check the ticket, fix the qbXML version, lease the next job, note the call.
 #: No row for a bad or idle ticket; one row with a NULL job id when nothing is runnable, else a
-#: row per job leased.
+#: row per job leased. Never repeated after a lost connection: it may have leased a job already.
 SEND_CLAIM = _send_claim("qbwc_send_claim", None)
 #: The same, when some job kinds batch: a row per job of the batch (one kind).
 SEND_CLAIM_BATCH = _send_claim("qbwc_send_claim_batch", "%(batch_sizes)s::jsonb")
@@ -130,6 +132,7 @@ RECEIVE_LOOKUP = Prepared(
       AND s.last_call_at > now() - make_interval(secs => %(idle)s::int)
     ORDER BY j.id
     """,
+    retry_safe=True,
 )
 
 #: Round trips still to make for the session's tenant (jobs due within `within` seconds).
@@ -179,11 +182,13 @@ FINISH = Prepared(
     )
     SELECT (SELECT count(*) FROM done) AS done, coalesce((SELECT progress FROM touched), 100) AS progress
     """,
+    retry_safe=True,  # a repeat finds the job no longer sent: it finishes and counts nothing twice
 )
 
 #: closeConnection: end the session, clear a fixed connection problem, and count what the
 #: session did. No row for an unknown or already-ended ticket. `leased` counts jobs still sent
-#: without an answer: the caller takes them back (queue.release_leases; rare).
+#: without an answer: the caller takes them back (queue.release_leases; rare). Never repeated
+#: after a lost connection: a repeat would find the session closed and skip taking them back.
 CLOSE = Prepared(
     "qbwc_close",
     """
@@ -221,4 +226,5 @@ SESSION_STATE = Prepared(
                 WHERE lease_ticket = s.ticket AND status <> 'sent' GROUP BY kind, status) counts) AS counts
     FROM qbwc_sessions s WHERE s.ticket = %(ticket)s::text
     """,
+    retry_safe=True,
 )

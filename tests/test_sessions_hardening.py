@@ -9,12 +9,16 @@ work done (argon2 verifications counted by a spy), never by the clock.
 from __future__ import annotations
 
 import dataclasses
+import http.client
 import os
 import select
 import shutil
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import Engine, text
@@ -34,13 +38,296 @@ from qbwc_server.db import (
 )
 from qbwc_server.logsafe import safe
 from qbwc_server.testing import BackgroundServer
+from qbwc_server.webconnector import auth, login
+from qbwc_server.webconnector.client import client_address, remember_client_address, source_key
+from qbwc_server.webconnector.session import WebConnectorSessions
 from tests.conftest import TenantCredentials
+from tests.test_auth import CountingHasher
 from tests.test_protocol import authenticate, enqueue_raw, hcp, receive, send_request
-from tests.wire import call
+from tests.wire import Reply, call, envelope
 
 ADMIN_PASSWORD = "correct horse battery staple"
 ATTACKER = "198.51.100.66"
 OFFICE = "203.0.113.10"
+
+
+class ThreadSafeCountingHasher(CountingHasher):
+    """The argon2 spy, safe to call from the HTTP server's threads."""
+
+    def __init__(self, real: Any) -> None:
+        super().__init__(real)
+        self._lock = threading.Lock()
+
+    def verify(self, stored: str, presented: str) -> Any:
+        with self._lock:
+            self.verifications += 1
+        return self.real.verify(stored, presented)
+
+
+@pytest.fixture
+def argon2_spy(monkeypatch: pytest.MonkeyPatch) -> ThreadSafeCountingHasher:
+    spy = ThreadSafeCountingHasher(auth._argon2)
+    monkeypatch.setattr(auth, "_argon2", spy)
+    return spy
+
+
+@pytest.fixture
+def long_lockouts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lockouts of five minutes from the first: a loaded machine may spread a test's attempts over
+    more than the schedule's first second, and a lock that runs out lets the next one be checked
+    (by design). Requested before the app is built, which reads the schedule."""
+    monkeypatch.setattr(
+        login, "lockout_seconds", lambda failures, threshold, cap: 300 * (failures >= threshold)
+    )
+
+
+@pytest.fixture
+def sessions(long_lockouts: None, engine: Engine, settings: Settings) -> Iterator[WebConnectorSessions]:
+    served = WebConnectorSessions(engine, settings)
+    yield served
+    served.single.close()
+    served.bookkeeping.close()
+
+
+def wrong(creds: TenantCredentials, password: str = "not the password, clearly") -> TenantCredentials:
+    return dataclasses.replace(creds, password=password)
+
+
+# -- 5. login throttling -----------------------------------------------------------------------
+
+
+@pytest.mark.protocol
+def test_a_stranger_cannot_lock_out_a_generated_password(server, tenant, engine) -> None:
+    """192 random bits cannot be guessed: however many wrong attempts came first, the right
+    password still gets in (the old rule let anyone who knew the username keep it out)."""
+    enqueue_raw(engine, tenant.id)
+    for _ in range(12):
+        assert authenticate(server.url, wrong(tenant)) == ["", "nvu"]
+
+    assert authenticate(server.url, tenant)[0], "the generated password is never locked out"
+
+
+def test_wrong_attempts_from_one_address_do_not_lock_out_another(
+    sessions, make_tenant, engine, settings
+) -> None:
+    creds = make_tenant("delta", password=ADMIN_PASSWORD)
+    enqueue_raw(engine, creds.id)
+    threshold = settings.auth_failures_before_lockout
+    for _ in range(threshold):
+        assert sessions.authenticate(creds.username, "guess-guess-guess", source=ATTACKER) == ["", "nvu"]
+
+    assert sessions.authenticate(creds.username, ADMIN_PASSWORD, source=ATTACKER) == ["", "nvu"], (
+        "the address that failed is locked out, even with the right password"
+    )
+    ticket = sessions.authenticate(creds.username, ADMIN_PASSWORD, source=OFFICE)[0]
+    assert ticket, "the Web Connector's own address is not"
+    for _ in range(3):  # the stranger keeps trying each time its lock runs out
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE auth_failures SET locked_until = now() - interval '1 second'"))
+        assert sessions.authenticate(creds.username, "guess-guess-guess", source=ATTACKER) == ["", "nvu"]
+        sessions.close_connection(ticket)
+        enqueue_raw(engine, creds.id)
+        ticket = sessions.authenticate(creds.username, ADMIN_PASSWORD, source=OFFICE)[0]
+        assert ticket
+
+
+def test_a_lockout_ends_and_a_good_login_starts_the_count_over(
+    sessions, make_tenant, engine, settings
+) -> None:
+    creds = make_tenant("echo", password=ADMIN_PASSWORD)
+    enqueue_raw(engine, creds.id)
+    threshold = settings.auth_failures_before_lockout
+    for _ in range(threshold):
+        sessions.authenticate(creds.username, "guess-guess-guess", source=ATTACKER)
+    assert sessions.authenticate(creds.username, ADMIN_PASSWORD, source=ATTACKER) == ["", "nvu"]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT locked_until > now() FROM tenants")).scalar_one(), (
+            "`tenant show` says an address is locked out"
+        )
+
+    with engine.begin() as conn:  # the lockout runs out
+        conn.execute(text("UPDATE auth_failures SET locked_until = now() - interval '1 second'"))
+    ticket = sessions.authenticate(creds.username, ADMIN_PASSWORD, source=ATTACKER)[0]
+    assert ticket
+    sessions.close_connection(ticket)
+    enqueue_raw(engine, creds.id)
+    for _ in range(threshold - 1):  # counting starts over after a good login
+        sessions.authenticate(creds.username, "guess-guess-guess", source=ATTACKER)
+    assert sessions.authenticate(creds.username, ADMIN_PASSWORD, source=ATTACKER)[0]
+
+
+def test_rotating_the_password_lifts_lockouts(sessions, make_tenant, engine, settings) -> None:
+    creds = make_tenant("foxtrot", password=ADMIN_PASSWORD)
+    enqueue_raw(engine, creds.id)
+    for _ in range(settings.auth_failures_before_lockout):
+        sessions.authenticate(creds.username, "the old password?", source=OFFICE)
+    assert sessions.authenticate(creds.username, ADMIN_PASSWORD, source=OFFICE) == ["", "nvu"]
+
+    new_password = "a brand new passphrase"
+    with engine.begin() as conn:
+        tenants.rotate_password(conn, creds.name, password=new_password)
+
+    assert sessions.authenticate(creds.username, new_password, source=OFFICE)[0]
+
+
+def test_the_lockout_starts_at_the_threshold_and_doubles(engine, settings, make_tenant) -> None:
+    creds = make_tenant("lima", password=ADMIN_PASSWORD)
+    sessions = WebConnectorSessions(engine, settings)
+
+    def locked_for() -> float | None:
+        with engine.connect() as conn:
+            return conn.execute(
+                text("SELECT extract(epoch FROM locked_until - last_failed_at) FROM auth_failures")
+            ).scalar_one()
+
+    for _ in range(settings.auth_failures_before_lockout - 1):
+        sessions.authenticate(creds.username, "guess-guess-guess", source=ATTACKER)
+    assert locked_for() is None
+    sessions.authenticate(creds.username, "guess-guess-guess", source=ATTACKER)
+    assert locked_for() == 1
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE auth_failures SET locked_until = now() - interval '1 second'"))
+    sessions.authenticate(creds.username, "guess-guess-guess", source=ATTACKER)
+    assert locked_for() == 2
+    sessions.single.close()
+    sessions.bookkeeping.close()
+
+
+@pytest.mark.protocol
+def test_parallel_wrong_attempts_check_no_more_passwords_than_the_threshold(
+    long_lockouts, server, make_tenant, engine, settings, argon2_spy
+) -> None:
+    creds = make_tenant("golf", password=ADMIN_PASSWORD)
+    attempts = 2 * settings.auth_failures_before_lockout
+    start = threading.Barrier(attempts)
+    answers: list[list[str]] = []
+
+    def attempt() -> None:
+        start.wait()
+        answers.append(authenticate(server.url, wrong(creds)))
+
+    threads = [threading.Thread(target=attempt) for _ in range(attempts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert answers == [["", "nvu"]] * attempts
+    assert argon2_spy.verifications == settings.auth_failures_before_lockout, (
+        "each attempt is counted before its password is checked, so parallel ones cannot slip past"
+    )
+
+
+@pytest.mark.protocol
+def test_unknown_users_and_every_password_kind_fail_with_the_same_work(
+    long_lockouts, server, make_tenant, settings, argon2_spy
+) -> None:
+    """Existence must not show in timing: every wrong attempt costs one argon2 verify (against a
+    dummy hash when there is no argon2 hash to check), and once locked none costs any."""
+    token = make_tenant("hotel")
+    argon2_tenant = make_tenant("india", password=ADMIN_PASSWORD)
+    unknown = dataclasses.replace(token, username="nobody-by-that-name")
+    threshold = settings.auth_failures_before_lockout
+
+    for creds in (unknown, token, argon2_tenant):
+        before = argon2_spy.verifications
+        assert authenticate(server.url, wrong(creds)) == ["", "nvu"]
+        assert argon2_spy.verifications == before + 1, f"one argon2 verify for {creds.username}"
+
+    for creds in (unknown, token, argon2_tenant):
+        before = argon2_spy.verifications
+        for _ in range(threshold + 2):
+            assert authenticate(server.url, wrong(creds)) == ["", "nvu"]
+        assert argon2_spy.verifications == before + threshold - 1, f"then locked: {creds.username}"
+
+
+@pytest.mark.protocol
+def test_behind_the_proxy_the_throttle_counts_per_client_not_per_proxy(
+    long_lockouts, settings, engine, make_tenant
+) -> None:
+    """What app.py's one line does (`remember_client_address(environ)`), with the TLS proxy's
+    X-Forwarded-For: every request comes from 127.0.0.1 (a trusted proxy), and a stranger's
+    failures lock out the stranger only, however it dresses up its own X-Forwarded-For."""
+    creds = make_tenant("juliet", password=ADMIN_PASSWORD)
+    enqueue_raw(engine, creds.id)
+    app = create_app(settings, engine)
+
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        remember_client_address(environ)
+        return app(environ, start_response)
+
+    def authenticate_via_proxy(url: str, forwarded_for: str, password: str) -> list[str]:
+        parts = urlsplit(url)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        body = envelope("authenticate", ("strUserName", creds.username), ("strPassword", password))
+        headers = {
+            "Content-Type": "text/xml; charset=utf-8",
+            "SOAPAction": '"http://developer.intuit.com/authenticate"',
+            "X-Forwarded-For": forwarded_for,  # as nginx's $proxy_add_x_forwarded_for writes it
+        }
+        try:
+            conn.request("POST", parts.path, body, headers)
+            return Reply(200, "text/xml", conn.getresponse().read()).strings("authenticate")
+        finally:
+            conn.close()
+
+    with BackgroundServer(wsgi) as served:  # type: ignore[arg-type]
+        for _ in range(settings.auth_failures_before_lockout):
+            assert authenticate_via_proxy(served.url, ATTACKER, "guess-guess-guess") == ["", "nvu"]
+        assert authenticate_via_proxy(served.url, ATTACKER, ADMIN_PASSWORD) == ["", "nvu"]
+        spoofed = f"{OFFICE}, {ATTACKER}"  # the stranger claims the office's address; nginx appends its own
+        assert authenticate_via_proxy(served.url, spoofed, ADMIN_PASSWORD) == ["", "nvu"]
+        assert authenticate_via_proxy(served.url, OFFICE, ADMIN_PASSWORD)[0], "the office still gets in"
+
+
+@pytest.mark.parametrize(
+    ("remote", "forwarded", "client"),
+    [
+        ("127.0.0.1", None, "127.0.0.1"),
+        ("127.0.0.1", ATTACKER, ATTACKER),
+        ("127.0.0.1", f"{OFFICE}, {ATTACKER}", ATTACKER),
+        ("127.0.0.1", f"{ATTACKER}, 127.0.0.1", ATTACKER),
+        ("127.0.0.1", f"not-an-address, {ATTACKER}", ATTACKER),
+        ("127.0.0.1", "not-an-address, 127.0.0.1", "127.0.0.1"),
+        ("127.0.0.1", "[2001:db8::7]:4711", "2001:db8::7"),
+        ("127.0.0.1", "192.0.2.1:4711", "192.0.2.1"),
+        ("::ffff:127.0.0.1", ATTACKER, ATTACKER),
+        (ATTACKER, OFFICE, ATTACKER),
+        (None, ATTACKER, ATTACKER),
+    ],
+    ids=[
+        "no-proxy-header",
+        "one-proxy",
+        "spoofed-left-entry",
+        "two-trusted-hops",
+        "garbage-left-of-client",
+        "garbage-from-a-trusted-hop",
+        "ipv6-with-port",
+        "ipv4-with-port",
+        "ipv4-mapped-peer",
+        "untrusted-peer-cannot-forward",
+        "unix-socket-peer",
+    ],
+)
+def test_the_client_is_the_right_most_address_no_trusted_proxy_wrote(
+    remote: str | None, forwarded: str | None, client: str
+) -> None:
+    assert client_address(remote, forwarded, "127.0.0.1,::1") == client
+
+
+def test_any_proxy_trusted_means_one_hop_and_ipv6_clients_count_per_64() -> None:
+    assert client_address("10.0.0.5", f"{OFFICE}, {ATTACKER}", "*") == ATTACKER
+    assert client_address("10.0.0.5", ATTACKER, "10.0.0.0/8") == ATTACKER
+    assert source_key("2001:db8:1:2:aaaa::1") == source_key("2001:db8:1:2:bbbb::9") == "2001:db8:1:2::/64"
+    assert source_key(ATTACKER) == ATTACKER and source_key(None) == ""
+
+
+@pytest.mark.protocol
+def test_an_oversized_username_is_refused_without_a_failing_statement(server, tenant) -> None:
+    reply = call(server.url, "authenticate", ("strUserName", "u" * 100_000), ("strPassword", "x"))
+    assert reply.strings("authenticate") == ["", "nvu"]
+    assert authenticate(server.url, wrong(tenant)) == ["", "nvu"]
+
 
 # -- 6. pooled connections after a PostgreSQL restart --------------------------------------------
 

@@ -23,8 +23,9 @@ from qbwc_server.qbxml.host import HostInfo
 from qbwc_server.sync import schedule
 from qbwc_server.webconnector import statements as sql
 from qbwc_server.webconnector.answers import NOOP, NOOP_WINDOW_SECONDS, Answers, touch
-from qbwc_server.webconnector.auth import PasswordVerifier, lockout_seconds
+from qbwc_server.webconnector.auth import PasswordVerifier
 from qbwc_server.webconnector.lifecycle import end_session
+from qbwc_server.webconnector.login import Gate
 from qbwc_server.webconnector.requests import Requests
 from qbwc_server.webconnector.summary import counts_from_json, summarize
 
@@ -60,6 +61,7 @@ class WebConnectorSessions:
         # lease lost after the request went out would let it go out again as if never sent.
         self.bookkeeping = SingleStatements(url, max_connections=settings.db_pool_size, durable=False)
         self.idle = settings.session_idle_seconds
+        self.gate = Gate(self.single, self.verifier, settings)
         self.requests = Requests(engine, self.single)
         self.answers = Answers(engine, self.single, self.bookkeeping)
 
@@ -77,19 +79,18 @@ class WebConnectorSessions:
 
     # -- authenticate ------------------------------------------------------------------------
 
-    def authenticate(self, username: str | None, password: str | None) -> list[str]:
-        """[ticket, ""|company file] to start; ["", "nvu"] for bad credentials; ["", "none", wait]."""
-        row = self.single.one(sql.AUTH_LOOKUP, {"username": username or ""})
-        if row is None:
-            log.info("authenticate: unknown username %r", username)
+    def authenticate(
+        self, username: str | None, password: str | None, source: str | None = None
+    ) -> list[str]:
+        """[ticket, ""|company file] to start; ["", "nvu"] for bad credentials; ["", "none", wait].
+
+        `source` is the client's address; without it, the one the WSGI layer noted (client.py).
+        """
+        attempt = self.gate.attempt(username, source)
+        row = self.single.one(sql.AUTH_LOOKUP, attempt)
+        if row is None or not self.gate.admit(row, attempt, password or ""):
             return ["", NOT_VALID_USER]
         tenant_id = row["id"]
-        if row["locked"]:
-            log.warning("authenticate: %r is locked out after repeated bad passwords", username)
-            return ["", NOT_VALID_USER]
-        if not self.verifier.verify(row["password_kind"], row["password_hash"], password or ""):
-            self._record_failed_login(tenant_id, row["failed_logins"] + 1)
-            return ["", NOT_VALID_USER]
         runnable = row["runnable"]
         if row["open_ticket"] is not None or row["pulls_due"]:
             with self.engine.begin() as conn:
@@ -101,7 +102,8 @@ class WebConnectorSessions:
                     schedule.enqueue_due_pulls(conn, tenant_id)
                 runnable = queue.count_runnable(conn, tenant_id)
         if runnable == 0:
-            self.bookkeeping.one(sql.AUTH_SEEN, {"tenant_id": tenant_id})
+            if row["seen_due"]:
+                self.bookkeeping.one(sql.AUTH_SEEN, {"tenant_id": tenant_id})
             wait = self.settings.idle_postpone_seconds
             next_due = row["next_due"]
             return ["", NO_WORK, str(max(1, wait if next_due is None else min(next_due, wait)))]
@@ -114,13 +116,6 @@ class WebConnectorSessions:
         except ConstraintViolation:  # a concurrent authenticate of the same tenant won the race
             return ["", NO_WORK, "30"]
         return [ticket, company_file or ""]
-
-    def _record_failed_login(self, tenant_id: int, failures: int) -> None:
-        lock = lockout_seconds(
-            failures, self.settings.auth_failures_before_lockout, self.settings.auth_max_lockout_seconds
-        )
-        log.warning("authenticate: bad password for tenant %s (%s in a row)", tenant_id, failures)
-        self.single.one(sql.AUTH_FAILED, {"lock": lock, "tenant_id": tenant_id})
 
     # -- sendRequestXML ----------------------------------------------------------------------
 

@@ -20,28 +20,40 @@ from qbwc_server.queue import (
     runnable_condition,
 )
 from qbwc_server.sync.schedule import PULLS_DUE_JOIN
+from qbwc_server.webconnector.login import USERNAME_KEY, VERIFIER
 
-#: Who is this, may they come in, and is there anything to do? Read-only.
+#: Whether a poll with nothing to do should note that it was seen: at most every 15 s, so idle
+#: polls rarely write (AUTH_LOOKUP tells, so most idle polls are one statement).
+_SEEN_DUE = (
+    "(t.last_seen_at IS NULL OR t.last_seen_at < now() - interval '15 seconds' OR t.failed_logins > 0)"
+)
+
+#: Who is this, may they come in, and is there anything to do? Read-only. Always one row, an
+#: unknown username's too (NULL tenant columns): its attempt is throttled the same way.
 AUTH_LOOKUP = Prepared(
     "qbwc_auth_lookup",
     f"""
-    SELECT t.id, t.password_kind, t.password_hash, t.company_file, t.failed_logins,
-           coalesce(t.locked_until > now(), false) AS locked,
-           s.ticket AS open_ticket,
+    SELECT t.id, t.password_kind, t.password_hash, t.company_file,
+           coalesce(f.failures, 0) AS failures, coalesce(f.locked_until > now(), false) AS locked,
+           {_SEEN_DUE} AS seen_due, s.ticket AS open_ticket,
            (SELECT count(*) FROM jobs j WHERE {runnable_condition("j", "t.id", "0")}) AS runnable,
            ceil(extract(epoch FROM least(
                (SELECT min(q.run_after) FROM jobs q WHERE q.tenant_id = t.id AND q.status = 'queued'),
                pulls.next_at
            ) - now()))::int AS next_due,
            pulls.due AS pulls_due
-    FROM tenants t
+    FROM (SELECT %(username)s::text AS username) u
+    LEFT JOIN tenants t ON t.username = u.username
+    LEFT JOIN auth_failures f ON f.username = {USERNAME_KEY} AND f.source = %(source)s::text
+          AND f.verifier = {VERIFIER.format(hash="t.password_hash")}
     LEFT JOIN qbwc_sessions s ON s.tenant_id = t.id AND s.state = 'open'
     {PULLS_DUE_JOIN}
-    WHERE t.username = %(username)s::text
     """,
+    retry_safe=True,
 )
 
-#: Open a session. The partial unique index refuses a second open session for the tenant.
+#: Open a session. The partial unique index refuses a second open session for the tenant. Never
+#: repeated after a lost connection: the first may have opened one.
 AUTH_START = Prepared(
     "qbwc_auth_start",
     """
@@ -54,26 +66,15 @@ AUTH_START = Prepared(
     """,
 )
 
-#: A valid poll with nothing to do: note it (at most every 15 s, so idle polls rarely write).
+#: A valid poll with nothing to do: note it (when AUTH_LOOKUP's `seen_due` says so).
 AUTH_SEEN = Prepared(
     "qbwc_auth_seen",
-    """
-    UPDATE tenants SET last_seen_at = now(), failed_logins = 0, locked_until = NULL
-    WHERE id = %(tenant_id)s::bigint
-      AND (last_seen_at IS NULL OR last_seen_at < now() - interval '15 seconds' OR failed_logins > 0)
+    f"""
+    UPDATE tenants t SET last_seen_at = now(), failed_logins = 0, locked_until = NULL
+    WHERE t.id = %(tenant_id)s::bigint AND {_SEEN_DUE}
     """,
+    retry_safe=True,  # a repeat stamps the same row again
 )
-
-#: A wrong password: count it, and lock the username for `lock` seconds once that is positive.
-AUTH_FAILED = Prepared(
-    "qbwc_auth_failed",
-    """
-    UPDATE tenants SET failed_logins = failed_logins + 1,
-        locked_until = CASE WHEN %(lock)s::int > 0 THEN now() + make_interval(secs => %(lock)s::int) END
-    WHERE id = %(tenant_id)s::bigint
-    """,
-)
-
 
 #: A session whose QuickBooks is too old gets no job.
 _HAS_VERSION = "(SELECT version FROM s) IS NOT NULL"

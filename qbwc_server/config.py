@@ -151,6 +151,9 @@ class Settings:
     public_url: str
     #: A session with no call for this long is stale: the next authenticate expires it.
     session_idle_seconds: int = 600
+    #: A session older than this gets no new work and ends at its next sendRequestXML (a pull in
+    #: the middle of its pages finishes first): a ticket is never good forever.
+    session_max_seconds: int = 4 * 3600
     #: Postpone hint (authenticate[2]) when there is nothing to do.
     idle_postpone_seconds: int = 60
     #: Consecutive bad passwords from one address before that address is locked out for a while.
@@ -185,6 +188,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         data_dir=data_dir.expanduser(),
         public_url=public_url,
         session_idle_seconds=_int(env, "QBWC_SESSION_IDLE_SECONDS", 600, 30),
+        session_max_seconds=_int(env, "QBWC_SESSION_MAX_SECONDS", 4 * 3600, 60, 7 * 86400),
         idle_postpone_seconds=_int(env, "QBWC_IDLE_POSTPONE_SECONDS", 60),
         auth_failures_before_lockout=_int(env, "QBWC_AUTH_FAILURES_BEFORE_LOCKOUT", 5, 1, 1000),
         auth_max_lockout_seconds=_int(env, "QBWC_AUTH_MAX_LOCKOUT_SECONDS", 300, 0, 86400),

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, text
 
 from qbwc_server.admin import tenants
 from qbwc_server.app import create_app
-from qbwc_server.config import Settings
+from qbwc_server.config import ConfigError, Settings, load_settings
 from qbwc_server.db import (
     DatabaseError,
     Prepared,
@@ -43,7 +43,8 @@ from qbwc_server.webconnector.client import client_address, remember_client_addr
 from qbwc_server.webconnector.session import WebConnectorSessions
 from tests.conftest import TenantCredentials
 from tests.test_auth import CountingHasher
-from tests.test_protocol import authenticate, enqueue_raw, hcp, receive, send_request
+from tests.test_job_lifecycle import customer_ret, customer_rs, enqueue_pull
+from tests.test_protocol import authenticate, enqueue_raw, hcp, job_row, receive, send_request
 from tests.wire import Reply, call, envelope
 
 ADMIN_PASSWORD = "correct horse battery staple"
@@ -329,6 +330,72 @@ def test_an_oversized_username_is_refused_without_a_failing_statement(server, te
     assert authenticate(server.url, wrong(tenant)) == ["", "nvu"]
 
 
+# -- 10. an absolute session lifetime ------------------------------------------------------------
+
+
+def age_sessions(engine: Engine, seconds: int) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE qbwc_sessions SET started_at = now() - make_interval(secs => :s)"), {"s": seconds}
+        )
+
+
+@pytest.mark.protocol
+def test_a_session_past_its_lifetime_ends_at_its_next_request(server, tenant, engine, settings) -> None:
+    first = enqueue_raw(engine, tenant.id)
+    second = enqueue_raw(engine, tenant.id)
+    ticket = authenticate(server.url, tenant)[0]
+    assert "<CustomerQueryRq" in send_request(server.url, ticket, hcp())
+    assert 0 < receive(server.url, ticket) < 100
+
+    age_sessions(engine, settings.session_max_seconds + 1)
+
+    assert send_request(server.url, ticket) == ""
+    last_error = call(server.url, "getLastError", ("ticket", ticket)).text("getLastError")
+    assert "maximum length" in last_error and "new one" in last_error
+    assert job_row(engine, first)["status"] == "done"
+    assert job_row(engine, second)["status"] == "queued", "it goes out in the next session"
+    assert receive(server.url, ticket) == -1, "the ticket is over"
+    assert authenticate(server.url, tenant)[0], "the Web Connector's next run starts a new session"
+
+
+def _paged(job: int, *rets: str, remaining: int) -> str:
+    page = customer_rs(*rets, iteratorRemainingCount=str(remaining), iteratorID="{it-1}")
+    return page.replace('requestID="1"', f'requestID="{job}"')
+
+
+@pytest.mark.protocol
+def test_a_pull_in_the_middle_of_its_pages_finishes_before_the_session_ends(
+    server, tenant, engine, settings
+) -> None:
+    pull = enqueue_pull(engine, tenant.id)
+    ticket = authenticate(server.url, tenant)[0]
+    assert 'iterator="Start"' in send_request(server.url, ticket, hcp())
+    assert receive(server.url, ticket, _paged(pull, customer_ret("80000001-1", "A"), remaining=1)) < 100
+    raw = enqueue_raw(engine, tenant.id)
+
+    age_sessions(engine, settings.session_max_seconds + 1)
+
+    assert 'iterator="Continue"' in send_request(server.url, ticket), "QuickBooks forgets an iterator"
+    assert receive(server.url, ticket, _paged(pull, customer_ret("80000002-1", "B"), remaining=0)) <= 100
+    assert job_row(engine, pull)["status"] == "done"
+    assert send_request(server.url, ticket) == "", "then the session ends, with no new work started"
+    assert job_row(engine, raw)["status"] == "queued"
+
+
+@pytest.mark.protocol
+def test_a_pull_that_never_finishes_does_not_keep_a_session_alive(server, tenant, engine, settings) -> None:
+    pull = enqueue_pull(engine, tenant.id)
+    ticket = authenticate(server.url, tenant)[0]
+    assert send_request(server.url, ticket, hcp())
+    assert receive(server.url, ticket, _paged(pull, customer_ret("80000001-1", "A"), remaining=9)) < 100
+
+    age_sessions(engine, 10 * settings.session_max_seconds)
+
+    assert send_request(server.url, ticket) == ""
+    assert job_row(engine, pull)["status"] == "queued", "the pull starts over in a new session"
+
+
 # -- 6. pooled connections after a PostgreSQL restart --------------------------------------------
 
 
@@ -485,3 +552,13 @@ def test_safe_cuts_long_text_with_a_marker() -> None:
     assert len(cut) <= 500 and cut.startswith("x" * 400) and "1000000 characters" in cut
     assert len(safe("\n" * 1000, limit=100)) <= 100, "escaping cannot push it past the limit"
     assert safe("y" * 500, limit=500) == "y" * 500
+
+
+def test_the_session_lifetime_is_a_setting_of_hours_bounded_both_ways() -> None:
+    assert load_settings({}).session_max_seconds == 4 * 3600
+    assert load_settings({"QBWC_SESSION_MAX_SECONDS": "7200"}).session_max_seconds == 7200
+    for bad in ("10", str(2**31)):
+        with pytest.raises(ConfigError, match="QBWC_SESSION_MAX_SECONDS"):
+            load_settings({"QBWC_SESSION_MAX_SECONDS": bad})
+    with pytest.raises(ConfigError, match="QBWC_AUTH_MAX_LOCKOUT_SECONDS"):
+        load_settings({"QBWC_AUTH_MAX_LOCKOUT_SECONDS": str(2**31)})

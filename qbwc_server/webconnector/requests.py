@@ -34,6 +34,8 @@ class NextMessage:
     session: tuple[int, str | None] | None
     #: The qbXML request document, or None when nothing is runnable.
     message: str | None = None
+    #: The session is past its lifetime (only a pull's next page still goes out).
+    past_lifetime: bool = False
 
 
 class Requests:
@@ -53,16 +55,18 @@ class Requests:
             if not rows:
                 return NextMessage(None)
             session = (rows[0]["session_tenant_id"], rows[0]["version"])
+            outlived = bool(rows[0]["past_lifetime"])
             jobs = [ClaimedJob.from_row(row) for row in rows if row["id"] is not None]
             if session[1] is None or not jobs:
-                return NextMessage(session)
+                return NextMessage(session, past_lifetime=outlived)
             version = QbxmlVersion.parse(session[1]) or QbxmlVersion(*MIN_VERSION)
             requests = self._build(jobs, version)
             if requests:
                 # continueOnError: one request QuickBooks refuses must not cost the others (3231).
-                return NextMessage(session, wrap_request("".join(requests), version, "continueOnError"))
+                message = wrap_request("".join(requests), version, "continueOnError")
+                return NextMessage(session, message, outlived)
             params["from_hcp"] = False  # the host was recorded by the first claim
-        return NextMessage(session)
+        return NextMessage(session, past_lifetime=outlived)
 
     def _build(self, jobs: list[ClaimedJob], version: QbxmlVersion) -> list[str]:
         """Each job's request; a job whose request cannot be built fails with why (nothing was sent)."""

@@ -24,7 +24,7 @@ from qbwc_server.sync import schedule
 from qbwc_server.webconnector import statements as sql
 from qbwc_server.webconnector.answers import NOOP, NOOP_WINDOW_SECONDS, Answers, touch
 from qbwc_server.webconnector.auth import PasswordVerifier
-from qbwc_server.webconnector.lifecycle import end_session
+from qbwc_server.webconnector.lifecycle import ITERATOR_GRACE_SECONDS, OUTLIVED, end_session
 from qbwc_server.webconnector.login import Gate
 from qbwc_server.webconnector.requests import Requests
 from qbwc_server.webconnector.summary import counts_from_json, summarize
@@ -141,6 +141,8 @@ class WebConnectorSessions:
             "product": host.product,
             "host_version": host.version,
             "country": host.country or country or None,
+            "lifetime": self.settings.session_max_seconds,
+            "grace": ITERATOR_GRACE_SECONDS,
         }
         outcome = self.requests.next_message(claim)
         if outcome.session is None:
@@ -149,6 +151,11 @@ class WebConnectorSessions:
         tenant_id, version_text = outcome.session
         if version_text is None:
             return self._refuse_old_quickbooks(ticket or "", tenant_id, supported)
+        if outcome.message is None and outcome.past_lifetime:
+            # Between pages, nothing outstanding: end it; the Web Connector's next run starts anew.
+            with self.engine.begin() as conn:
+                end_session(conn, ticket or "", SessionState.EXPIRED, OUTLIVED)
+            return ""
         if outcome.message is None:
             return self._nothing_to_send(ticket or "", tenant_id)
         return outcome.message

@@ -76,19 +76,25 @@ AUTH_SEEN = Prepared(
     retry_safe=True,  # a repeat stamps the same row again
 )
 
-#: A session whose QuickBooks is too old gets no job.
-_HAS_VERSION = "(SELECT version FROM s) IS NOT NULL"
+#: A session whose QuickBooks is too old gets no job. One past its lifetime gets only the next
+#: page of a pull in the middle of its pages (QuickBooks forgets an iterator with its session),
+#: and past its grace not even that (a pull that never ends must not keep a session alive).
+_MAY_CLAIM = """(SELECT version FROM s) IS NOT NULL
+    AND (NOT (SELECT past_lifetime FROM s)
+         OR (j.iterator_id IS NOT NULL AND NOT (SELECT past_grace FROM s)))"""
 
 
 def _send_claim(name: str, batch_sizes: str | None) -> Prepared:
-    claim = claim_ctes("(SELECT tenant_id FROM s)", "%(ticket)s::text", batch_sizes, _HAS_VERSION)
+    claim = claim_ctes("(SELECT tenant_id FROM s)", "%(ticket)s::text", batch_sizes, _MAY_CLAIM)
     return Prepared(
         name,
         f"""
     WITH s AS (
         SELECT ticket, tenant_id,
                CASE WHEN %(from_hcp)s::boolean THEN %(version)s::text
-                    ELSE coalesce(qbxml_version, %(version)s::text) END AS version
+                    ELSE coalesce(qbxml_version, %(version)s::text) END AS version,
+               started_at <= now() - make_interval(secs => %(lifetime)s::int) AS past_lifetime,
+               started_at <= now() - make_interval(secs => %(lifetime)s::int + %(grace)s::int) AS past_grace
         FROM qbwc_sessions
         WHERE ticket = %(ticket)s::text AND state = 'open'
           AND last_call_at > now() - make_interval(secs => %(idle)s::int)
@@ -105,8 +111,8 @@ def _send_claim(name: str, batch_sizes: str | None) -> Prepared:
                host_country = coalesce(%(country)s::text, host_country), qbxml_version = s.version
         FROM s WHERE %(from_hcp)s::boolean AND tenants.id = s.tenant_id
     )
-    SELECT s.tenant_id AS session_tenant_id, s.version, {", ".join(f"c.{c}" for c in JOB_COLUMNS)},
-           c.unconfirmed
+    SELECT s.tenant_id AS session_tenant_id, s.version, s.past_lifetime,
+           {", ".join(f"c.{c}" for c in JOB_COLUMNS)}, c.unconfirmed
     FROM s LEFT JOIN claimed c ON true
     ORDER BY c.id
     """,

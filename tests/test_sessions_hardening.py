@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import http.client
+import logging
 import os
 import select
 import shutil
@@ -36,7 +37,7 @@ from qbwc_server.db import (
     stop_embedded_postgres,
     upgrade_to_head,
 )
-from qbwc_server.logsafe import safe
+from qbwc_server.logsafe import STORED_LIMIT, safe
 from qbwc_server.testing import BackgroundServer
 from qbwc_server.webconnector import auth, login
 from qbwc_server.webconnector.client import client_address, remember_client_address, source_key
@@ -552,6 +553,52 @@ def test_safe_cuts_long_text_with_a_marker() -> None:
     assert len(cut) <= 500 and cut.startswith("x" * 400) and "1000000 characters" in cut
     assert len(safe("\n" * 1000, limit=100)) <= 100, "escaping cannot push it past the limit"
     assert safe("y" * 500, limit=500) == "y" * 500
+
+
+@pytest.mark.protocol
+def test_quickbooks_messages_can_neither_forge_nor_flood_log_lines(
+    server, tenant, engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    huge = FORGED + "z" * 1_000_000
+    job = enqueue_raw(engine, tenant.id)
+    ticket = authenticate(server.url, tenant)[0]
+    assert send_request(server.url, ticket, hcp())
+    assert receive(server.url, ticket, "", hresult="0x80040402" + "9" * 100_000, message=huge) == -1
+    last_error = call(server.url, "getLastError", ("ticket", ticket)).text("getLastError")
+    enqueue_raw(engine, tenant.id)
+    other = authenticate(server.url, tenant)[0]
+    call(server.url, "connectionError", ("ticket", other), ("hresult", "0x80040408"), ("message", huge))
+
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("QuickBooks is busy" in message for message in messages)
+    for message in messages:
+        assert "\n" not in message and "\r" not in message and "\x1b" not in message, message[:300]
+        assert len(message) < 2_000
+    assert "QuickBooks is busy" in last_error and len(last_error) <= STORED_LIMIT
+    assert len(job_row(engine, job)["last_message"]) <= STORED_LIMIT
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT connection_error FROM tenants")).scalar_one()
+    assert "could not start QuickBooks" in stored and len(stored) <= STORED_LIMIT
+
+
+@pytest.mark.protocol
+def test_a_status_message_in_an_answer_cannot_forge_a_log_line(
+    server, tenant, engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    pull = enqueue_pull(engine, tenant.id)
+    ticket = authenticate(server.url, tenant)[0]
+    assert send_request(server.url, ticket, hcp())
+    refused = customer_rs(status="3250").replace('requestID="1"', f'requestID="{pull}"')
+    refused = refused.replace("Status OK", "feature off&#10;[CRITICAL] forged" + "q" * 100_000)
+    receive(server.url, ticket, refused)
+
+    assert job_row(engine, pull)["status"] == "failed"
+    assert len(job_row(engine, pull)["last_message"]) <= STORED_LIMIT
+    for record in caplog.records:
+        message = record.getMessage()
+        assert "\n" not in message and len(message) < 2_000, message[:300]
 
 
 def test_the_session_lifetime_is_a_setting_of_hours_bounded_both_ways() -> None:

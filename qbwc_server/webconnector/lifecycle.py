@@ -12,6 +12,7 @@ import logging
 from sqlalchemy import Connection, text
 
 from qbwc_server import queue
+from qbwc_server.logsafe import STORED_LIMIT, safe
 from qbwc_server.models import SessionState
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ def end_session(conn: Connection, ticket: str, state: SessionState, error: str |
                 last_error = coalesce(:error, last_error)
             WHERE ticket = :ticket AND state = 'open'
         """),
-        {"state": state.value, "error": error, "ticket": ticket},
+        {"state": state.value, "error": error and safe(error, STORED_LIMIT), "ticket": ticket},
     )
     released = queue.release_leases(conn, ticket)
     if released:

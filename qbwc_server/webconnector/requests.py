@@ -13,14 +13,15 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from qbwc_server import queue
 from qbwc_server.db import SingleStatements
+from qbwc_server.logsafe import safe, traceback_of
 from qbwc_server.qbxml.core import MIN_VERSION, QbxmlVersion, wrap_request
 from qbwc_server.qbxml.errors import Outcome
 from qbwc_server.queue import ClaimedJob, JobResult
 from qbwc_server.sync.base import Database
 from qbwc_server.sync.registry import batch_sizes_json, handler_for
 from qbwc_server.webconnector import statements as sql
+from qbwc_server.webconnector.answers import settle
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +82,10 @@ class Requests:
                 try:
                     requests.append(handler.build_request(db, job, version))
                 except Exception as exc:  # a bad value or a bug: this job only, never the session
-                    log.warning("job %s: its request could not be built", job.id, exc_info=True)
-                    unbuilt.append((job, f"its request could not be built ({exc}); nothing was sent"))
+                    log.warning("job %s: its request could not be built: %s", job.id, traceback_of(exc))
+                    unbuilt.append((job, f"its request could not be built ({safe(exc)}); nothing was sent"))
         if unbuilt:
             with self.engine.begin() as conn:
                 for job, reason in unbuilt:
-                    queue.settle(conn, job.id, JobResult.fail(Outcome.NEEDS_ADMIN, reason))
+                    settle(conn, job.id, JobResult.fail(Outcome.NEEDS_ADMIN, reason))
         return requests

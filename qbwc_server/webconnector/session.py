@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, text
 from qbwc_server import __version__, queue
 from qbwc_server.config import Settings
 from qbwc_server.db import ConstraintViolation, SingleStatements
+from qbwc_server.logsafe import LOG_LIMIT, STORED_LIMIT, safe
 from qbwc_server.models import SessionState
 from qbwc_server.qbxml.core import MIN_VERSION, QbxmlError, QbxmlVersion, negotiate_version
 from qbwc_server.qbxml.errors import describe_hresult
@@ -196,7 +197,9 @@ class WebConnectorSessions:
                 touch(conn, ticket or "", error="No request was outstanding for this response.")
             return -1
         if hresult and hresult.strip():
-            return self.answers.hresult(ticket or "", tenant_id, jobs, hresult.strip(), message or "")
+            # QuickBooks' text goes into what admins read: bounded, on one line (logsafe).
+            said = safe(message, LOG_LIMIT)
+            return self.answers.hresult(ticket or "", tenant_id, jobs, safe(hresult.strip(), 40), said)
         return self.answers.apply(ticket or "", tenant_id, jobs, response or "")
 
     # -- errors and closing ------------------------------------------------------------------
@@ -209,7 +212,7 @@ class WebConnectorSessions:
 
     def connection_error(self, ticket: str | None, hresult: str | None, message: str | None) -> str:
         """QuickBooks could not be reached: tell the admin how to fix it, give the work back, stop."""
-        error = describe_hresult(hresult or "", message or "")
+        error = describe_hresult(safe((hresult or "").strip(), 40), safe(message, LOG_LIMIT))
         with self.engine.begin() as conn:
             tenant_id = conn.execute(
                 text("SELECT tenant_id FROM qbwc_sessions WHERE ticket = :t AND state = 'open'"),
@@ -218,7 +221,7 @@ class WebConnectorSessions:
             if tenant_id is not None:
                 end_session(conn, ticket or "", SessionState.FAILED, error)
                 self._record_tenant_problem(conn, tenant_id, error)
-                log.warning("connectionError for tenant %s: %s", tenant_id, error)
+                log.warning("connectionError for tenant %s: %s", tenant_id, safe(error))
         return "done"
 
     def close_connection(self, ticket: str | None) -> str:
@@ -253,7 +256,7 @@ class WebConnectorSessions:
     def _record_tenant_problem(conn: Connection, tenant_id: int, error: str) -> None:
         conn.execute(
             text("UPDATE tenants SET connection_error = :e, connection_error_at = now() WHERE id = :id"),
-            {"e": error, "id": tenant_id},
+            {"e": safe(error, STORED_LIMIT), "id": tenant_id},
         )
 
 
@@ -263,5 +266,5 @@ def _read_host(hcp_response: str | None, country: str | None) -> HostInfo:
         try:
             return HostInfo.from_hcp_response(hcp_response)
         except QbxmlError as exc:
-            log.warning("sendRequestXML: unreadable HCP response (%s); using qbXMLMajorVers", exc)
+            log.warning("sendRequestXML: unreadable HCP response (%s); using qbXMLMajorVers", safe(exc))
     return HostInfo(product=None, version=None, country=country, supported_versions=())

@@ -66,7 +66,9 @@ def check_database_url(url: str) -> str:
     return normalized
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+def _int(
+    env: Mapping[str, str], name: str, default: int, minimum: int = 0, maximum: int | None = None
+) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -76,6 +78,8 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}, got {value}")
     return value
 
 
@@ -194,9 +198,12 @@ class Settings:
     public_url: str
     #: A session with no call for this long is stale: the next authenticate expires it.
     session_idle_seconds: int = 600
+    #: A session older than this gets no new work and ends at its next sendRequestXML (a pull in
+    #: the middle of its pages finishes first): a ticket is never good forever.
+    session_max_seconds: int = 4 * 3600
     #: Postpone hint (authenticate[2]) when there is nothing to do.
     idle_postpone_seconds: int = 60
-    #: Consecutive bad passwords before a username is locked out for a while.
+    #: Consecutive bad passwords from one address before that address is locked out for a while.
     auth_failures_before_lockout: int = 5
     #: Longest lockout after repeated bad passwords.
     auth_max_lockout_seconds: int = 300
@@ -228,9 +235,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         data_dir=data_dir.expanduser(),
         public_url=public_url,
         session_idle_seconds=_int(env, "QBWC_SESSION_IDLE_SECONDS", 600, 30),
+        session_max_seconds=_int(env, "QBWC_SESSION_MAX_SECONDS", 4 * 3600, 60, 7 * 86400),
         idle_postpone_seconds=_int(env, "QBWC_IDLE_POSTPONE_SECONDS", 60),
-        auth_failures_before_lockout=_int(env, "QBWC_AUTH_FAILURES_BEFORE_LOCKOUT", 5, 1),
-        auth_max_lockout_seconds=_int(env, "QBWC_AUTH_MAX_LOCKOUT_SECONDS", 300),
+        auth_failures_before_lockout=_int(env, "QBWC_AUTH_FAILURES_BEFORE_LOCKOUT", 5, 1, 1000),
+        auth_max_lockout_seconds=_int(env, "QBWC_AUTH_MAX_LOCKOUT_SECONDS", 300, 0, 86400),
         fast_verifier_seconds=_int(env, "QBWC_FAST_VERIFIER_SECONDS", 900),
         job_max_attempts=_int(env, "QBWC_JOB_MAX_ATTEMPTS", 5, 1),
         db_pool_size=_int(env, "QBWC_DB_POOL_SIZE", 5, 1),

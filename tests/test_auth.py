@@ -178,6 +178,38 @@ def test_fast_entries_belong_to_one_verifier(admin_hash: str, argon2_spy: Counti
     assert argon2_spy.verifications == 2, "each process (verifier) proves the password once itself"
 
 
+# -- the same work for every wrong attempt ----------------------------------------------------
+
+
+def test_verify_slowly_runs_one_argon2_verify_whatever_the_kind(
+    admin_hash: str, argon2_spy: CountingHasher
+) -> None:
+    """Unknown usernames (no kind) and generated passwords are checked against a dummy argon2
+    hash, so a wrong attempt costs the same whether the username exists and whatever it has."""
+    verifier = PasswordVerifier()
+    password = generate_password()
+
+    assert not verifier.verify_slowly(None, None, "anything at all")
+    assert not verifier.verify_slowly(PasswordKind.TOKEN, hash_generated(password), password)
+    assert not verifier.verify_slowly(PasswordKind.ARGON2, admin_hash, "not the password at all")
+    assert argon2_spy.verifications == 3
+    assert verifier.verify_slowly(PasswordKind.ARGON2, admin_hash, ADMIN_PASSWORD)
+    assert argon2_spy.verifications == 4
+
+
+def test_verify_cheaply_never_runs_argon2(admin_hash: str, argon2_spy: CountingHasher) -> None:
+    verifier = PasswordVerifier(fast_seconds=900)
+    password = generate_password()
+
+    assert verifier.verify_cheaply(PasswordKind.TOKEN, hash_generated(password), password)
+    assert not verifier.verify_cheaply(PasswordKind.ARGON2, admin_hash, ADMIN_PASSWORD), "not proved yet"
+    assert not verifier.verify_cheaply(None, None, ADMIN_PASSWORD)
+    assert argon2_spy.verifications == 0
+    assert verifier.verify(PasswordKind.ARGON2, admin_hash, ADMIN_PASSWORD)
+    assert verifier.verify_cheaply(PasswordKind.ARGON2, admin_hash, ADMIN_PASSWORD), "proved once: cheap"
+    assert argon2_spy.verifications == 1
+
+
 # -- lockout ----------------------------------------------------------------------------------
 
 

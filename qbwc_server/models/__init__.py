@@ -13,7 +13,7 @@ from qbwc_server.models.lists import (
 )
 from qbwc_server.models.mirror import Customer, CustomerShipAddress, Item, ItemKind, SyncCursor, SyncState
 from qbwc_server.models.queue import IfUnanswered, Job, JobDependency, JobKind, JobStatus
-from qbwc_server.models.tenancy import PasswordKind, QbwcSession, SessionState, Tenant
+from qbwc_server.models.tenancy import AuthFailure, PasswordKind, QbwcSession, SessionState, Tenant
 from qbwc_server.models.transactions import (
     Invoice,
     InvoiceLine,
@@ -24,6 +24,7 @@ from qbwc_server.models.transactions import (
 )
 
 __all__ = [
+    "AuthFailure",
     "Base",
     "Customer",
     "CustomerShipAddress",

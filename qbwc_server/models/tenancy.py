@@ -7,10 +7,10 @@ import enum
 import uuid
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, SmallInteger, Uuid, text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, LargeBinary, SmallInteger, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from qbwc_server.models.base import Base, bigint_pk, created_at, int_zero, updated_at
+from qbwc_server.models.base import Base, bigint_pk, created_at, int_zero, timestamp, updated_at
 
 
 class PasswordKind(enum.StrEnum):
@@ -98,3 +98,24 @@ class QbwcSession(Base):
             postgresql_where=text("state = 'open'"),
         ),
     )
+
+
+class AuthFailure(Base):
+    """Wrong passwords in a row for one username from one address (webconnector/login.py).
+
+    Keyed by the username as sent, not by tenant: unknown usernames are counted the same way, so
+    neither the answers nor the work done tell which usernames exist (hence no tenant_id).
+    """
+
+    __tablename__ = "auth_failures"
+
+    #: The username as sent; a digest ("sha256:…") of one too long to index.
+    username: Mapped[str] = mapped_column(primary_key=True)
+    #: The client's address (an IPv6 client's /64), or "" when the caller did not know it.
+    source: Mapped[str] = mapped_column(primary_key=True)
+    #: SHA-256 of the password verifier the failures were counted against: a new password (or a
+    #: tenant created for a username tried before) starts the count over.
+    verifier: Mapped[bytes] = mapped_column(LargeBinary)
+    failures: Mapped[int]
+    locked_until: Mapped[dt.datetime | None]
+    last_failed_at: Mapped[timestamp] = mapped_column(index=True)

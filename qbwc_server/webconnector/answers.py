@@ -8,6 +8,7 @@ it shows in the closing message and `status`; -1 is kept for a session that cann
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import defaultdict
 
@@ -17,6 +18,8 @@ from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError
 
 from qbwc_server import queue
 from qbwc_server.db import SingleStatements
+from qbwc_server.logsafe import STORED_LIMIT, safe, traceback_of
+from qbwc_server.models import JobStatus
 from qbwc_server.qbxml.core import QbxmlError, parse_xml, response_messages
 from qbwc_server.qbxml.errors import Outcome, describe_hresult, explain_hresult, request_not_run
 from qbwc_server.queue import Action, ClaimedJob, JobResult, QueueError
@@ -77,8 +80,8 @@ class Answers:
                     result = JobResult(Action.UNCONFIRMED, message=f"{error} It may have been done.")
                 else:
                     result = JobResult.fail(outcome, error)
-                queue.settle(conn, job.id, result)
-            log.warning("jobs %s: %s", [job.id for job in jobs], error)
+                settle(conn, job.id, result)
+            log.warning("jobs %s: %s", [job.id for job in jobs], safe(error))
             if not_run:
                 return _progress_on(conn, ticket, tenant_id, failed=len(jobs))
             touch(conn, ticket, error=error, failed=len(jobs))
@@ -101,7 +104,7 @@ class Answers:
                 db.rollback()  # nothing of a page that could not be read in full is kept
                 result = _unusable(job, _reason(exc))
             except Exception as exc:  # a bug must not make an answered job look unanswered
-                log.exception("job %s: applying QuickBooks' answer failed", job.id)
+                log.error("job %s: applying QuickBooks' answer failed: %s", job.id, traceback_of(exc))
                 db.rollback()
                 result = _unusable(
                     job, f"qbwc-server could not apply QuickBooks' answer ({type(exc).__name__})"
@@ -111,7 +114,7 @@ class Answers:
                 row = pool.one(
                     sql.FINISH,
                     {
-                        **queue.completion_params(job.id, result),
+                        **queue.completion_params(job.id, bounded(result)),
                         "ticket": ticket,
                         "tenant_id": tenant_id,
                         "within": NOOP_WINDOW_SECONDS,
@@ -119,13 +122,13 @@ class Answers:
                 )
                 return "done", (int(row["progress"]) if row else 100)
             try:
-                status = queue.settle(db.conn, job.id, result)
+                status = settle(db.conn, job.id, result)
             except QueueError:  # taken back meanwhile (a newer session took over): not ours to settle
                 db.rollback()
                 log.info("job %s: answered after it was taken back; the answer is dropped", job.id)
                 return "gone", None
             if result.action is Action.FAIL or result.action is Action.UNCONFIRMED:
-                log.warning("job %s %s: %s", job.id, status.value, result.message)
+                log.warning("job %s %s: %s", job.id, status.value, safe(result.message))
             db.commit()
             return status.value, None
         finally:
@@ -133,12 +136,25 @@ class Answers:
 
     def _settle_alone(self, job: ClaimedJob, result: JobResult) -> None:
         with self.engine.begin() as conn:
-            queue.settle(conn, job.id, result)
-        log.warning("job %s: %s", job.id, result.message)
+            settle(conn, job.id, result)
+        log.warning("job %s: %s", job.id, safe(result.message))
 
     def _progress(self, ticket: str, tenant_id: int, *, failed: int = 0) -> int:
         with self.engine.begin() as conn:
             return _progress_on(conn, ticket, tenant_id, failed=failed)
+
+
+def bounded(result: JobResult) -> JobResult:
+    """`result` with its message fit to store: QuickBooks' statusMessage, a reader's complaint
+    about a value, may be any length and hold any character."""
+    if result.message is None:
+        return result
+    return dataclasses.replace(result, message=safe(result.message, STORED_LIMIT))
+
+
+def settle(conn: Connection, job_id: int, result: JobResult) -> JobStatus:
+    """`queue.settle`, with the message bounded."""
+    return queue.settle(conn, job_id, bounded(result))
 
 
 def _split(jobs: list[ClaimedJob], response: str) -> dict[int, Reply]:
@@ -195,5 +211,5 @@ def touch(conn: Connection, ticket: str, *, error: str | None, failed: int = 0) 
                    jobs_failed = jobs_failed + :failed
             WHERE ticket = :ticket
         """),
-        {"ticket": ticket, "error": error, "failed": failed},
+        {"ticket": ticket, "error": None if error is None else safe(error, STORED_LIMIT), "failed": failed},
     )

@@ -11,6 +11,7 @@ fast hash of a human-chosen password.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -65,35 +66,66 @@ class PasswordVerifier:
         self._fast: OrderedDict[str, tuple[bytes, float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def verify(self, kind: str, stored: str, presented: str) -> bool:
+    def verify(self, kind: str | None, stored: str | None, presented: str) -> bool:
+        """Whether `presented` is the password; argon2 only when the cheap check cannot tell."""
+        return self.verify_cheaply(kind, stored, presented) or (
+            kind == PasswordKind.ARGON2 and self.verify_slowly(kind, stored, presented)
+        )
+
+    def verify_cheaply(self, kind: str | None, stored: str | None, presented: str) -> bool:
+        """True when `presented` is right and proving it costs no argon2: a generated password's
+        digest, or an admin-chosen password this process proved recently. False says nothing."""
+        if stored is None:
+            return False
         if kind == PasswordKind.TOKEN:
             return hmac.compare_digest(hash_generated(presented), stored)
         if kind == PasswordKind.ARGON2:
-            return self._verify_argon2(stored, presented)
+            with self._lock:
+                cached = self._fast.get(stored)
+            return (
+                cached is not None
+                and cached[1] > time.monotonic()
+                and hmac.compare_digest(cached[0], self._digest(presented))
+            )
         return False
 
-    def _verify_argon2(self, stored: str, presented: str) -> bool:
-        digest = hmac.new(self._key, presented.encode("utf-8"), hashlib.sha256).digest()
-        now = time.monotonic()
-        with self._lock:
-            cached = self._fast.get(stored)
-        if cached is not None and cached[1] > now and hmac.compare_digest(cached[0], digest):
-            return True
-        try:
-            _argon2.verify(stored, presented)
-        except (VerificationError, InvalidHashError):
+    def verify_slowly(self, kind: str | None, stored: str | None, presented: str) -> bool:
+        """One argon2 verify, whatever `kind`: against the stored hash for an admin-chosen password,
+        against a dummy hash otherwise (always False), so that a wrong attempt costs the same
+        whether the username exists, and whichever kind of password it has."""
+        if kind != PasswordKind.ARGON2 or stored is None:
+            _argon2_matches(_dummy_hash(), presented)
+            return False
+        if not _argon2_matches(stored, presented):
             return False
         if self._fast_seconds > 0:
             with self._lock:
-                self._fast[stored] = (digest, now + self._fast_seconds)
+                self._fast[stored] = (self._digest(presented), time.monotonic() + self._fast_seconds)
                 self._fast.move_to_end(stored)
                 while len(self._fast) > self._max_entries:
                     self._fast.popitem(last=False)
         return True
 
+    def _digest(self, presented: str) -> bytes:
+        return hmac.new(self._key, presented.encode("utf-8"), hashlib.sha256).digest()
+
+
+def _argon2_matches(stored: str, presented: str) -> bool:
+    try:
+        _argon2.verify(stored, presented)
+    except (VerificationError, InvalidHashError):
+        return False
+    return True
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """An argon2id hash of a random secret, with the parameters real ones get (made once per process)."""
+    return _argon2.hash(secrets.token_urlsafe(GENERATED_PASSWORD_BYTES))
+
 
 def lockout_seconds(failed_logins: int, threshold: int, cap: int) -> int:
-    """How long to refuse a username after `failed_logins` consecutive failures (0 = not locked)."""
+    """How long to refuse an address after `failed_logins` consecutive failures (0 = not locked)."""
     if failed_logins < threshold:
         return 0
     return int(min(cap, 2 ** min(failed_logins - threshold, 20)))

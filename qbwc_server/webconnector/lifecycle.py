@@ -1,5 +1,5 @@
 """How a Web Connector session ends, whoever ends it: closeConnection, connectionError, a new
-authenticate taking over, an idle timeout, a password change.
+authenticate taking over, an idle timeout, its lifetime, a password change.
 
 Its row is closed and what it sent without an answer is taken back, by the queue's one rule
 (`queue.release_leases`): a read is queued again, a write becomes unconfirmed.
@@ -12,9 +12,19 @@ import logging
 from sqlalchemy import Connection, text
 
 from qbwc_server import queue
+from qbwc_server.logsafe import STORED_LIMIT, safe
 from qbwc_server.models import SessionState
 
 log = logging.getLogger(__name__)
+
+#: getLastError's text for a session that outlived QBWC_SESSION_MAX_SECONDS.
+OUTLIVED = (
+    "This Web Connector session reached its maximum length, so it ended here. Nothing was lost:"
+    " the Web Connector's next run starts a new one and carries on."
+)
+#: How long past its lifetime a session may go on to finish a pull in the middle of its pages
+#: (QuickBooks forgets an iterator with its session); then it ends even so.
+ITERATOR_GRACE_SECONDS = 3600
 
 
 def end_session(conn: Connection, ticket: str, state: SessionState, error: str | None) -> int:
@@ -25,7 +35,7 @@ def end_session(conn: Connection, ticket: str, state: SessionState, error: str |
                 last_error = coalesce(:error, last_error)
             WHERE ticket = :ticket AND state = 'open'
         """),
-        {"state": state.value, "error": error, "ticket": ticket},
+        {"state": state.value, "error": error and safe(error, STORED_LIMIT), "ticket": ticket},
     )
     released = queue.release_leases(conn, ticket)
     if released:

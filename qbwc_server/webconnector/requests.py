@@ -13,14 +13,15 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from qbwc_server import queue
 from qbwc_server.db import SingleStatements
+from qbwc_server.logsafe import safe, traceback_of
 from qbwc_server.qbxml.core import MIN_VERSION, QbxmlVersion, wrap_request
 from qbwc_server.qbxml.errors import Outcome
 from qbwc_server.queue import ClaimedJob, JobResult
 from qbwc_server.sync.base import Database
 from qbwc_server.sync.registry import batch_sizes_json, handler_for
 from qbwc_server.webconnector import statements as sql
+from qbwc_server.webconnector.answers import settle
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,8 @@ class NextMessage:
     session: tuple[int, str | None] | None
     #: The qbXML request document, or None when nothing is runnable.
     message: str | None = None
+    #: The session is past its lifetime (only a pull's next page still goes out).
+    past_lifetime: bool = False
 
 
 class Requests:
@@ -53,16 +56,18 @@ class Requests:
             if not rows:
                 return NextMessage(None)
             session = (rows[0]["session_tenant_id"], rows[0]["version"])
+            outlived = bool(rows[0]["past_lifetime"])
             jobs = [ClaimedJob.from_row(row) for row in rows if row["id"] is not None]
             if session[1] is None or not jobs:
-                return NextMessage(session)
+                return NextMessage(session, past_lifetime=outlived)
             version = QbxmlVersion.parse(session[1]) or QbxmlVersion(*MIN_VERSION)
             requests = self._build(jobs, version)
             if requests:
                 # continueOnError: one request QuickBooks refuses must not cost the others (3231).
-                return NextMessage(session, wrap_request("".join(requests), version, "continueOnError"))
+                message = wrap_request("".join(requests), version, "continueOnError")
+                return NextMessage(session, message, outlived)
             params["from_hcp"] = False  # the host was recorded by the first claim
-        return NextMessage(session)
+        return NextMessage(session, past_lifetime=outlived)
 
     def _build(self, jobs: list[ClaimedJob], version: QbxmlVersion) -> list[str]:
         """Each job's request; a job whose request cannot be built fails with why (nothing was sent)."""
@@ -77,10 +82,10 @@ class Requests:
                 try:
                     requests.append(handler.build_request(db, job, version))
                 except Exception as exc:  # a bad value or a bug: this job only, never the session
-                    log.warning("job %s: its request could not be built", job.id, exc_info=True)
-                    unbuilt.append((job, f"its request could not be built ({exc}); nothing was sent"))
+                    log.warning("job %s: its request could not be built: %s", job.id, traceback_of(exc))
+                    unbuilt.append((job, f"its request could not be built ({safe(exc)}); nothing was sent"))
         if unbuilt:
             with self.engine.begin() as conn:
                 for job, reason in unbuilt:
-                    queue.settle(conn, job.id, JobResult.fail(Outcome.NEEDS_ADMIN, reason))
+                    settle(conn, job.id, JobResult.fail(Outcome.NEEDS_ADMIN, reason))
         return requests

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, text
 from qbwc_server import __version__, queue
 from qbwc_server.config import Settings
 from qbwc_server.db import ConstraintViolation, SingleStatements
+from qbwc_server.logsafe import LOG_LIMIT, STORED_LIMIT, safe
 from qbwc_server.models import SessionState
 from qbwc_server.qbxml.core import MIN_VERSION, QbxmlError, QbxmlVersion, negotiate_version
 from qbwc_server.qbxml.errors import describe_hresult
@@ -23,8 +24,9 @@ from qbwc_server.qbxml.host import HostInfo
 from qbwc_server.sync import schedule
 from qbwc_server.webconnector import statements as sql
 from qbwc_server.webconnector.answers import NOOP, NOOP_WINDOW_SECONDS, Answers, touch
-from qbwc_server.webconnector.auth import PasswordVerifier, lockout_seconds
-from qbwc_server.webconnector.lifecycle import end_session
+from qbwc_server.webconnector.auth import PasswordVerifier
+from qbwc_server.webconnector.lifecycle import ITERATOR_GRACE_SECONDS, OUTLIVED, end_session
+from qbwc_server.webconnector.login import Gate
 from qbwc_server.webconnector.requests import Requests
 from qbwc_server.webconnector.summary import counts_from_json, summarize
 
@@ -60,6 +62,7 @@ class WebConnectorSessions:
         # lease lost after the request went out would let it go out again as if never sent.
         self.bookkeeping = SingleStatements(url, max_connections=settings.db_pool_size, durable=False)
         self.idle = settings.session_idle_seconds
+        self.gate = Gate(self.single, self.verifier, settings)
         self.requests = Requests(engine, self.single)
         self.answers = Answers(engine, self.single, self.bookkeeping)
 
@@ -77,19 +80,18 @@ class WebConnectorSessions:
 
     # -- authenticate ------------------------------------------------------------------------
 
-    def authenticate(self, username: str | None, password: str | None) -> list[str]:
-        """[ticket, ""|company file] to start; ["", "nvu"] for bad credentials; ["", "none", wait]."""
-        row = self.single.one(sql.AUTH_LOOKUP, {"username": username or ""})
-        if row is None:
-            log.info("authenticate: unknown username %r", username)
+    def authenticate(
+        self, username: str | None, password: str | None, source: str | None = None
+    ) -> list[str]:
+        """[ticket, ""|company file] to start; ["", "nvu"] for bad credentials; ["", "none", wait].
+
+        `source` is the client's address; without it, the one the WSGI layer noted (client.py).
+        """
+        attempt = self.gate.attempt(username, source)
+        row = self.single.one(sql.AUTH_LOOKUP, attempt)
+        if row is None or not self.gate.admit(row, attempt, password or ""):
             return ["", NOT_VALID_USER]
         tenant_id = row["id"]
-        if row["locked"]:
-            log.warning("authenticate: %r is locked out after repeated bad passwords", username)
-            return ["", NOT_VALID_USER]
-        if not self.verifier.verify(row["password_kind"], row["password_hash"], password or ""):
-            self._record_failed_login(tenant_id, row["failed_logins"] + 1)
-            return ["", NOT_VALID_USER]
         runnable = row["runnable"]
         if row["open_ticket"] is not None or row["pulls_due"]:
             with self.engine.begin() as conn:
@@ -101,7 +103,8 @@ class WebConnectorSessions:
                     schedule.enqueue_due_pulls(conn, tenant_id)
                 runnable = queue.count_runnable(conn, tenant_id)
         if runnable == 0:
-            self.bookkeeping.one(sql.AUTH_SEEN, {"tenant_id": tenant_id})
+            if row["seen_due"]:
+                self.bookkeeping.one(sql.AUTH_SEEN, {"tenant_id": tenant_id})
             wait = self.settings.idle_postpone_seconds
             next_due = row["next_due"]
             return ["", NO_WORK, str(max(1, wait if next_due is None else min(next_due, wait)))]
@@ -114,13 +117,6 @@ class WebConnectorSessions:
         except ConstraintViolation:  # a concurrent authenticate of the same tenant won the race
             return ["", NO_WORK, "30"]
         return [ticket, company_file or ""]
-
-    def _record_failed_login(self, tenant_id: int, failures: int) -> None:
-        lock = lockout_seconds(
-            failures, self.settings.auth_failures_before_lockout, self.settings.auth_max_lockout_seconds
-        )
-        log.warning("authenticate: bad password for tenant %s (%s in a row)", tenant_id, failures)
-        self.single.one(sql.AUTH_FAILED, {"lock": lock, "tenant_id": tenant_id})
 
     # -- sendRequestXML ----------------------------------------------------------------------
 
@@ -146,6 +142,8 @@ class WebConnectorSessions:
             "product": host.product,
             "host_version": host.version,
             "country": host.country or country or None,
+            "lifetime": self.settings.session_max_seconds,
+            "grace": ITERATOR_GRACE_SECONDS,
         }
         outcome = self.requests.next_message(claim)
         if outcome.session is None:
@@ -154,6 +152,11 @@ class WebConnectorSessions:
         tenant_id, version_text = outcome.session
         if version_text is None:
             return self._refuse_old_quickbooks(ticket or "", tenant_id, supported)
+        if outcome.message is None and outcome.past_lifetime:
+            # Between pages, nothing outstanding: end it; the Web Connector's next run starts anew.
+            with self.engine.begin() as conn:
+                end_session(conn, ticket or "", SessionState.EXPIRED, OUTLIVED)
+            return ""
         if outcome.message is None:
             return self._nothing_to_send(ticket or "", tenant_id)
         return outcome.message
@@ -194,7 +197,9 @@ class WebConnectorSessions:
                 touch(conn, ticket or "", error="No request was outstanding for this response.")
             return -1
         if hresult and hresult.strip():
-            return self.answers.hresult(ticket or "", tenant_id, jobs, hresult.strip(), message or "")
+            # QuickBooks' text goes into what admins read: bounded, on one line (logsafe).
+            said = safe(message, LOG_LIMIT)
+            return self.answers.hresult(ticket or "", tenant_id, jobs, safe(hresult.strip(), 40), said)
         return self.answers.apply(ticket or "", tenant_id, jobs, response or "")
 
     # -- errors and closing ------------------------------------------------------------------
@@ -207,7 +212,7 @@ class WebConnectorSessions:
 
     def connection_error(self, ticket: str | None, hresult: str | None, message: str | None) -> str:
         """QuickBooks could not be reached: tell the admin how to fix it, give the work back, stop."""
-        error = describe_hresult(hresult or "", message or "")
+        error = describe_hresult(safe((hresult or "").strip(), 40), safe(message, LOG_LIMIT))
         with self.engine.begin() as conn:
             tenant_id = conn.execute(
                 text("SELECT tenant_id FROM qbwc_sessions WHERE ticket = :t AND state = 'open'"),
@@ -216,7 +221,7 @@ class WebConnectorSessions:
             if tenant_id is not None:
                 end_session(conn, ticket or "", SessionState.FAILED, error)
                 self._record_tenant_problem(conn, tenant_id, error)
-                log.warning("connectionError for tenant %s: %s", tenant_id, error)
+                log.warning("connectionError for tenant %s: %s", tenant_id, safe(error))
         return "done"
 
     def close_connection(self, ticket: str | None) -> str:
@@ -251,7 +256,7 @@ class WebConnectorSessions:
     def _record_tenant_problem(conn: Connection, tenant_id: int, error: str) -> None:
         conn.execute(
             text("UPDATE tenants SET connection_error = :e, connection_error_at = now() WHERE id = :id"),
-            {"e": error, "id": tenant_id},
+            {"e": safe(error, STORED_LIMIT), "id": tenant_id},
         )
 
 
@@ -261,5 +266,5 @@ def _read_host(hcp_response: str | None, country: str | None) -> HostInfo:
         try:
             return HostInfo.from_hcp_response(hcp_response)
         except QbxmlError as exc:
-            log.warning("sendRequestXML: unreadable HCP response (%s); using qbXMLMajorVers", exc)
+            log.warning("sendRequestXML: unreadable HCP response (%s); using qbXMLMajorVers", safe(exc))
     return HostInfo(product=None, version=None, country=country, supported_versions=())

@@ -3,7 +3,9 @@
 Data-modifying CTEs make each statement atomic on its own, so a call costs one round trip and
 one commit, and preparing skips the parse and plan that would otherwise dominate. Job state
 transitions come from queue.py (`runnable_condition`, `claim_ctes`), never written twice.
-Parameters carry explicit casts: PREPARE must know every parameter's type.
+Parameters carry explicit casts: PREPARE must know every parameter's type. `retry_safe` marks
+the statements asked again on a fresh connection when theirs died under them (db.SingleStatements):
+the read-only ones, and those whose repeat changes nothing; never one that leases or opens.
 """
 
 from __future__ import annotations
@@ -18,29 +20,41 @@ from qbwc_server.queue import (
     runnable_condition,
 )
 from qbwc_server.sync.schedule import PULLS_DUE_JOIN
+from qbwc_server.webconnector.login import USERNAME_KEY, VERIFIER
 
-#: Who is this, may they come in, and is there anything to do? Read-only.
+#: Whether a poll with nothing to do should note that it was seen: at most every 15 s, so idle
+#: polls rarely write (AUTH_LOOKUP tells, so most idle polls are one statement).
+_SEEN_DUE = (
+    "(t.last_seen_at IS NULL OR t.last_seen_at < now() - interval '15 seconds' OR t.failed_logins > 0)"
+)
+
+#: Who is this, may they come in, and is there anything to do? Read-only. Always one row, an
+#: unknown username's too (NULL tenant columns): its attempt is throttled the same way.
 AUTH_LOOKUP = Prepared(
     "qbwc_auth_lookup",
     f"""
-    SELECT t.id, t.password_kind, t.password_hash, t.company_file, t.failed_logins,
-           coalesce(t.locked_until > now(), false) AS locked,
-           s.ticket AS open_ticket,
+    SELECT t.id, t.password_kind, t.password_hash, t.company_file,
+           coalesce(f.failures, 0) AS failures, coalesce(f.locked_until > now(), false) AS locked,
+           {_SEEN_DUE} AS seen_due, s.ticket AS open_ticket,
            (SELECT count(*) FROM jobs j WHERE {runnable_condition("j", "t.id", "0")}) AS runnable,
            ceil(extract(epoch FROM least(
                (SELECT min(q.run_after) FROM jobs q WHERE q.tenant_id = t.id AND q.status = 'queued'),
                pulls.next_at
            ) - now()))::int AS next_due,
            pulls.due AS pulls_due
-    FROM tenants t
+    FROM (SELECT %(username)s::text AS username) u
+    LEFT JOIN tenants t ON t.username = u.username
+          AND t.settings ->> 'disabled_at' IS NULL  -- a disabled tenant is as unknown as a wrong name
+    LEFT JOIN auth_failures f ON f.username = {USERNAME_KEY} AND f.source = %(source)s::text
+          AND f.verifier = {VERIFIER.format(hash="t.password_hash")}
     LEFT JOIN qbwc_sessions s ON s.tenant_id = t.id AND s.state = 'open'
     {PULLS_DUE_JOIN}
-    WHERE t.username = %(username)s::text
-      AND t.settings ->> 'disabled_at' IS NULL  -- a disabled tenant is as unknown as a wrong name
     """,
+    retry_safe=True,
 )
 
-#: Open a session. The partial unique index refuses a second open session for the tenant.
+#: Open a session. The partial unique index refuses a second open session for the tenant. Never
+#: repeated after a lost connection: the first may have opened one.
 AUTH_START = Prepared(
     "qbwc_auth_start",
     """
@@ -53,40 +67,35 @@ AUTH_START = Prepared(
     """,
 )
 
-#: A valid poll with nothing to do: note it (at most every 15 s, so idle polls rarely write).
+#: A valid poll with nothing to do: note it (when AUTH_LOOKUP's `seen_due` says so).
 AUTH_SEEN = Prepared(
     "qbwc_auth_seen",
-    """
-    UPDATE tenants SET last_seen_at = now(), failed_logins = 0, locked_until = NULL
-    WHERE id = %(tenant_id)s::bigint
-      AND (last_seen_at IS NULL OR last_seen_at < now() - interval '15 seconds' OR failed_logins > 0)
+    f"""
+    UPDATE tenants t SET last_seen_at = now(), failed_logins = 0, locked_until = NULL
+    WHERE t.id = %(tenant_id)s::bigint AND {_SEEN_DUE}
     """,
+    retry_safe=True,  # a repeat stamps the same row again
 )
 
-#: A wrong password: count it, and lock the username for `lock` seconds once that is positive.
-AUTH_FAILED = Prepared(
-    "qbwc_auth_failed",
-    """
-    UPDATE tenants SET failed_logins = failed_logins + 1,
-        locked_until = CASE WHEN %(lock)s::int > 0 THEN now() + make_interval(secs => %(lock)s::int) END
-    WHERE id = %(tenant_id)s::bigint
-    """,
-)
-
-
-#: A session whose QuickBooks is too old gets no job.
-_HAS_VERSION = "(SELECT version FROM s) IS NOT NULL"
+#: A session whose QuickBooks is too old gets no job. One past its lifetime gets only the next
+#: page of a pull in the middle of its pages (QuickBooks forgets an iterator with its session),
+#: and past its grace not even that (a pull that never ends must not keep a session alive).
+_MAY_CLAIM = """(SELECT version FROM s) IS NOT NULL
+    AND (NOT (SELECT past_lifetime FROM s)
+         OR (j.iterator_id IS NOT NULL AND NOT (SELECT past_grace FROM s)))"""
 
 
 def _send_claim(name: str, batch_sizes: str | None) -> Prepared:
-    claim = claim_ctes("(SELECT tenant_id FROM s)", "%(ticket)s::text", batch_sizes, _HAS_VERSION)
+    claim = claim_ctes("(SELECT tenant_id FROM s)", "%(ticket)s::text", batch_sizes, _MAY_CLAIM)
     return Prepared(
         name,
         f"""
     WITH s AS (
         SELECT ticket, tenant_id,
                CASE WHEN %(from_hcp)s::boolean THEN %(version)s::text
-                    ELSE coalesce(qbxml_version, %(version)s::text) END AS version
+                    ELSE coalesce(qbxml_version, %(version)s::text) END AS version,
+               started_at <= now() - make_interval(secs => %(lifetime)s::int) AS past_lifetime,
+               started_at <= now() - make_interval(secs => %(lifetime)s::int + %(grace)s::int) AS past_grace
         FROM qbwc_sessions
         WHERE ticket = %(ticket)s::text AND state = 'open'
           AND last_call_at > now() - make_interval(secs => %(idle)s::int)
@@ -103,8 +112,8 @@ def _send_claim(name: str, batch_sizes: str | None) -> Prepared:
                host_country = coalesce(%(country)s::text, host_country), qbxml_version = s.version
         FROM s WHERE %(from_hcp)s::boolean AND tenants.id = s.tenant_id
     )
-    SELECT s.tenant_id AS session_tenant_id, s.version, {", ".join(f"c.{c}" for c in JOB_COLUMNS)},
-           c.unconfirmed
+    SELECT s.tenant_id AS session_tenant_id, s.version, s.past_lifetime,
+           {", ".join(f"c.{c}" for c in JOB_COLUMNS)}, c.unconfirmed
     FROM s LEFT JOIN claimed c ON true
     ORDER BY c.id
     """,
@@ -113,7 +122,7 @@ def _send_claim(name: str, batch_sizes: str | None) -> Prepared:
 
 #: sendRequestXML: check the ticket, fix the qbXML version, lease the next job, note the call.
 #: No row for a bad or idle ticket; one row with a NULL job id when nothing is runnable, else a
-#: row per job leased.
+#: row per job leased. Never repeated after a lost connection: it may have leased a job already.
 SEND_CLAIM = _send_claim("qbwc_send_claim", None)
 #: The same, when some job kinds batch: a row per job of the batch (one kind).
 SEND_CLAIM_BATCH = _send_claim("qbwc_send_claim_batch", "%(batch_sizes)s::jsonb")
@@ -131,6 +140,7 @@ RECEIVE_LOOKUP = Prepared(
       AND s.last_call_at > now() - make_interval(secs => %(idle)s::int)
     ORDER BY j.id
     """,
+    retry_safe=True,
 )
 
 #: Round trips still to make for the session's tenant (jobs due within `within` seconds).
@@ -180,11 +190,13 @@ FINISH = Prepared(
     )
     SELECT (SELECT count(*) FROM done) AS done, coalesce((SELECT progress FROM touched), 100) AS progress
     """,
+    retry_safe=True,  # a repeat finds the job no longer sent: it finishes and counts nothing twice
 )
 
 #: closeConnection: end the session, clear a fixed connection problem, and count what the
 #: session did. No row for an unknown or already-ended ticket. `leased` counts jobs still sent
-#: without an answer: the caller takes them back (queue.release_leases; rare).
+#: without an answer: the caller takes them back (queue.release_leases; rare). Never repeated
+#: after a lost connection: a repeat would find the session closed and skip taking them back.
 CLOSE = Prepared(
     "qbwc_close",
     """
@@ -222,4 +234,5 @@ SESSION_STATE = Prepared(
                 WHERE lease_ticket = s.ticket AND status <> 'sent' GROUP BY kind, status) counts) AS counts
     FROM qbwc_sessions s WHERE s.ticket = %(ticket)s::text
     """,
+    retry_safe=True,
 )

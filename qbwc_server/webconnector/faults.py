@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
+from qbwc_server.logsafe import safe
 from qbwc_server.webconnector.names import SOAP_ENV
 
 log = logging.getLogger(__name__)
@@ -26,13 +27,8 @@ StartResponse = Callable[..., Any]
 
 
 def loggable(value: object, cap: int = LOG_CAP) -> str:
-    """`value` as text safe for one log line: control and non-printable characters escaped the
-    way repr() does (a newline becomes the two characters \\n), at most about `cap` characters."""
-    text = str(value)
-    shown = repr(text[:cap])[1:-1][:cap]
-    if len(text) > cap:
-        shown += f"... ({len(text) - cap} more characters)"
-    return shown
+    """`value` as text safe for one log line (logsafe.safe: control characters escaped, capped)."""
+    return safe(value, cap)
 
 
 def envelope(code: str, message: str) -> bytes:

@@ -11,6 +11,7 @@ import codecs
 import io
 import json
 import logging
+import re
 import socketserver
 import threading
 import wsgiref.util
@@ -117,7 +118,7 @@ class QbwcApp:
             )
             return [reply]
         # Anything unusual: Spyne, the reference, answers (and logs and counts its faults).
-        body = b"".join(chunks)
+        body = _utf8_by_byte_order_mark(b"".join(chunks), environ)
         chunks.clear()
         problem = _undecodable(body, environ.get("CONTENT_TYPE", ""))
         if problem:
@@ -169,6 +170,28 @@ def _respond(start_response: StartResponse, status: str, body: dict[str, object]
 def _operation(environ: Environ) -> str:
     """The operation the SOAPAction names (QBWC always sends it), for log lines only."""
     return str(environ.get("HTTP_SOAPACTION", "")).strip().strip('"').rsplit("/", 1)[-1]
+
+
+_BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_DECLARED_ENCODING = re.compile(r"""^(<\?xml[^>]*?)\s+encoding\s*=\s*["'][^"']*["']""")
+
+
+def _utf8_by_byte_order_mark(body: bytes, environ: Environ) -> bytes:
+    """A body that opens with a byte order mark, as UTF-8: the mark says how it is encoded
+    whatever the Content-Type's charset (RFC 7303 3.3), and Spyne decodes by the charset."""
+    for mark, codec in _BYTE_ORDER_MARKS:
+        if body.startswith(mark):
+            try:
+                text = body.decode(codec)
+            except UnicodeDecodeError:
+                return body  # not what its mark says: refused below, by the charset
+            environ["CONTENT_TYPE"] = "text/xml; charset=utf-8"
+            return _DECLARED_ENCODING.sub(r"\1", text, count=1).encode("utf-8")
+    return body
 
 
 def _undecodable(body: bytes, content_type: str) -> str | None:

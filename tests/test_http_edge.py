@@ -568,3 +568,14 @@ def test_a_worker_grown_past_its_bound_is_recycled_after_the_call(gunicorn: Guni
         time.sleep(0.1)
     assert len(before - gunicorn.workers()) == 1, "the worker that took the call was replaced"
     assert gunicorn.session() == "ok"
+
+
+def test_a_utf16_envelope_with_its_byte_order_mark_is_answered_whatever_the_charset_says(server) -> None:
+    """RFC 7303 3.3: a byte order mark says how the body is encoded, even against the
+    Content-Type's charset; the Web Connector sends UTF-8, other clients may not."""
+    document = envelope("serverVersion").decode()
+    declared = '<?xml version="1.0" encoding="UTF-16"?>' + document.split("?>", 1)[-1]
+    reply = post(
+        server.url, declared.encode("utf-16"), soap_action='"http://developer.intuit.com/serverVersion"'
+    )
+    assert reply.status == 200 and b"serverVersionResult" in reply.body

@@ -26,6 +26,7 @@ from qbwc_server.config import Settings, load_settings
 from qbwc_server.db import make_engine, resolve_database_url
 from qbwc_server.webconnector import faults
 from qbwc_server.webconnector.body import BodyError, read_body
+from qbwc_server.webconnector.client import remember_client_address
 from qbwc_server.webconnector.fastpath import FastPath
 from qbwc_server.webconnector.health import CallHealth, Readiness
 from qbwc_server.webconnector.memory import LARGE_BODY, AfterLargeCall
@@ -73,6 +74,7 @@ class QbwcApp:
         )
 
     def _soap(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        remember_client_address(environ)  # the login throttle counts failures per client address
         method = environ.get("REQUEST_METHOD")
         if method in ("GET", "HEAD"):
             # The Web Connector GETs the AppURL when an app is added (certificate check): 200 + WSDL.

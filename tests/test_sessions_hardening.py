@@ -16,7 +16,7 @@ import select
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,7 +40,7 @@ from qbwc_server.db import (
 from qbwc_server.logsafe import STORED_LIMIT, safe
 from qbwc_server.testing import BackgroundServer
 from qbwc_server.webconnector import auth, login
-from qbwc_server.webconnector.client import client_address, remember_client_address, source_key
+from qbwc_server.webconnector.client import client_address, source_key
 from qbwc_server.webconnector.session import WebConnectorSessions
 from tests.conftest import TenantCredentials
 from tests.test_auth import CountingHasher
@@ -247,16 +247,12 @@ def test_unknown_users_and_every_password_kind_fail_with_the_same_work(
 def test_behind_the_proxy_the_throttle_counts_per_client_not_per_proxy(
     long_lockouts, settings, engine, make_tenant
 ) -> None:
-    """What app.py's one line does (`remember_client_address(environ)`), with the TLS proxy's
-    X-Forwarded-For: every request comes from 127.0.0.1 (a trusted proxy), and a stranger's
-    failures lock out the stranger only, however it dresses up its own X-Forwarded-For."""
+    """The served app with the TLS proxy's X-Forwarded-For: every request comes from 127.0.0.1 (a
+    trusted proxy), and a stranger's failures lock out the stranger only, however it dresses up
+    its own X-Forwarded-For."""
     creds = make_tenant("juliet", password=ADMIN_PASSWORD)
     enqueue_raw(engine, creds.id)
     app = create_app(settings, engine)
-
-    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        remember_client_address(environ)
-        return app(environ, start_response)
 
     def authenticate_via_proxy(url: str, forwarded_for: str, password: str) -> list[str]:
         parts = urlsplit(url)
@@ -273,7 +269,7 @@ def test_behind_the_proxy_the_throttle_counts_per_client_not_per_proxy(
         finally:
             conn.close()
 
-    with BackgroundServer(wsgi) as served:  # type: ignore[arg-type]
+    with BackgroundServer(app) as served:
         for _ in range(settings.auth_failures_before_lockout):
             assert authenticate_via_proxy(served.url, ATTACKER, "guess-guess-guess") == ["", "nvu"]
         assert authenticate_via_proxy(served.url, ATTACKER, ADMIN_PASSWORD) == ["", "nvu"]

@@ -13,6 +13,7 @@ import re
 import select
 import subprocess
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -96,7 +97,10 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
 
 
 def _refuse_closed(dbapi_connection: Any, record: Any, proxy: Any) -> None:
-    if not _alive(dbapi_connection):
+    poller = record.info.get("qbwc_poller") or record.info.setdefault(
+        "qbwc_poller", _poller(dbapi_connection)
+    )
+    if not _alive(dbapi_connection, poller):
         raise DisconnectionError("the server closed this pooled connection while it was idle")
 
 
@@ -151,6 +155,15 @@ class _Connection(psycopg2.extensions.connection):  # type: ignore[misc]
     """A psycopg2 connection that remembers which statements it has prepared."""
 
     prepared_state: dict[str, Any]
+    #: Watches the socket for the server closing it (`_alive`).
+    poller: select.poll
+    #: When it was last taken from the pool (time.monotonic()).
+    taken_at: float
+
+
+#: A pooled connection idle longer than this is checked before use (`_alive`). Far shorter than
+#: any PostgreSQL restart, so a connection from before one is always checked.
+CHECK_IDLE_AFTER_SECONDS = 0.1
 
 
 class _ConnectionLost(Exception):
@@ -161,18 +174,21 @@ class _ConnectionLost(Exception):
         self.error = error
 
 
-def _alive(connection: Any) -> bool:
+def _poller(connection: Any) -> select.poll:
+    """A poll(2) set on the connection's socket (which stays the same for its whole life)."""
+    poller = select.poll()
+    poller.register(connection.fileno(), select.POLLIN)
+    return poller
+
+
+def _alive(connection: Any, poller: select.poll) -> bool:
     """Whether an idle psycopg2 connection is still open at the server's end, without a round trip.
 
     An idle connection has nothing to read: if its socket is readable (or hung up), the server
     has closed it or sent its last words ("terminating connection"). One poll(2), no query: a
     microsecond, where a ping (SQLAlchemy's pool_pre_ping) costs a round trip and ~14 µs of CPU.
     """
-    if connection.closed:
-        return False
-    poller = select.poll()
-    poller.register(connection.fileno(), select.POLLIN)
-    return not poller.poll(0)
+    return not connection.closed and not poller.poll(0)
 
 
 class SingleStatements:
@@ -208,6 +224,7 @@ class SingleStatements:
         )
         connection.autocommit = True
         connection.prepared_state = {}
+        connection.poller = _poller(connection)
         return connection  # type: ignore[no-any-return]
 
     def one(self, statement: Prepared, params: Mapping[str, object]) -> Row | None:
@@ -236,15 +253,21 @@ class SingleStatements:
             self._slots.release()
 
     def _checkout(self) -> _Connection:
-        """An idle connection still open at the server's end, else a new one."""
+        """An idle connection the server has not closed, else a new one. One taken within the last
+        CHECK_IDLE_AFTER_SECONDS is not checked: no restart is that quick, and under load the same
+        few connections go round and round."""
+        now = time.monotonic()
         while True:
             try:
                 connection = self._idle.get_nowait()
             except queue.Empty:
-                return self._connect_or_fail()
-            if _alive(connection):
-                return connection
+                connection = self._connect_or_fail()
+                break
+            if now - connection.taken_at < CHECK_IDLE_AFTER_SECONDS or _alive(connection, connection.poller):
+                break
             connection.close()  # the server ended it while idle (a restart, an idle timeout)
+        connection.taken_at = now
+        return connection
 
     def _connect_or_fail(self) -> _Connection:
         try:

@@ -37,6 +37,8 @@ def safe(text: object, limit: int = LOG_LIMIT) -> str:
     if text is None:
         return ""
     raw = text if isinstance(text, str) else str(text)
+    if len(raw) <= limit and raw.isprintable():  # the usual case: nothing to escape or cut
+        return raw
     head = _CONTROL.sub(_escape, raw[:limit])
     if len(raw) <= limit and len(head) <= limit:
         return head

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import Engine, text
 
+from qbwc_server import db
 from qbwc_server.admin import tenants
 from qbwc_server.app import create_app
 from qbwc_server.config import ConfigError, Settings, load_settings
@@ -488,7 +489,10 @@ def kill_backend(engine: Engine, pid: int, fileno: int) -> None:
     assert poller.poll(10_000), "the server never closed the connection"
 
 
-def test_a_connection_killed_while_idle_is_replaced_before_use(database_url, engine) -> None:
+def test_a_connection_killed_while_idle_is_replaced_before_use(
+    database_url, engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db, "CHECK_IDLE_AFTER_SECONDS", 0.0)  # idle at once: no waiting in a test
     single = SingleStatements(database_url, max_connections=1)
     pid = Prepared("qbwc_test_pid", "SELECT pg_backend_pid() AS pid")
     first = single.one(pid, {})

@@ -147,9 +147,10 @@ class Answers:
 def bounded(result: JobResult) -> JobResult:
     """`result` with its message fit to store: QuickBooks' statusMessage, a reader's complaint
     about a value, may be any length and hold any character."""
-    if result.message is None:
+    message = result.message
+    if message is None or (len(message) <= STORED_LIMIT and message.isprintable()):
         return result
-    return dataclasses.replace(result, message=safe(result.message, STORED_LIMIT))
+    return dataclasses.replace(result, message=safe(message, STORED_LIMIT))
 
 
 def settle(conn: Connection, job_id: int, result: JobResult) -> JobStatus:

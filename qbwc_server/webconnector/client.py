@@ -29,13 +29,18 @@ def remember_client_address(environ: Mapping[str, Any]) -> None:
     _REQUEST.set((environ.get("REMOTE_ADDR") or None, environ.get("HTTP_X_FORWARDED_FOR") or None))
 
 
-def request_client(trusted_proxies: str) -> str | None:
-    """The client address of the request being answered (None when the WSGI layer noted none)."""
+def request_source(trusted_proxies: str) -> str:
+    """The throttle's key (`source_key`) for the client of the request being answered; "" when
+    the WSGI layer noted none."""
     remote, forwarded = _REQUEST.get()
-    return client_address(remote, forwarded, trusted_proxies) if forwarded else remote
+    return _source(remote, forwarded, trusted_proxies) if remote or forwarded else ""
 
 
 @functools.lru_cache(maxsize=4096)  # the same few Web Connectors poll again and again
+def _source(remote: str | None, forwarded: str | None, trusted_proxies: str) -> str:
+    return source_key(client_address(remote, forwarded, trusted_proxies))
+
+
 def client_address(remote: str | None, forwarded: str | None, trusted_proxies: str) -> str | None:
     """`remote`, unless it is a trusted proxy: then the right-most X-Forwarded-For entry that is
     not one (with `*`, every peer is trusted for one hop: the right-most entry)."""

@@ -26,7 +26,7 @@ from qbwc_server.db import Prepared, Row, SingleStatements
 from qbwc_server.logsafe import safe
 from qbwc_server.models import PasswordKind
 from qbwc_server.webconnector.auth import PasswordVerifier, lockout_seconds
-from qbwc_server.webconnector.client import request_client, source_key
+from qbwc_server.webconnector.client import request_source, source_key
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +119,8 @@ class Gate:
     def attempt(self, username: str | None, address: str | None) -> dict[str, Any]:
         """Who an authenticate claims to be and where it comes from (`address`, else the request's
         client): AUTH_LOOKUP's parameters, and the throttle's."""
-        client = address if address is not None else request_client(self.trusted_proxies)
-        return {"username": username or "", "source": source_key(client)}
+        source = source_key(address) if address is not None else request_source(self.trusted_proxies)
+        return {"username": username or "", "source": source}
 
     def admit(self, row: Row, attempt: dict[str, Any], password: str) -> bool:
         """Whether `password` lets `attempt` (`Gate.attempt`) in, given AUTH_LOOKUP's `row`."""

@@ -30,7 +30,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg2
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, create_engine
@@ -45,7 +44,7 @@ from qbwc_server.admin.settings import set_pull_settings  # noqa: E402
 from qbwc_server.app import create_app  # noqa: E402
 from qbwc_server.config import Settings  # noqa: E402
 from qbwc_server.db import make_engine, upgrade_to_head  # noqa: E402
-from qbwc_server.testing import BackgroundServer, spawn_gunicorn  # noqa: E402
+from qbwc_server.testing import BackgroundServer, scratch_database, spawn_gunicorn  # noqa: E402
 from tests import test_fuzz_qbxml as qbxml_fuzz  # noqa: E402
 from tests import test_fuzz_soap as soap_fuzz  # noqa: E402
 from tests.campaign import (  # noqa: E402
@@ -78,17 +77,6 @@ LOG_CONFIG = {
     "root": {"level": "WARNING", "handlers": ["stderr"]},
     "loggers": {"gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False}},
 }
-
-
-def scratch_database(admin_url: str, name: str, drop_only: bool = False) -> str:
-    admin = make_url(admin_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    with contextlib.closing(psycopg2.connect(admin)) as db:
-        db.autocommit = True
-        with db.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            if not drop_only:
-                cur.execute(f'CREATE DATABASE "{name}"')
-    return make_url(admin_url).set(drivername="postgresql+psycopg2", database=name).render_as_string(False)
 
 
 class Served:

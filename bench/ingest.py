@@ -59,7 +59,7 @@ from qbwc_server.simulator.webconnector import SimulatedWebConnector  # noqa: E4
 from qbwc_server.sync.base import Database, Reply  # noqa: E402
 from qbwc_server.sync.pull import PullHandler  # noqa: E402
 from qbwc_server.sync.pulls import PULLS_BY_ENTITY  # noqa: E402
-from qbwc_server.testing import BackgroundServer, spawn_gunicorn  # noqa: E402
+from qbwc_server.testing import BackgroundServer, scratch_database, spawn_gunicorn  # noqa: E402
 
 VERSION = QbxmlVersion(13, 0)
 SPEC = PULLS_BY_ENTITY["customers"]
@@ -499,17 +499,6 @@ def full_sync(args: argparse.Namespace, url: str) -> None:
 
 
 # -- main ------------------------------------------------------------------------------------
-
-
-def scratch_database(admin_url: str, name: str, drop_only: bool = False) -> str:
-    admin = make_url(admin_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    with contextlib.closing(psycopg2.connect(admin)) as db:
-        db.autocommit = True
-        with db.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            if not drop_only:
-                cur.execute(f'CREATE DATABASE "{name}"')
-    return make_url(admin_url).set(drivername="postgresql+psycopg2", database=name).render_as_string(False)
 
 
 def apply_rate(args: argparse.Namespace, url: str) -> tuple[float, list[str]]:

@@ -7,6 +7,7 @@ package. Nothing in the service imports this module.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -16,6 +17,9 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO
+
+import psycopg2
+from sqlalchemy.engine import make_url
 
 from qbwc_server.app import BackgroundServer
 
@@ -68,3 +72,16 @@ def spawn_gunicorn(
             time.sleep(0.1)
     process.kill()
     raise RuntimeError(f"gunicorn did not become healthy in {wait_seconds:.0f} s")
+
+
+def scratch_database(admin_url: str, name: str, drop_only: bool = False) -> str:
+    """A fresh empty database `name` on the server of `admin_url` (dropped first; with
+    `drop_only`, only dropped) for a benchmark's run; returns its SQLAlchemy URL."""
+    admin = make_url(admin_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with contextlib.closing(psycopg2.connect(admin)) as db:
+        db.autocommit = True
+        with db.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            if not drop_only:
+                cur.execute(f'CREATE DATABASE "{name}"')
+    return make_url(admin_url).set(drivername="postgresql+psycopg2", database=name).render_as_string(False)

@@ -16,24 +16,12 @@ from sqlalchemy import Connection, text
 
 from qbwc_server.admin.jobs import job_counts
 from qbwc_server.admin.pulls import PullsOverview, hollow_entities, overview, pull_states
-from qbwc_server.admin.tenants import ENDED_BY_ADMIN, TenantInfo, get_tenant, list_tenants
+from qbwc_server.admin.tenants import ENDED_BY_ADMIN, MIRROR_TABLES, TenantInfo, get_tenant, list_tenants
 from qbwc_server.config import TenantSettings
 from qbwc_server.sync.schedule import tenant_settings
 
 #: Job statuses that wait for an admin.
 NEEDS_ATTENTION = ("failed", "dead", "blocked")
-#: The mirror tables a first sync fills, in that order (lines and applications left out).
-MIRROR_TABLES = (
-    "customers",
-    "customer_ship_addresses",
-    "items",
-    "price_levels",
-    "sales_reps",
-    "terms",
-    "sales_orders",
-    "invoices",
-    "payments",
-)
 
 
 @dataclass(frozen=True)

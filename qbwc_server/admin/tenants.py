@@ -223,8 +223,8 @@ def delete_tenant(conn: Connection, name: str) -> TenantInfo:
     return tenant
 
 
-#: What a tenant's sync leaves behind, parents first (their lines and applications cascade).
-SYNCED_TABLES = (
+#: The mirror tables a first sync fills, in that order (lines and applications left out).
+MIRROR_TABLES = (
     "customers",
     "customer_ship_addresses",
     "items",
@@ -234,11 +234,9 @@ SYNCED_TABLES = (
     "sales_orders",
     "invoices",
     "payments",
-    "classes",
-    "customer_types",
-    "sales_tax_codes",
-    "sync_cursors",
 )
+#: What a tenant's sync leaves behind, parents first (their lines and applications cascade).
+SYNCED_TABLES = (*MIRROR_TABLES, "classes", "customer_types", "sales_tax_codes", "sync_cursors")
 
 
 def clear_synced_data(conn: Connection, tenant_id: int) -> None:

@@ -13,7 +13,15 @@ from qbwc_server.models.lists import (
 )
 from qbwc_server.models.mirror import Customer, CustomerShipAddress, Item, ItemKind, SyncCursor, SyncState
 from qbwc_server.models.queue import IfUnanswered, Job, JobDependency, JobKind, JobStatus
-from qbwc_server.models.tenancy import AuthFailure, PasswordKind, QbwcSession, SessionState, Tenant
+from qbwc_server.models.tenancy import (
+    ApiToken,
+    AuthFailure,
+    PasswordKind,
+    QbwcSession,
+    SessionState,
+    Tenant,
+    TokenKind,
+)
 from qbwc_server.models.transactions import (
     Invoice,
     InvoiceLine,
@@ -24,6 +32,7 @@ from qbwc_server.models.transactions import (
 )
 
 __all__ = [
+    "ApiToken",
     "AuthFailure",
     "Base",
     "Customer",
@@ -55,5 +64,6 @@ __all__ = [
     "SyncState",
     "Tenant",
     "Terms",
+    "TokenKind",
     "metadata",
 ]

@@ -89,6 +89,15 @@ class MirroredRecord(TenantRow):
     updated_at: Mapped[updated_at]
 
 
+class PushedRecord:
+    """What a record the commerce side writes keeps of it (customers, orders, payments)."""
+
+    #: The last body a PUT accepted, normalised (API.md: "unchanged" compares against it); what a
+    #: push sends. Fields it leaves out are never sent, so QuickBooks keeps what it holds there.
+    commerce_body: Mapped[dict[str, Any] | None]
+    commerce_updated_at: Mapped[dt.datetime | None]
+
+
 def record_constraints(table: str, qb_id: str) -> tuple[Any, ...]:
     """One row per QuickBooks id and per commerce id within a tenant; a known sync state."""
     return (
@@ -110,7 +119,7 @@ class ListRecord(MirroredRecord):
     is_active: Mapped[bool] = mapped_column(server_default=text("true"))
 
 
-class Customer(ListRecord, Base):
+class Customer(ListRecord, PushedRecord, Base):
     __tablename__ = "customers"
 
     name: Mapped[str]

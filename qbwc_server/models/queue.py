@@ -105,6 +105,14 @@ class Job(Base):
         Index("ix_jobs_lease_ticket", "lease_ticket", postgresql_where=text("lease_ticket IS NOT NULL")),
         Index("ix_jobs_depends_on", "depends_on", postgresql_where=text("depends_on IS NOT NULL")),
         Index("ix_jobs_tenant_status", "tenant_id", "status", "id"),
+        # A record's push jobs (sync/push.py reuses one not yet sent instead of queueing another).
+        Index(
+            "ix_jobs_push_entity",
+            "tenant_id",
+            "kind",
+            "entity_ref",
+            postgresql_where=text("entity_ref IS NOT NULL AND kind LIKE '%.push'"),
+        ),
     )
 
 

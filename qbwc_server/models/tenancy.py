@@ -55,7 +55,9 @@ class Tenant(Base):
     connection_error_at: Mapped[dt.datetime | None]
     failed_logins: Mapped[int_zero]
     locked_until: Mapped[dt.datetime | None]
-    api_token_hash: Mapped[str | None]
+    #: What QuickBooks said of the company on the last session's first sendRequestXML (strHCPResponse):
+    #: edition, class tracking, sales tax, estimates, sales orders (`qbxml/preferences.py`).
+    company_preferences: Mapped[dict[str, Any] | None]
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 
@@ -97,6 +99,32 @@ class QbwcSession(Base):
             unique=True,
             postgresql_where=text("state = 'open'"),
         ),
+    )
+
+
+class TokenKind(enum.StrEnum):
+    #: Scopes every API route to its tenant.
+    TENANT = "tenant"
+    #: May call every tenant's routes under /api/v1/tenants/{tenant}/, and the cross-tenant ones.
+    ADMIN = "admin"
+
+
+class ApiToken(Base):
+    """An API bearer token, kept only as its SHA-256 digest (API.md: one table for both kinds)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[bigint_pk]
+    #: NULL for an admin token.
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str]
+    token_sha256: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    created_at: Mapped[created_at]
+    revoked_at: Mapped[dt.datetime | None]
+
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({', '.join(repr(k.value) for k in TokenKind)})", name="kind"),
+        CheckConstraint("(kind = 'admin') = (tenant_id IS NULL)", name="tenant_matches_kind"),
     )
 
 

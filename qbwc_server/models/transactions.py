@@ -12,7 +12,14 @@ from sqlalchemy import ARRAY, ForeignKey, Index, Numeric, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from qbwc_server.models.base import Base
-from qbwc_server.models.mirror import MirroredRecord, TenantRow, money, quantity, record_constraints
+from qbwc_server.models.mirror import (
+    MirroredRecord,
+    PushedRecord,
+    TenantRow,
+    money,
+    quantity,
+    record_constraints,
+)
 
 
 class TxnRecord(MirroredRecord):
@@ -44,8 +51,14 @@ class SalesDocument(TxnRecord):
     other: Mapped[str | None]
 
 
-class SalesOrder(SalesDocument, Base):
+class SalesOrder(SalesDocument, PushedRecord, Base):
     __tablename__ = "sales_orders"
+
+    #: What a pushed order became in QuickBooks: "SalesOrder", or "Estimate" where the edition has
+    #: no sales orders and the tenant asked for estimates; NULL for one pulled from QuickBooks.
+    qb_txn_type: Mapped[str | None]
+    #: The commerce side's line ids -> QuickBooks' TxnLineIDs, so a SalesOrderMod keeps each line.
+    line_ids: Mapped[dict[str, Any] | None]
 
     total_amount: Mapped[Decimal | None] = mapped_column(money)
     is_manually_closed: Mapped[bool | None]
@@ -73,7 +86,7 @@ class Invoice(SalesDocument, Base):
     )
 
 
-class Payment(TxnRecord, Base):
+class Payment(TxnRecord, PushedRecord, Base):
     """A received payment and (in `payment_applications`) the invoices it pays."""
 
     __tablename__ = "payments"

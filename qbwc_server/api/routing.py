@@ -57,7 +57,8 @@ class ApiError(QbwcError):
     ) -> None:
         super().__init__(message)
         self.status = status
-        self.code = code
+        #: The stable word of API.md's error body (the class's own `code` is the generic one).
+        self.error_code = code
         self.message = message
         self.field = field
         self.quickbooks_code = quickbooks_code
@@ -66,7 +67,7 @@ class ApiError(QbwcError):
     def body(self) -> dict[str, Any]:
         return {
             "error": {
-                "code": self.code,
+                "code": self.error_code,
                 "message": self.message,
                 "field": self.field,
                 "quickbooks_code": self.quickbooks_code,

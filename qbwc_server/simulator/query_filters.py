@@ -86,8 +86,8 @@ def txn_tests(company: Company, request: etree._Element) -> list[Test]:
     ref_range = request.find("RefNumberRangeFilter")
     if ref_range is not None:
         # From == To is qbXML's only exact RefNumber match that combines with the other filters.
-        low, high = ref_range.findtext("FromRefNumber"), ref_range.findtext("ToRefNumber")
-        tests.append(lambda record: _in_range(record.ref_number, low, high))
+        first, last = ref_range.findtext("FromRefNumber"), ref_range.findtext("ToRefNumber")
+        tests.append(lambda record: _in_range(record.ref_number, first, last))
     paid = request.findtext("PaidStatus")
     if paid in ("PaidOnly", "NotPaidOnly"):
         tests.append(lambda record: isinstance(record, Invoice) and record.is_paid is (paid == "PaidOnly"))

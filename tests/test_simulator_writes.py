@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from lxml import etree
 
-from qbwc_server.simulator import schema
+from qbwc_server.simulator import SessionReport, SimulatedWebConnector, schema
 from qbwc_server.simulator.company import (
     Class,
     Company,
@@ -27,10 +28,14 @@ from qbwc_server.simulator.company import (
     StandardTerms,
     account_ref,
 )
+from qbwc_server.simulator.faults import Faults, lose_writes
 from qbwc_server.simulator.generator import generate_company
 from qbwc_server.simulator.processor import PRODUCT_NAME, QuickBooksRequestError
 from qbwc_server.simulator.quickbooks import SimulatedQuickBooks
+from tests.test_simulator_wire import PASSWORD, FakeQBWC, fake_qbwc, script
 from tests.xsd import assert_valid_qbxml
+
+__all__ = ["fake_qbwc"]  # the fixture, shared with test_simulator_wire.py
 
 pytestmark = pytest.mark.skipif(
     not schema.available(), reason="Intuit's qbXML XSD not found (../shared/qbxml)"
@@ -54,7 +59,7 @@ def document(body: str, *, on_error: str = "continueOnError") -> str:
 
 def ask(qb: SimulatedQuickBooks, body: str) -> list[etree._Element]:
     response = qb.process(document(body))
-    return list(etree.fromstring(response.split("\n", 1)[1].encode()).find("QBXMLMsgsRs"))  # type: ignore[arg-type]
+    return list(etree.fromstring(response.split("\n", 1)[1].encode()).iterfind("QBXMLMsgsRs/*"))
 
 
 def one(qb: SimulatedQuickBooks, body: str) -> etree._Element:
@@ -110,7 +115,7 @@ def company() -> Company:
     company.add(Class(name="Wholesale"))
     company.add(CustomerType(name="Retail"))
     company.add(SalesRep(initial="JS", sales_rep_entity_ref=Ref(None, "Jane Smith")))
-    accounts = {
+    accounts: dict[str, Any] = {
         "income_account_ref": account_ref("Sales"),
         "cogs_account_ref": account_ref("Cost of Goods Sold"),
         "asset_account_ref": account_ref("Inventory Asset"),
@@ -446,7 +451,7 @@ def test_applied_payments_lower_balances_and_refuse_overpaying(
     assert first.balance_remaining == 30 and not company.payments
     rs = one(qb, payment(applied(first.txn_id, "30.00"), total="30.00"))
     assert rs.findtext("ReceivePaymentRet/UnusedPayment") == "0.00"
-    assert (first.balance_remaining, first.is_paid) == (0, True)
+    assert (first.balance_remaining, first.is_paid) == (Decimal(0), True)
     for txn_id in (first.txn_id, other.txn_id, "999-1732541234"):  # paid, another customer's, unknown
         rs = one(qb, payment(applied(txn_id, "1.00"), total="1.00"))
         assert rs.get("statusCode") == "3120"
@@ -467,7 +472,7 @@ def test_auto_apply_prefers_an_exact_amount_then_the_oldest(
     assert [x.findtext("TxnID") for x in rs.iter("AppliedToTxnRet")] == [exact.txn_id]
     rs = one(qb, payment("<IsAutoApply>true</IsAutoApply>", total="30.00", number="P-2"))
     assert [x.findtext("TxnID") for x in rs.iter("AppliedToTxnRet")] == [old.txn_id, newer.txn_id]
-    assert (old.balance_remaining, newer.balance_remaining) == (0, 10)
+    assert (old.balance_remaining, newer.balance_remaining) == (Decimal(0), Decimal(10))
     # IsAutoApply false (the XSD requires one of the two): the whole payment stays an unapplied credit.
     rs = one(qb, payment(UNAPPLIED, total="12.50", number="P-3"))
     assert rs.findtext("ReceivePaymentRet/UnusedPayment") == "12.50" and rs.find(".//AppliedToTxnRet") is None
@@ -529,3 +534,111 @@ def test_invalid_write_documents_are_parse_errors(qb: SimulatedQuickBooks, body:
         "QuickBooks found an error when parsing the provided XML text stream.",
     )
     assert not qb.company.payments and not qb.company.sales_orders
+
+
+# --- the simulated Web Connector's fault switches --------------------------------------------------
+
+
+def customer_add(name: str, request_id: int = 1) -> str:
+    body = f"<CustomerAdd><Name>{name}</Name></CustomerAdd>"
+    return document(f'<CustomerAddRq requestID="{request_id}">{body}</CustomerAddRq>')
+
+
+def connect(fake: FakeQBWC, qb: SimulatedQuickBooks, **faults: object) -> SimulatedWebConnector:
+    return SimulatedWebConnector(
+        fake.url,
+        "acme",
+        PASSWORD,
+        qb,
+        noop_delay=0,
+        timeout=5,
+        **faults,  # type: ignore[arg-type]
+    )
+
+
+def operations(report: SessionReport) -> list[str]:
+    return [call.operation for call in report.calls]
+
+
+HANDSHAKE = ["serverVersion", "clientVersion", "authenticate"]
+
+
+@pytest.mark.parametrize(("after", "closes"), [("close", True), ("stop", False)])
+def test_a_lost_response_was_processed_but_never_delivered(
+    fake_qbwc: FakeQBWC, qb: SimulatedQuickBooks, after: str, closes: bool
+) -> None:
+    fake_qbwc.script = script(sendRequestXML=[customer_add("Lost Co")], receiveResponseXML=[100])
+    report = connect(fake_qbwc, qb, lose_responses=1.0, after_lost_response=after).run_session()
+    assert operations(report) == [*HANDSHAKE, "sendRequestXML", *(["closeConnection"] if closes else [])]
+    assert report.outcome == "response lost" and not report.ok
+    assert qb.company.by_name("customers", "Lost Co") is not None  # QuickBooks did add it
+    assert report.requests_processed == 1 and report.unanswered_request == customer_add("Lost Co")
+    with pytest.raises(ValueError, match="after_lost_response"):
+        connect(fake_qbwc, qb, after_lost_response="later")
+
+
+def test_lose_responses_decider_sees_request_numbers_across_sessions(
+    fake_qbwc: FakeQBWC, qb: SimulatedQuickBooks
+) -> None:
+    fake_qbwc.script = script(
+        sendRequestXML=[customer_add("A"), customer_add("B"), customer_add("C")], receiveResponseXML=[50]
+    )
+    seen: list[int] = []
+
+    def third(number: int, request_xml: str) -> bool:
+        seen.append(number)
+        return number == 3
+
+    connector = connect(fake_qbwc, qb, lose_responses=third)
+    report = connector.run_session()
+    assert report.outcome == "response lost" and seen == [1, 2, 3]
+    assert operations(report).count("receiveResponseXML") == 2
+    fake_qbwc.script = script(sendRequestXML=[customer_add("D")], receiveResponseXML=[100])
+    assert connector.run_session().ok and seen[-1] == 4 and connector.requests_seen == 4
+
+
+def test_fault_decisions_are_seeded() -> None:
+    def pattern(faults: Faults) -> list[bool]:
+        return [faults.loses(n, customer_add("X")) for n in range(1, 41)]
+
+    first, again = pattern(Faults(0.2, seed=11)), pattern(Faults(0.2, seed=11))
+    assert first == again and 2 <= sum(first) <= 16 and pattern(Faults(0.2, seed=12)) != first
+    writes = lose_writes(1.0)
+    assert writes(1, customer_add("X")) and not writes(2, document("<CustomerQueryRq/>"))
+
+
+@pytest.mark.parametrize("processed", [False, True])
+def test_abandoned_session_never_closes(
+    fake_qbwc: FakeQBWC, qb: SimulatedQuickBooks, processed: bool
+) -> None:
+    fake_qbwc.script = script(
+        sendRequestXML=[customer_add("First"), customer_add("Second")], receiveResponseXML=[50]
+    )
+    report = connect(fake_qbwc, qb, abandon_after=1, abandon_processed=processed).run_session()
+    assert operations(report) == [*HANDSHAKE, "sendRequestXML", "receiveResponseXML", "sendRequestXML"]
+    assert report.outcome == "abandoned" and report.close_message is None
+    assert qb.company.by_name("customers", "First") is not None
+    assert (qb.company.by_name("customers", "Second") is not None) is processed
+    assert report.unanswered_request == (customer_add("Second") if processed else None)
+
+
+def test_hresult_instead_of_a_response(fake_qbwc: FakeQBWC, qb: SimulatedQuickBooks) -> None:
+    fake_qbwc.script = script(
+        sendRequestXML=[customer_add("One"), customer_add("Two")], receiveResponseXML=[50, 100]
+    )
+    busy = ("0x80040416", "QuickBooks is busy and cannot process the request.")
+    report = connect(fake_qbwc, qb, hresults={2: busy}).run_session()
+    assert report.ok and report.requests_processed == 1
+    first, second = (args for op, _, args in fake_qbwc.received if op == "receiveResponseXML")
+    assert first["hresult"] == "" and "CustomerAddRs" in first["response"]
+    assert (second["hresult"], second["message"], second["response"]) == (*busy, "")
+    assert qb.company.by_name("customers", "Two") is None  # QuickBooks never saw it
+
+
+def test_quickbooks_not_running(fake_qbwc: FakeQBWC, qb: SimulatedQuickBooks) -> None:
+    fake_qbwc.script = script(connectionError=["done"])
+    report = connect(fake_qbwc, qb, quickbooks_not_running=True).run_session()
+    assert operations(report) == [*HANDSHAKE, "connectionError"]
+    assert report.calls[-1].arguments["hresult"] == "0x80040408"
+    assert report.calls[-1].arguments["message"] == "Could not start QuickBooks."
+    assert report.outcome == "could not connect to QuickBooks"

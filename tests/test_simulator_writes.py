@@ -341,6 +341,30 @@ def test_invalid_references_are_3140_in_quickbooks_words(
     assert not qb.company.sales_orders and not qb.company.estimates  # nothing was added
 
 
+def test_every_reference_resolves_and_comes_back(qb: SimulatedQuickBooks) -> None:
+    rs = one(
+        qb,
+        sales_form(
+            klass="wholesale",
+            terms="Net 30",
+            rep="JS",
+            item_tax="State Tax",
+            tax_code="Non",
+            line_tax_code="Tax",
+        ),
+    )
+    ret = rs.find("SalesOrderRet")
+    assert status(rs)[0] == "0" and ret is not None
+    assert [ret.findtext(f"{tag}/FullName") for tag in ("ClassRef", "TermsRef", "SalesRepRef")] == [
+        "Wholesale",
+        "Net 30",
+        "JS",
+    ]
+    assert ret.findtext("ItemSalesTaxRef/FullName") == "State Tax"
+    assert ret.findtext("CustomerSalesTaxCodeRef/FullName") == "Non"
+    assert ret.findtext("SalesOrderLineRet/SalesTaxCodeRef/FullName") == "Tax"
+
+
 def test_customer_references_name_their_list(qb: SimulatedQuickBooks) -> None:
     rs = one(
         qb,

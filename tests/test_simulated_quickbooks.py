@@ -292,7 +292,8 @@ def test_sales_order_invoice_and_payment_move_stock_and_balances(
     assert status(rs) == (
         "3140",
         "Error",
-        'There is an invalid reference to QuickBooks Item "GIZMO" in the SalesOrder line.',
+        'There is an invalid reference to QuickBooks Item "GIZMO" in the SalesOrder line.  '
+        "QuickBooks error message: Invalid argument.  The specified record does not exist in the list.",
     )
     (rs,) = ask(
         qb,

@@ -2,6 +2,7 @@
 with a request processor standing in for QuickBooks. Used by tests, the benchmark and `qbwc-server simulate`.
 """
 
+from qbwc_server.simulator.faults import QUICKBOOKS_NOT_RUNNING, Faults, lose_writes
 from qbwc_server.simulator.processor import (
     CannedProcessor,
     QuickBooksConnectionError,
@@ -28,8 +29,10 @@ from qbwc_server.simulator.wire import (
 
 __all__ = [
     "OPERATIONS",
+    "QUICKBOOKS_NOT_RUNNING",
     "Call",
     "CannedProcessor",
+    "Faults",
     "Outcome",
     "QuickBooksConnectionError",
     "QuickBooksError",
@@ -46,6 +49,7 @@ __all__ = [
     "build_envelope",
     "format_report",
     "host_response",
+    "lose_writes",
     "parse_response",
     "request_headers",
     "soap_call",

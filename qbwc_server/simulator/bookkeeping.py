@@ -11,6 +11,7 @@ from decimal import Decimal
 from qbwc_server.simulator.records import (
     Customer,
     DateDrivenTerms,
+    Estimate,
     Invoice,
     ItemInventory,
     LinkedTxn,
@@ -42,7 +43,7 @@ def price_for(store: RecordStore, item: ItemInventory, customer: Customer) -> De
     return price
 
 
-def price_lines(store: RecordStore, txn: SalesOrder | Invoice, customer: Customer) -> None:
+def price_lines(store: RecordStore, txn: SalesOrder | Estimate | Invoice, customer: Customer) -> None:
     """Fill in line IDs, descriptions, rates and amounts, then the form's totals (and an invoice's
     balance and due date)."""
     for line in txn.lines:
@@ -56,7 +57,7 @@ def price_lines(store: RecordStore, txn: SalesOrder | Invoice, customer: Custome
         if line.amount is None:
             line.amount = ((line.quantity or Decimal(1)) * (line.rate or Decimal(0))).quantize(CENT)
     txn.subtotal = sum((line.amount or Decimal(0) for line in txn.lines), Decimal(0))
-    if isinstance(txn, SalesOrder):
+    if isinstance(txn, SalesOrder | Estimate):
         txn.total_amount = txn.subtotal
     else:
         txn.balance_remaining = txn.subtotal - txn.applied_amount

@@ -46,8 +46,8 @@ MAX_LENGTHS = {
     "ManufacturerPartNumber": 31,
     "JobDesc": 99,
 }
-_NAME_LENGTH = {"Customer": 41, "ItemInventory": 31}
-_REF_NUMBER_LENGTH = {"SalesOrder": 11, "Invoice": 11, "ReceivePayment": 20}
+_NAME_LENGTH = {"Customer": 41, "ItemInventory": 31, "Class": 31, "StandardTerms": 31, "CustomerType": 31}
+_REF_NUMBER_LENGTH = {"SalesOrder": 11, "Estimate": 11, "Invoice": 11, "ReceivePayment": 20}
 
 
 class StatusError(Exception):

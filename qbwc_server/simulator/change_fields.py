@@ -1,5 +1,5 @@
 """Reading an Add or Mod body into record field values: text parsed by the field's format, addresses,
-references resolved by ListID or FullName (3140 when they point nowhere), ParentRef.
+references resolved by ListID or FullName (3140 when they point nowhere, in QuickBooks' words), ParentRef.
 Knows request elements and the field lists of list_rets.py / txn_rets.py; changes nothing.
 """
 
@@ -33,6 +33,8 @@ REF_TARGETS = {
     "PriceLevelRef": ("price_levels", "PriceLevel"),
     "CustomerRef": ("customers", "Customer"),
     "ItemRef": ("items", "Item"),
+    # Sales tax items live in QuickBooks' item list: a bad one is reported as an Item.
+    "ItemSalesTaxRef": ("sales_tax_items", "Item"),
     "ShipMethodRef": ("ship_methods", "ShipMethod"),
 }
 #: Elements that identify the record or are QuickBooks' to set, never copied into it.
@@ -55,8 +57,9 @@ _ACCOUNT_REFS = {
 }
 
 
-def resolve(company: Company, element: etree._Element, line_of: str | None = None) -> Ref:
-    """The full ref a `*Ref` element points to; 3140 (naming the line kind, if any) when it points nowhere."""
+def resolve(company: Company, element: etree._Element, where: str | None = None) -> Ref:
+    """The full ref a `*Ref` element points to; 3140 when it points nowhere, naming the list and, on a
+    transaction, `where` the reference was ("SalesOrder" for the header, "SalesOrder line")."""
     list_id, full_name = element.findtext("ListID"), element.findtext("FullName")
     if element.tag in _ACCOUNT_REFS:
         name = full_name or next((n for n, i in ACCOUNTS.items() if i == list_id), None)
@@ -73,11 +76,19 @@ def resolve(company: Company, element: etree._Element, line_of: str | None = Non
     else:
         record = company.by_name(collection, full_name or "")
     if record is None:
-        where = f" in the {line_of} line" if line_of else ""
-        raise StatusError(
-            3140, f'There is an invalid reference to QuickBooks {label} "{list_id or full_name}"{where}.'
-        )
+        raise invalid_reference(label, list_id or full_name or "", where)
     return company.ref(record)
+
+
+def invalid_reference(label: str, value: str, where: str | None = None) -> StatusError:
+    """3140 in QuickBooks' words; on transactions it names the form (and line) and adds the reason."""
+    if where is None:
+        return StatusError(3140, f'There is an invalid reference to QuickBooks {label} "{value}".')
+    return StatusError(
+        3140,
+        f'There is an invalid reference to QuickBooks {label} "{value}" in the {where}.  '
+        "QuickBooks error message: Invalid argument.  The specified record does not exist in the list.",
+    )
 
 
 def _address(element: etree._Element) -> Address:
@@ -103,9 +114,10 @@ _PARSE: dict[str, Callable[[str], Any]] = {
 
 
 def read_fields(
-    company: Company, body: etree._Element, spec: Spec, line_of: str | None = None
+    company: Company, body: etree._Element, spec: Spec, where: str | None = None
 ) -> dict[str, Any]:
-    """Field values present in `body`, by attribute name, parsed and with references resolved."""
+    """Field values present in `body`, by attribute name, parsed and with references resolved
+    (`where`: the transaction or line named in 3140 messages)."""
     by_tag = {tag: (attribute, kind) for tag, attribute, kind in spec}
     values: dict[str, Any] = {}
     for child in body:
@@ -113,7 +125,7 @@ def read_fields(
             continue
         attribute, kind = by_tag[child.tag]
         if kind == "ref":
-            values[attribute] = resolve(company, child, line_of)
+            values[attribute] = resolve(company, child, where)
         elif kind in ("addr", "list:addr"):
             address = _address(child)
             if kind == "addr":
@@ -137,8 +149,13 @@ def read_parent(company: Company, body: etree._Element, collection: str) -> Ref 
         else company.by_name(collection, full_name or "")
     )
     if parent is None:
-        label = "Customer" if collection == "customers" else "Item"
-        raise StatusError(
-            3140, f'There is an invalid reference to QuickBooks {label} "{list_id or full_name}".'
-        )
+        raise invalid_reference(_PARENT_LABELS[collection], list_id or full_name or "")
     return company.ref(parent)
+
+
+_PARENT_LABELS = {
+    "customers": "Customer",
+    "items": "Item",
+    "classes": "Class",
+    "customer_types": "CustomerType",
+}

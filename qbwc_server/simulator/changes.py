@@ -17,9 +17,24 @@ from lxml import etree
 
 from qbwc_server.simulator.change_checks import check_lengths, store_as_windows_1252
 from qbwc_server.simulator.company import Company
-from qbwc_server.simulator.list_changes import CUSTOMER_FIELDS, ITEM_FIELDS, list_add, list_mod
-from qbwc_server.simulator.records import Customer, ItemInventory
-from qbwc_server.simulator.txn_changes import add_invoice, add_payment, add_sales_order, mod_sales_order
+from qbwc_server.simulator.list_changes import (
+    CLASS_FIELDS,
+    CUSTOMER_FIELDS,
+    CUSTOMER_TYPE_FIELDS,
+    ITEM_FIELDS,
+    STANDARD_TERMS_FIELDS,
+    list_add,
+    list_mod,
+)
+from qbwc_server.simulator.payment_changes import add_payment
+from qbwc_server.simulator.records import Class, Customer, CustomerType, ItemInventory, StandardTerms
+from qbwc_server.simulator.txn_changes import (
+    add_estimate,
+    add_invoice,
+    add_sales_order,
+    mod_estimate,
+    mod_sales_order,
+)
 
 #: Applies one Add/Mod body to the company and returns the record to send back.
 Handler = Callable[[Company, etree._Element], Any]
@@ -41,8 +56,13 @@ _HANDLERS: dict[tuple[str, str], Handler] = {
     ("Customer", "Mod"): list_mod("customers", CUSTOMER_FIELDS),
     ("ItemInventory", "Add"): list_add("items", ITEM_FIELDS, ItemInventory),
     ("ItemInventory", "Mod"): list_mod("items", ITEM_FIELDS),
+    ("Class", "Add"): list_add("classes", CLASS_FIELDS, Class),
+    ("StandardTerms", "Add"): list_add("terms", STANDARD_TERMS_FIELDS, StandardTerms),
+    ("CustomerType", "Add"): list_add("customer_types", CUSTOMER_TYPE_FIELDS, CustomerType),
     ("SalesOrder", "Add"): add_sales_order,
     ("SalesOrder", "Mod"): mod_sales_order,
+    ("Estimate", "Add"): add_estimate,
+    ("Estimate", "Mod"): mod_estimate,
     ("Invoice", "Add"): add_invoice,
     ("ReceivePayment", "Add"): add_payment,
 }

@@ -22,10 +22,13 @@ from qbwc_server.simulator.records import (
     CustomerType,
     DateDrivenTerms,
     Deleted,
+    Estimate,
+    EstimateLine,
     Invoice,
     InvoiceLine,
     ItemInventory,
     ItemInventoryAssembly,
+    ItemSalesTax,
     LinkedTxn,
     ListRecord,
     PaymentMethod,
@@ -56,10 +59,13 @@ __all__ = [
     "CustomerType",
     "DateDrivenTerms",
     "Deleted",
+    "Estimate",
+    "EstimateLine",
     "Invoice",
     "InvoiceLine",
     "ItemInventory",
     "ItemInventoryAssembly",
+    "ItemSalesTax",
     "LinkedTxn",
     "ListRecord",
     "PaymentMethod",
@@ -157,7 +163,7 @@ class Company(RecordStore):
         txn.txn_date = txn.txn_date or self.clock.now().date()
         customer = self.customers[txn.customer_ref.list_id or ""]
         txn.customer_ref = self.ref(customer)
-        if isinstance(txn, SalesOrder | Invoice):
+        if isinstance(txn, SalesOrder | Estimate | Invoice):
             bookkeeping.price_lines(self, txn, customer)
         self.collection(txn)[txn.txn_id] = txn
         bookkeeping.apply_txn(self, txn, customer)

@@ -4,16 +4,19 @@ Knows what realistic QuickBooks data looks like; builds it only through the `Com
 The data is awkward on purpose: names with "&" and apostrophes, Windows-1252 text ("Café
 Müller"), jobs under customers, several ship-to addresses, inactive records, sub-items and
 assemblies, both kinds of price level and terms, invoices mostly made from sales orders (some
-partly), some standalone, payments that pay invoices fully or partly.
+partly), some standalone, payments that pay invoices fully or partly. Vendors exist only as names
+no customer may take (`Company.other_names`, list_generator.VENDORS).
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from qbwc_server.simulator.company import Company
 from qbwc_server.simulator.dice import Dice
 from qbwc_server.simulator.list_generator import add_customers, add_items, add_lists, add_price_levels
+from qbwc_server.simulator.records import ItemSalesTax
 from qbwc_server.simulator.store import START_TIME, Clock
 from qbwc_server.simulator.txn_generator import add_invoices, add_payments, add_sales_orders
 
@@ -47,5 +50,7 @@ def generate_company(
     open_orders = add_sales_orders(company, rng, sales_orders, customer_ids, item_ids, step)
     invoice_ids = add_invoices(company, rng, invoices, customer_ids, item_ids, open_orders, step)
     add_payments(company, rng, payments, invoice_ids, step)
+    # Last, so that adding it moved no earlier record's ListID: the default sales tax item.
+    company.add(ItemSalesTax(name="State Tax", tax_rate=Decimal("4.0")))
     company.clock = Clock(START_TIME)
     return company

@@ -63,6 +63,8 @@ _WORDS = [
     "Ace",
     "Golden Gate",
 ]
+#: Vendors and other names: not simulated as records, but no customer may take their names (3100).
+VENDORS = ("Uline", "Grainger Industrial Supply", "Peachtree Freight Lines", "Georgia Dept. of Revenue")
 _KINDS = ["Supply", "Wholesale", "Boutique", "Hardware", "Market", "Traders", "Outfitters", "Bakery", "Co."]
 _STREETS = [
     "Peachtree St NE",
@@ -130,6 +132,8 @@ def add_lists(company: Company) -> dict[str, list[Ref]]:
     add(SalesTaxCode(name="Non", is_taxable=False, desc="Non-Taxable Sales"))
     for name in ("UPS", "FedEx", "USPS", "DHL", "Freight"):
         add(ShipMethod(name=name))
+    for name in VENDORS:
+        company.add_other_name(name)
     for name, kind in (
         ("Cash", "Cash"),
         ("Check", "Check"),

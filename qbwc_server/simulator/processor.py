@@ -167,8 +167,22 @@ class CannedProcessor:
         return self._canned[name]
 
 
-def host_response(*, company_file: str, supported_versions: Sequence[str], country: str) -> str:
-    """A realistic strHCPResponse: QuickBooks' answer to QBWC's own Host, Company and Preferences queries."""
+def host_response(
+    *,
+    company_file: str,
+    supported_versions: Sequence[str],
+    country: str,
+    product_name: str = PRODUCT_NAME,
+    class_tracking: bool = True,
+    sales_tax: bool = True,
+    estimates: bool = True,
+) -> str:
+    """A realistic strHCPResponse: QuickBooks' answer to QBWC's own Host, Company and Preferences queries.
+
+    The product name tells the edition; the preferences tell class tracking, estimates and sales
+    tax (SalesTaxPreferences is absent when the company does not use sales tax). qbXML 13's
+    PreferencesRet has no sales-order preference: only the edition says whether there are any.
+    """
     versions = "".join(
         f"<SupportedQBXMLVersion>{escape(v)}</SupportedQBXMLVersion>" for v in supported_versions
     )
@@ -176,7 +190,7 @@ def host_response(*, company_file: str, supported_versions: Sequence[str], count
     ok = 'statusCode="0" statusSeverity="Info" statusMessage="Status OK"'
     return (
         '<?xml version="1.0" ?><QBXML><QBXMLMsgsRs>'
-        f'<HostQueryRs requestID="0" {ok}><HostRet><ProductName>{PRODUCT_NAME}</ProductName>'
+        f'<HostQueryRs requestID="0" {ok}><HostRet><ProductName>{escape(product_name)}</ProductName>'
         f"<MajorVersion>34</MajorVersion><MinorVersion>0</MinorVersion><Country>{escape(country)}</Country>"
         f"{versions}<IsAutomaticLogin>false</IsAutomaticLogin><QBFileMode>SingleUser</QBFileMode>"
         "</HostRet></HostQueryRs>"
@@ -189,14 +203,14 @@ def host_response(*, company_file: str, supported_versions: Sequence[str], count
         "</CompanyRet></CompanyQueryRs>"
         f'<PreferencesQueryRs requestID="2" {ok}><PreferencesRet>'
         "<AccountingPreferences><IsUsingAccountNumbers>false</IsUsingAccountNumbers>"
-        "<IsRequiringAccounts>true</IsRequiringAccounts><IsUsingClassTracking>true</IsUsingClassTracking>"
-        "<IsUsingAuditTrail>true</IsUsingAuditTrail>"
+        f"<IsRequiringAccounts>true</IsRequiringAccounts><IsUsingClassTracking>{_bool(class_tracking)}"
+        "</IsUsingClassTracking><IsUsingAuditTrail>true</IsUsingAuditTrail>"
         "<IsAssigningJournalEntryNumbers>true</IsAssigningJournalEntryNumbers></AccountingPreferences>"
         "<FinanceChargePreferences><GracePeriod>0</GracePeriod>"
         "<IsAssessingForOverdueCharges>false</IsAssessingForOverdueCharges>"
         "<CalculateChargesFrom>DueDate</CalculateChargesFrom>"
         "<IsMarkedToBePrinted>false</IsMarkedToBePrinted></FinanceChargePreferences>"
-        "<JobsAndEstimatesPreferences><IsUsingEstimates>true</IsUsingEstimates>"
+        f"<JobsAndEstimatesPreferences><IsUsingEstimates>{_bool(estimates)}</IsUsingEstimates>"
         "<IsUsingProgressInvoicing>false</IsUsingProgressInvoicing>"
         "<IsPrintingItemsWithZeroAmounts>false</IsPrintingItemsWithZeroAmounts></JobsAndEstimatesPreferences>"
         "<MultiCurrencyPreferences><IsMultiCurrencyOn>false</IsMultiCurrencyOn></MultiCurrencyPreferences>"
@@ -210,16 +224,25 @@ def host_response(*, company_file: str, supported_versions: Sequence[str], count
         "<IsAutoApplyingPayments>true</IsAutoApplyingPayments>"
         "<PriceLevels><IsUsingPriceLevels>true</IsUsingPriceLevels></PriceLevels>"
         "</SalesAndCustomersPreferences>"
-        "<SalesTaxPreferences><DefaultItemSalesTaxRef><FullName>State Tax</FullName></DefaultItemSalesTaxRef>"
-        "<PaySalesTax>Monthly</PaySalesTax>"
-        "<DefaultTaxableSalesTaxCodeRef><FullName>Tax</FullName></DefaultTaxableSalesTaxCodeRef>"
-        "<DefaultNonTaxableSalesTaxCodeRef><FullName>Non</FullName></DefaultNonTaxableSalesTaxCodeRef>"
-        "</SalesTaxPreferences>"
-        "<CurrentAppAccessRights><IsAutomaticLoginAllowed>false</IsAutomaticLoginAllowed>"
+        + (_SALES_TAX_PREFERENCES if sales_tax else "")
+        + "<CurrentAppAccessRights><IsAutomaticLoginAllowed>false</IsAutomaticLoginAllowed>"
         "<IsPersonalDataAccessAllowed>false</IsPersonalDataAccessAllowed></CurrentAppAccessRights>"
         "</PreferencesRet></PreferencesQueryRs>"
         "</QBXMLMsgsRs></QBXML>"
     )
+
+
+_SALES_TAX_PREFERENCES = (
+    "<SalesTaxPreferences><DefaultItemSalesTaxRef><FullName>State Tax</FullName></DefaultItemSalesTaxRef>"
+    "<PaySalesTax>Monthly</PaySalesTax>"
+    "<DefaultTaxableSalesTaxCodeRef><FullName>Tax</FullName></DefaultTaxableSalesTaxCodeRef>"
+    "<DefaultNonTaxableSalesTaxCodeRef><FullName>Non</FullName></DefaultNonTaxableSalesTaxCodeRef>"
+    "</SalesTaxPreferences>"
+)
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
 
 
 def read_request_document(request_xml: str, max_version: tuple[int, int]) -> etree._Element:

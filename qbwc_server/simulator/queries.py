@@ -82,6 +82,7 @@ SOURCES = {
     "ShipMethodQueryRq": Source("ship_methods"),
     "PaymentMethodQueryRq": Source("payment_methods"),
     "SalesOrderQueryRq": Source("sales_orders", is_txn=True),
+    "EstimateQueryRq": Source("estimates", is_txn=True),
     "InvoiceQueryRq": Source("invoices", is_txn=True),
     "ReceivePaymentQueryRq": Source("payments", is_txn=True),
 }
@@ -198,7 +199,9 @@ def _select(
         numbers = [element.text or "" for element in request.findall(ref_tag)]
         if numbers:
             by_number = _by_ref_number(source.records(company), case_sensitive)
-            return _lookup(numbers, partial(_by_number, by_number, case_sensitive))
+            status, found = _lookup(numbers, partial(_by_number, by_number, case_sensitive))
+            # RefNumbers need not be unique: every transaction with the number comes back.
+            return status, [record for records in found for record in records]
     tests = txn_tests(company, request) if source.is_txn else list_tests(company, request)
     records = [record for record in source.records(company) if all(test(record) for test in tests)]
     if source.is_txn:
@@ -220,7 +223,9 @@ def _lookup(keys: list[str], find: Callable[[str], Any]) -> tuple[tuple[int, str
     return (missing_element(missing[0]) if missing else OK), found
 
 
-def _by_number(index: dict[str, TxnRecord], case_sensitive: bool, number: str) -> TxnRecord | None:
+def _by_number(
+    index: dict[str, list[TxnRecord]], case_sensitive: bool, number: str
+) -> list[TxnRecord] | None:
     return index.get(number if case_sensitive else number.upper())
 
 
@@ -228,11 +233,13 @@ def _typed(record: Any, source: Source) -> Any:
     return record if record is not None and (not source.types or type(record) in source.types) else None
 
 
-def _by_ref_number(records: Iterable[TxnRecord], case_sensitive: bool) -> dict[str, TxnRecord]:
-    index: dict[str, TxnRecord] = {}
-    for record in records:
+def _by_ref_number(records: Iterable[TxnRecord], case_sensitive: bool) -> dict[str, list[TxnRecord]]:
+    index: dict[str, list[TxnRecord]] = {}
+    ordered = sorted(records, key=lambda record: (record.txn_date, record.txn_number))
+    for record in ordered:
         if record.ref_number is not None:
-            index.setdefault(record.ref_number if case_sensitive else record.ref_number.upper(), record)
+            key = record.ref_number if case_sensitive else record.ref_number.upper()
+            index.setdefault(key, []).append(record)
     return index
 
 

@@ -1,6 +1,7 @@
 """The filters of a simulated `*QueryRq`, each made a test on a record: ActiveStatus, names, modified
 and transaction dates (times without a UTC offset are the host's), EntityFilter, RefNumberFilter,
-PaidStatus, deletion kinds and dates. Knows query elements; not lookups, paging or rendering (queries.py).
+RefNumberRangeFilter, PaidStatus, deletion kinds and dates. Knows query elements; not lookups,
+paging or rendering (queries.py).
 """
 
 from __future__ import annotations
@@ -78,13 +79,26 @@ def txn_tests(company: Company, request: etree._Element) -> list[Test]:
         tests.append(_entity_test(company, entity))
     ref_filter = request.find("RefNumberFilter")
     if ref_filter is not None:
-        how, text = ref_filter.findtext("MatchCriterion"), ref_filter.findtext("RefNumber") or ""
+        # Like RefNumber (not RefNumberCaseSensitive), the filter ignores case.
+        how, text = ref_filter.findtext("MatchCriterion"), (ref_filter.findtext("RefNumber") or "").upper()
         match = {"StartsWith": str.startswith, "EndsWith": str.endswith}.get(how or "", str.__contains__)
-        tests.append(lambda record: record.ref_number is not None and match(record.ref_number, text))
+        tests.append(lambda record: record.ref_number is not None and match(record.ref_number.upper(), text))
+    ref_range = request.find("RefNumberRangeFilter")
+    if ref_range is not None:
+        # From == To is qbXML's only exact RefNumber match that combines with the other filters.
+        first, last = ref_range.findtext("FromRefNumber"), ref_range.findtext("ToRefNumber")
+        tests.append(lambda record: _in_range(record.ref_number, first, last))
     paid = request.findtext("PaidStatus")
     if paid in ("PaidOnly", "NotPaidOnly"):
         tests.append(lambda record: isinstance(record, Invoice) and record.is_paid is (paid == "PaidOnly"))
     return tests
+
+
+def _in_range(number: str | None, low: str | None, high: str | None) -> bool:
+    if number is None:
+        return False
+    key = number.upper()
+    return (low is None or key >= low.upper()) and (high is None or key <= high.upper())
 
 
 def _entity_test(company: Company, entity: etree._Element) -> Test:

@@ -24,6 +24,7 @@ from qbwc_server.simulator import render, schema
 from qbwc_server.simulator.change_checks import StatusError
 from qbwc_server.simulator.changes import CHANGES, answer_change
 from qbwc_server.simulator.company import Company
+from qbwc_server.simulator.preferences import Preferences
 from qbwc_server.simulator.processor import (
     DEFAULT_COMPANY_FILE,
     DEFAULT_VERSIONS,
@@ -49,6 +50,12 @@ class SimulatorBug(AssertionError):
 class SimulatedQuickBooks:
     """QuickBooks Desktop with `company` open, as the Web Connector's request processor.
 
+    Edition and preferences (the host response reports them; `preferences` holds them):
+    `edition` "enterprise" (default), "premier" or "pro" (Pro answers SalesOrderAdd/Mod 3250);
+    `class_tracking`, `sales_tax`, `estimates`, `sales_orders_enabled` (all True by default; off, a
+    ClassRef / sales tax reference / EstimateAdd / SalesOrderAdd is refused with 3250).
+    `validate`: every request document is checked against Intuit's XSD (0x80040400 when invalid).
+
     Fault switches for tests: `fail_connection`, `fail_requests` (an (hresult, message) pair),
     `fail_next_requests(n, …)`, `delay_seconds`, `expire_iterators()`. Thread-safe: one
     request document at a time, like QuickBooks.
@@ -63,6 +70,11 @@ class SimulatedQuickBooks:
         country: str = "US",
         validate: bool = True,
         iterator_idle_seconds: float = 1800.0,
+        edition: str = "enterprise",
+        class_tracking: bool = True,
+        sales_tax: bool = True,
+        estimates: bool = True,
+        sales_orders_enabled: bool = True,
     ) -> None:
         numeric = [parse_version(v) for v in supported_versions]
         versions = [v for v in numeric if v is not None]
@@ -75,6 +87,8 @@ class SimulatedQuickBooks:
         self.qbxml_version: tuple[int, int] = max(versions)
         #: Validate requests and responses against the XSD (when it was found: see schema.available()).
         self.validate = validate
+        #: The edition and preferences; replace it to change them between sessions.
+        self.preferences = Preferences(edition, class_tracking, sales_tax, estimates, sales_orders_enabled)
         self.fail_connection: tuple[str, str] | None = None
         self.fail_requests: tuple[str, str] | None = None
         #: Seconds to sleep (really) before answering each request document.
@@ -105,8 +119,15 @@ class SimulatedQuickBooks:
         return self.company_file
 
     def host_response(self) -> str:
+        preferences = self.preferences
         return host_response(
-            company_file=self.company_file, supported_versions=self.supported_versions, country=self.country
+            company_file=self.company_file,
+            supported_versions=self.supported_versions,
+            country=self.country,
+            product_name=preferences.product_name,
+            class_tracking=preferences.class_tracking,
+            sales_tax=preferences.sales_tax,
+            estimates=preferences.estimates,
         )
 
     def process(self, request_xml: str) -> str:
@@ -162,6 +183,7 @@ class SimulatedQuickBooks:
             return _query_rs(messages, request, rs_tag, answer)
         if tag in CHANGES:
             try:
+                self.preferences.check(request)
                 record = answer_change(self.company, request)
             except StatusError as error:
                 return _status(messages, request, (error.code, "Error", error.message))

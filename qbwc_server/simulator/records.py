@@ -203,6 +203,14 @@ class SalesTaxCode(ListRecord):
 
 
 @dataclass(slots=True)
+class ItemSalesTax(ListRecord):
+    """A sales tax item (ItemSalesTaxRef on sales forms); only kept so references can be checked."""
+
+    name: str = ""
+    tax_rate: Decimal = _ZERO
+
+
+@dataclass(slots=True)
 class ShipMethod(ListRecord):
     name: str = ""
 
@@ -270,6 +278,7 @@ class _SalesForm(TxnRecord):
     ship_date: date | None = None
     ship_method_ref: Ref | None = None
     subtotal: Decimal = _ZERO
+    item_sales_tax_ref: Ref | None = None
     sales_tax_percentage: Decimal = _ZERO
     sales_tax_total: Decimal = _ZERO
     customer_sales_tax_code_ref: Ref | None = None
@@ -284,6 +293,29 @@ class SalesOrder(_SalesForm):
     is_manually_closed: bool = False
     is_fully_invoiced: bool = False
     lines: list[SalesOrderLine] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class EstimateLine:
+    item_ref: Ref | None = None
+    desc: str | None = None
+    quantity: Decimal | None = None
+    rate: Decimal | None = None
+    class_ref: Ref | None = None
+    amount: Decimal | None = None
+    sales_tax_code_ref: Ref | None = None
+    other1: str | None = None
+    other2: str | None = None
+    txn_line_id: str = ""
+
+
+@dataclass(slots=True)
+class Estimate(_SalesForm):
+    """An estimate (QuickBooks Pro's stand-in for sales orders): no stock reserved, no balance."""
+
+    is_active: bool = True
+    total_amount: Decimal = _ZERO
+    lines: list[EstimateLine] = field(default_factory=list)
 
 
 @dataclass(slots=True)

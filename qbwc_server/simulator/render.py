@@ -14,7 +14,7 @@ from typing import Any
 from lxml import etree
 
 from qbwc_server.simulator.list_rets import render_list
-from qbwc_server.simulator.records import Deleted, Invoice, ReceivePayment, SalesOrder
+from qbwc_server.simulator.records import Deleted, Estimate, Invoice, ReceivePayment, SalesOrder
 from qbwc_server.simulator.ret_format import when, write_value
 from qbwc_server.simulator.txn_rets import render_txn
 
@@ -33,7 +33,7 @@ class Options:
 
 def render(parent: etree._Element, record: Any, options: Options = Options()) -> etree._Element:
     """Append `record`'s `*Ret` to `parent` and return it."""
-    if isinstance(record, SalesOrder | Invoice | ReceivePayment):
+    if isinstance(record, SalesOrder | Estimate | Invoice | ReceivePayment):
         return render_txn(parent, record, line_items=options.line_items, linked_txns=options.linked_txns)
     if isinstance(record, Deleted):
         return _deleted(parent, record)

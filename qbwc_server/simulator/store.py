@@ -16,9 +16,11 @@ from qbwc_server.simulator.records import (
     CustomerType,
     DateDrivenTerms,
     Deleted,
+    Estimate,
     Invoice,
     ItemInventory,
     ItemInventoryAssembly,
+    ItemSalesTax,
     ListRecord,
     PaymentMethod,
     PriceLevel,
@@ -82,9 +84,11 @@ class _Collections:
     customer_types: dict[str, CustomerType] = field(default_factory=dict)
     classes: dict[str, Class] = field(default_factory=dict)
     sales_tax_codes: dict[str, SalesTaxCode] = field(default_factory=dict)
+    sales_tax_items: dict[str, ItemSalesTax] = field(default_factory=dict)
     ship_methods: dict[str, ShipMethod] = field(default_factory=dict)
     payment_methods: dict[str, PaymentMethod] = field(default_factory=dict)
     sales_orders: dict[str, SalesOrder] = field(default_factory=dict)
+    estimates: dict[str, Estimate] = field(default_factory=dict)
     invoices: dict[str, Invoice] = field(default_factory=dict)
     payments: dict[str, ReceivePayment] = field(default_factory=dict)
 
@@ -100,17 +104,24 @@ _LIST_COLLECTION = {
     CustomerType: "customer_types",
     Class: "classes",
     SalesTaxCode: "sales_tax_codes",
+    ItemSalesTax: "sales_tax_items",
     ShipMethod: "ship_methods",
     PaymentMethod: "payment_methods",
 }
-_TXN_COLLECTION = {SalesOrder: "sales_orders", Invoice: "invoices", ReceivePayment: "payments"}
+_TXN_COLLECTION = {
+    SalesOrder: "sales_orders",
+    Estimate: "estimates",
+    Invoice: "invoices",
+    ReceivePayment: "payments",
+}
 
 
 class RecordStore(_Collections):
     """Every record of one company file, keyed by ListID/TxnID, with a name index per list.
 
-    Names are unique case-insensitively: customers share one namespace with the other names
-    (here: the sales reps' entities), items share the item list, terms share the terms list.
+    Names are unique case-insensitively: customers share one namespace with vendors, employees and
+    other names (`other_names`: the sales reps' entities and whatever `add_other_name` filed), items
+    share the item list, terms share the terms list.
     """
 
     def __init__(self, clock: Clock | None = None) -> None:
@@ -118,7 +129,7 @@ class RecordStore(_Collections):
         self.clock = clock or Clock()
         self.deleted_lists: list[Deleted] = []
         self.deleted_txns: list[Deleted] = []
-        #: Names of employees / vendors / other names (SalesRepEntityRef): customers may not reuse them.
+        #: Upper-cased names of employees / vendors / other names: customers may not reuse them (3100).
         self.other_names: set[str] = set()
         self._names: dict[str, dict[str, str]] = {}
         self._next_list = 0x80000010
@@ -185,6 +196,10 @@ class RecordStore(_Collections):
         if owner is not None and owner != other_than:
             return True
         return collection == "customers" and key in self.other_names
+
+    def add_other_name(self, name: str) -> None:
+        """File a vendor's, employee's or other name's name: from now on no customer may take it (3100)."""
+        self.other_names.add(name.upper())
 
     def ref(self, record: ListRecord) -> Ref:
         return Ref(record.list_id, record.ref_name())

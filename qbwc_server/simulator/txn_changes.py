@@ -1,60 +1,88 @@
-"""Answering Add and Mod requests for transactions: sales orders (Mod rewrites the lines it lists),
-invoices (lines copied from or linked to sales orders), payments (applied or auto-applied to invoices).
+"""Answering Add and Mod requests for sales forms: sales orders and estimates (Mod rewrites the lines
+it lists), invoices (lines copied from or linked to sales orders). Payments are payment_changes.py's.
 Checks what QuickBooks checks; the bookkeeping is the `Company`'s.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from lxml import etree
 
+from qbwc_server.simulator import bookkeeping
 from qbwc_server.simulator.change_checks import check_id, mod_target, not_found
 from qbwc_server.simulator.change_fields import read_fields
 from qbwc_server.simulator.company import Company
 from qbwc_server.simulator.records import (
-    AppliedToTxn,
+    Estimate,
+    EstimateLine,
     Invoice,
     InvoiceLine,
-    ReceivePayment,
     SalesOrder,
     SalesOrderLine,
 )
+from qbwc_server.simulator.ret_format import Spec
 from qbwc_server.simulator.store import account_ref
 from qbwc_server.simulator.txn_rets import (
+    ESTIMATE,
+    ESTIMATE_LINE,
     INVOICE,
     INVOICE_LINE,
-    RECEIVE_PAYMENT,
     SALES_ORDER,
     SALES_ORDER_LINE,
 )
 
 
-def _sales_order_lines(company: Company, body: etree._Element, tag: str) -> list[SalesOrderLine]:
-    return [
-        SalesOrderLine(**read_fields(company, line, SALES_ORDER_LINE, "SalesOrder"))
-        for line in body.findall(tag)
+@dataclass(frozen=True)
+class _Form:
+    """What differs between sales orders and estimates when they are added or modified."""
+
+    kind: str  # "SalesOrder" or "Estimate": request names and 3140 wording
+    collection: str
+    record: Callable[..., Any]  # SalesOrder or Estimate
+    line: Callable[..., Any]  # its line class
+    spec: Spec
+    line_spec: Spec
+
+
+_SALES_ORDER = _Form("SalesOrder", "sales_orders", SalesOrder, SalesOrderLine, SALES_ORDER, SALES_ORDER_LINE)
+_ESTIMATE = _Form("Estimate", "estimates", Estimate, EstimateLine, ESTIMATE, ESTIMATE_LINE)
+
+
+def _add_form(company: Company, body: etree._Element, form: _Form) -> Any:
+    # The customer is checked before the lines, as QuickBooks reports the header's references first.
+    values = read_fields(company, body, form.spec, form.kind)
+    lines = [
+        form.line(**read_fields(company, line, form.line_spec, f"{form.kind} line"))
+        for line in body.findall(f"{form.kind}LineAdd")
     ]
+    return company.add(form.record(**values, lines=lines))
 
 
 def add_sales_order(company: Company, body: etree._Element) -> SalesOrder:
-    values = read_fields(company, body, SALES_ORDER)
-    return company.add(SalesOrder(**values, lines=_sales_order_lines(company, body, "SalesOrderLineAdd")))  # type: ignore[no-any-return]
+    return _add_form(company, body, _SALES_ORDER)  # type: ignore[no-any-return]
 
 
-def mod_sales_order(company: Company, body: etree._Element) -> SalesOrder:
-    order: SalesOrder = mod_target(company, body, "sales_orders", "TxnID")
-    values = read_fields(company, body, SALES_ORDER)
-    line_mods = body.findall("SalesOrderLineMod")
+def add_estimate(company: Company, body: etree._Element) -> Estimate:
+    return _add_form(company, body, _ESTIMATE)  # type: ignore[no-any-return]
+
+
+def _mod_form(company: Company, body: etree._Element, form: _Form) -> Any:
+    txn = mod_target(company, body, form.collection, "TxnID")
+    values = read_fields(company, body, form.spec, form.kind)
+    line_mods = body.findall(f"{form.kind}LineMod")
     if line_mods:
         # With any line in the Mod, QuickBooks keeps only the lines listed; "-1" adds a new line.
-        existing = {line.txn_line_id: line for line in order.lines}
-        lines = []
+        existing = {line.txn_line_id: line for line in txn.lines}
+        lines: list[Any] = []
         for element in line_mods:
             line_id = element.findtext("TxnLineID") or ""
-            changes = read_fields(company, element, SALES_ORDER_LINE, "SalesOrder")
+            changes = read_fields(company, element, form.line_spec, f"{form.kind} line")
             if line_id == "-1":
-                lines.append(SalesOrderLine(**changes))
+                lines.append(form.line(**changes))
             elif line_id in existing:
                 line = existing[line_id]
                 for key, value in changes.items():
@@ -64,14 +92,25 @@ def mod_sales_order(company: Company, body: etree._Element) -> SalesOrder:
                 lines.append(line)
             else:
                 raise not_found(line_id)
-        company.replace_sales_order_lines(
-            order.txn_id, lines, values.get("customer_ref") or order.customer_ref
-        )
-    return company.edit(order.txn_id, **values)  # type: ignore[no-any-return]
+        customer_ref = values.get("customer_ref") or txn.customer_ref
+        if isinstance(txn, SalesOrder):
+            company.replace_sales_order_lines(txn.txn_id, lines, customer_ref)
+        else:  # an estimate reserves no stock: new lines, priced again
+            txn.lines = lines
+            bookkeeping.price_lines(company, txn, company.customers[customer_ref.list_id or ""])
+    return company.edit(txn.txn_id, **values)
+
+
+def mod_sales_order(company: Company, body: etree._Element) -> SalesOrder:
+    return _mod_form(company, body, _SALES_ORDER)  # type: ignore[no-any-return]
+
+
+def mod_estimate(company: Company, body: etree._Element) -> Estimate:
+    return _mod_form(company, body, _ESTIMATE)  # type: ignore[no-any-return]
 
 
 def add_invoice(company: Company, body: etree._Element) -> Invoice:
-    values = read_fields(company, body, INVOICE)
+    values = read_fields(company, body, INVOICE, "Invoice")
     lines: list[InvoiceLine] = []
     for order_id in (element.text or "" for element in body.findall("LinkToTxnID")):
         order = company.sales_orders.get(check_id(order_id, "txn id"))
@@ -90,7 +129,7 @@ def add_invoice(company: Company, body: etree._Element) -> Invoice:
                     )
                 )
     for element in body.findall("InvoiceLineAdd"):
-        line = InvoiceLine(**read_fields(company, element, INVOICE_LINE, "Invoice"))
+        line = InvoiceLine(**read_fields(company, element, INVOICE_LINE, "Invoice line"))
         link = element.find("LinkToTxn")
         if link is not None:
             order_id, line_id = link.findtext("TxnID") or "", link.findtext("TxnLineID") or ""
@@ -101,29 +140,3 @@ def add_invoice(company: Company, body: etree._Element) -> Invoice:
         lines.append(line)
     values.setdefault("ar_account_ref", account_ref("Accounts Receivable"))
     return company.add(Invoice(**values, lines=lines))  # type: ignore[no-any-return]
-
-
-def add_payment(company: Company, body: etree._Element) -> ReceivePayment:
-    values = read_fields(company, body, RECEIVE_PAYMENT)
-    customer_id = values["customer_ref"].list_id
-    applied: list[AppliedToTxn] = []
-    for element in body.findall("AppliedToTxnAdd"):
-        txn_id = check_id(element.findtext("TxnID") or "", "txn id")
-        invoice = company.invoices.get(txn_id)
-        if invoice is None or invoice.customer_ref.list_id != customer_id:
-            raise not_found(txn_id)
-        amount = element.findtext("PaymentAmount")
-        applied.append(AppliedToTxn(txn_id, Decimal(amount) if amount else invoice.balance_remaining))
-    if body.findtext("IsAutoApply") == "true":
-        # Auto-apply: oldest open invoices first, up to the payment's total.
-        left = values.get("total_amount") or Decimal(0)
-        for invoice in sorted(company.invoices.values(), key=lambda x: (x.txn_date, x.txn_number)):
-            if left <= 0:
-                break
-            if invoice.customer_ref.list_id == customer_id and invoice.balance_remaining > 0:
-                amount = min(left, invoice.balance_remaining)
-                applied.append(AppliedToTxn(invoice.txn_id, amount))
-                left -= amount
-    values.setdefault("ar_account_ref", account_ref("Accounts Receivable"))
-    values.setdefault("deposit_to_account_ref", account_ref("Undeposited Funds"))
-    return company.add(ReceivePayment(**values, applied=applied))  # type: ignore[no-any-return]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from qbwc_server.simulator.records import Invoice, LinkedTxn, ReceivePayment, SalesOrder
+from qbwc_server.simulator.records import Estimate, Invoice, LinkedTxn, ReceivePayment, SalesOrder
 from qbwc_server.simulator.ret_format import Spec, write_fields
 
 _SubElement = etree.SubElement
@@ -24,17 +24,24 @@ _SALES_FORM_ADDRESSES: Spec = (
     ("BillAddress", "bill_address", "addr"),
     ("ShipAddress", "ship_address", "addr"),
 )
-_SALES_FORM_TERMS: Spec = (
+_TERMS_AND_REP: Spec = (
     ("PONumber", "po_number", "str"),
     ("TermsRef", "terms_ref", "ref"),
     ("DueDate", "due_date", "date"),
     ("SalesRepRef", "sales_rep_ref", "ref"),
     ("FOB", "fob", "str"),
-    ("ShipDate", "ship_date", "date"),
-    ("ShipMethodRef", "ship_method_ref", "ref"),
+)
+_TAX_TOTALS: Spec = (
     ("Subtotal", "subtotal", "amt"),
+    ("ItemSalesTaxRef", "item_sales_tax_ref", "ref"),
     ("SalesTaxPercentage", "sales_tax_percentage", "pct"),
     ("SalesTaxTotal", "sales_tax_total", "amt"),
+)
+_SALES_FORM_TERMS: Spec = (
+    *_TERMS_AND_REP,
+    ("ShipDate", "ship_date", "date"),
+    ("ShipMethodRef", "ship_method_ref", "ref"),
+    *_TAX_TOTALS,
 )
 SALES_ORDER: Spec = (
     *_TXN_HEAD,
@@ -62,6 +69,34 @@ SALES_ORDER_LINE: Spec = (
     ("SalesTaxCodeRef", "sales_tax_code_ref", "ref"),
     ("Invoiced", "invoiced", "qty"),
     ("IsManuallyClosed", "is_manually_closed", "bool"),
+    ("Other1", "other1", "str"),
+    ("Other2", "other2", "str"),
+)
+#: EstimateRet: a sales order's header without shipping or invoicing state, with IsActive.
+ESTIMATE: Spec = (
+    *_TXN_HEAD,
+    ("ClassRef", "class_ref", "ref"),
+    ("TxnDate", "txn_date", "date"),
+    ("RefNumber", "ref_number", "str"),
+    *_SALES_FORM_ADDRESSES,
+    ("IsActive", "is_active", "bool"),
+    *_TERMS_AND_REP,
+    *_TAX_TOTALS,
+    ("TotalAmount", "total_amount", "amt"),
+    ("Memo", "memo", "str"),
+    ("CustomerSalesTaxCodeRef", "customer_sales_tax_code_ref", "ref"),
+    ("Other", "other", "str"),
+    ("ExternalGUID", "external_guid", "str"),
+)
+ESTIMATE_LINE: Spec = (
+    ("TxnLineID", "txn_line_id", "str"),
+    ("ItemRef", "item_ref", "ref"),
+    ("Desc", "desc", "str"),
+    ("Quantity", "quantity", "qty"),
+    ("Rate", "rate", "amt"),
+    ("ClassRef", "class_ref", "ref"),
+    ("Amount", "amount", "amt"),
+    ("SalesTaxCodeRef", "sales_tax_code_ref", "ref"),
     ("Other1", "other1", "str"),
     ("Other2", "other2", "str"),
 )
@@ -126,27 +161,28 @@ LINKED_TXN: Spec = (
 )
 
 
+#: Each sales form's Ret tag, its fields, and its lines' tag and fields.
+_SALES_FORMS: dict[type, tuple[str, Spec, str, Spec]] = {
+    SalesOrder: ("SalesOrderRet", SALES_ORDER, "SalesOrderLineRet", SALES_ORDER_LINE),
+    Estimate: ("EstimateRet", ESTIMATE, "EstimateLineRet", ESTIMATE_LINE),
+    Invoice: ("InvoiceRet", INVOICE, "InvoiceLineRet", INVOICE_LINE),
+}
+
+
 def render_txn(
     parent: etree._Element,
-    record: SalesOrder | Invoice | ReceivePayment,
+    record: SalesOrder | Estimate | Invoice | ReceivePayment,
     *,
     line_items: bool = False,
     linked_txns: bool = False,
 ) -> etree._Element:
     """Append a transaction's `*Ret` to `parent` and return it."""
-    if isinstance(record, SalesOrder | Invoice):
-        is_order = isinstance(record, SalesOrder)
-        element = write_fields(
-            _SubElement(parent, "SalesOrderRet" if is_order else "InvoiceRet"),
-            record,
-            SALES_ORDER if is_order else INVOICE,
-        )
+    if isinstance(record, SalesOrder | Estimate | Invoice):
+        tag, spec, line_tag, line_spec = _SALES_FORMS[type(record)]
+        element = write_fields(_SubElement(parent, tag), record, spec)
         if linked_txns:
             _links(element, record.linked_txns)
         if line_items:
-            line_spec, line_tag = (
-                (SALES_ORDER_LINE, "SalesOrderLineRet") if is_order else (INVOICE_LINE, "InvoiceLineRet")
-            )
             for sales_line in record.lines:
                 write_fields(_SubElement(element, line_tag), sales_line, line_spec)
     else:

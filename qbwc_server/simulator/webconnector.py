@@ -9,7 +9,9 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Literal
 
+from qbwc_server.simulator.faults import QUICKBOOKS_NOT_RUNNING, Faults, HresultDecider, RequestDecider
 from qbwc_server.simulator.processor import (
     QuickBooksConnectionError,
     QuickBooksRequestError,
@@ -46,6 +48,10 @@ class Outcome(StrEnum):
     REQUEST_LIMIT = "request limit reached"
     #: a WebConnectorError ended the session; only seen on the report attached to that exception.
     ABORTED = "aborted"
+    #: lose_responses: QuickBooks answered a request but the server never got it.
+    RESPONSE_LOST = "response lost"
+    #: abandon_after: the Web Connector vanished mid-session (no closeConnection), like a PC switched off.
+    ABANDONED = "abandoned"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +78,8 @@ class SessionReport:
     warnings: tuple[str, ...]
     postpone_seconds: int | None
     seconds: float = 0.0
+    #: The request QuickBooks processed whose response never reached the server (lost or abandoned).
+    unanswered_request: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -79,7 +87,24 @@ class SessionReport:
 
 
 class SimulatedWebConnector:
-    """Drives a QBWC server over HTTP exactly as Intuit's Web Connector does; `processor` plays QuickBooks."""
+    """Drives a QBWC server over HTTP exactly as Intuit's Web Connector does; `processor` plays QuickBooks.
+
+    Fault switches (faults.py; deterministic, seeded by `fault_seed`), for exactly-once tests:
+
+    - `lose_responses`: a probability, or a decider `(request_number, request_xml) -> bool` (e.g.
+      `faults.lose_writes(0.2)`): QuickBooks processes the request, its response never reaches the
+      server. Then `after_lost_response="close"` (default) calls closeConnection and ends the session;
+      `"stop"` just ends it, as the real Web Connector may when receiveResponseXML fails at the HTTP
+      level (it logs the error; whether it still calls closeConnection is not documented).
+    - `abandon_after=N`: each session answers N requests, then vanishes at the next one without
+      closeConnection (a PC switched off); QuickBooks processed that request iff `abandon_processed`.
+    - `hresults`: {request_number: (hresult, message)} or a decider returning one or None: that request
+      is not processed; receiveResponseXML carries the HRESULT and an empty response.
+    - `quickbooks_not_running`: openConnection fails, connectionError gets 0x80040408 "Could not
+      start QuickBooks." (the processor's own `fail_connection` does the same).
+
+    Requests are numbered from 1 across every session this connector runs (`requests_seen`).
+    """
 
     def __init__(
         self,
@@ -93,6 +118,13 @@ class SimulatedWebConnector:
         max_requests: int = 10_000,
         timeout: float = 60.0,
         ssl_context: ssl.SSLContext | None = None,
+        lose_responses: float | RequestDecider = 0.0,
+        after_lost_response: Literal["close", "stop"] = "close",
+        abandon_after: int | None = None,
+        abandon_processed: bool = False,
+        hresults: Mapping[int, tuple[str, str]] | HresultDecider | None = None,
+        quickbooks_not_running: bool = False,
+        fault_seed: int = 0,
     ) -> None:
         self.url = url
         self.username = username
@@ -103,6 +135,17 @@ class SimulatedWebConnector:
         self.max_requests = max_requests
         self.timeout = timeout
         self.ssl_context = ssl_context
+        self.faults = Faults(
+            lose_responses,
+            after_lost_response,
+            abandon_after,
+            abandon_processed,
+            hresults,
+            quickbooks_not_running,
+            fault_seed,
+        )
+        #: Requests handed out by sendRequestXML so far, over every session (numbers the faults see).
+        self.requests_seen = 0
 
     def run_session(self) -> SessionReport:
         """Run one update session; a WebConnectorError propagates with the partial report as `.report`."""
@@ -131,6 +174,7 @@ class _Session:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     postpone_seconds: int | None = None
+    unanswered_request: str | None = None
     started: float = field(default_factory=time.perf_counter)
 
     def run(self) -> Outcome:
@@ -163,6 +207,7 @@ class _Session:
             warnings=tuple(self.warnings),
             postpone_seconds=self.postpone_seconds,
             seconds=time.perf_counter() - self.started,
+            unanswered_request=self.unanswered_request,
         )
 
     def _authenticate(self) -> list[str]:
@@ -181,6 +226,8 @@ class _Session:
         """The company file QuickBooks has open, or None once connectionError gives up (after one retry)."""
         for attempt in (1, 2):
             try:
+                if self.connector.faults.quickbooks_not_running:
+                    raise QuickBooksConnectionError(*QUICKBOOKS_NOT_RUNNING)
                 return self.connector.processor.open_company(path)
             except QuickBooksConnectionError as exc:
                 self.errors.append(f"{exc.hresult}: {exc.message}")
@@ -196,6 +243,7 @@ class _Session:
         processor = self.connector.processor
         ticket = self.ticket or ""
         major, minor = processor.qbxml_version
+        answered = 0
         for sent in range(self.connector.max_requests):
             request = self._call_str(
                 "sendRequestXML",
@@ -215,7 +263,14 @@ class _Session:
                     continue
                 self.errors.append(message)
                 return self._close(Outcome.ERROR)
-            percent = self._receive(ticket, request)
+            self.connector.requests_seen += 1
+            number = self.connector.requests_seen
+            injected = self.connector.faults.hresult(number, request)
+            fault = self._fault(number, request, answered, injected is not None)
+            if isinstance(fault, Outcome):
+                return fault
+            answered += 1
+            percent = self._receive(ticket, request, fault or injected)
             if percent < 0:
                 self.errors.append(self._call_str("getLastError", {"ticket": ticket}))
                 return self._close(Outcome.ERROR)
@@ -227,8 +282,41 @@ class _Session:
         self.errors.append(f"stopped after {self.connector.max_requests} sendRequestXML calls (max_requests)")
         return self._close(Outcome.REQUEST_LIMIT)
 
-    def _receive(self, ticket: str, request: str) -> int:
+    def _fault(
+        self, number: int, request: str, answered: int, injected: bool
+    ) -> Outcome | tuple[str, str] | None:
+        """Abandon the session or lose this request's response, as the fault switches say; an
+        (hresult, message) when QuickBooks refused the request whose response was to be lost."""
+        faults = self.connector.faults
+        if faults.abandons(answered):
+            if faults.abandon_processed:
+                self._process_unanswered(request)
+            self.errors.append(f"abandoned after {answered} answered requests (abandon_after)")
+            return Outcome.ABANDONED
+        if not injected and faults.loses(number, request):
+            refused = self._process_unanswered(request)
+            if refused is not None:
+                return refused  # nothing to lose: QuickBooks' HRESULT goes out as usual
+            self.errors.append(f"response to request {number} lost (lose_responses)")
+            if faults.after_lost_response == "close":
+                return self._close(Outcome.RESPONSE_LOST)
+            return Outcome.RESPONSE_LOST
+        return None
+
+    def _process_unanswered(self, request: str) -> tuple[str, str] | None:
+        """Let QuickBooks process a request whose answer will never be sent; its HRESULT if it refused."""
         try:
+            self.connector.processor.process(request)
+        except QuickBooksRequestError as exc:
+            return exc.hresult, exc.message
+        self.requests_processed += 1
+        self.unanswered_request = request
+        return None
+
+    def _receive(self, ticket: str, request: str, injected: tuple[str, str] | None = None) -> int:
+        try:
+            if injected is not None:  # hresults: QuickBooks never saw this request
+                raise QuickBooksRequestError(*injected)
             response, hresult, message = self.connector.processor.process(request), "", ""
         except QuickBooksRequestError as exc:
             response, hresult, message = "", exc.hresult, exc.message

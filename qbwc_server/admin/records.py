@@ -231,7 +231,7 @@ def put_payment(conn: Connection, tenant_id: int, commerce_id: str, body: Mappin
             )
         if not party_of(conn, tenant_id, order["commerce_body"] or {}).same_as(party):
             raise RecordInvalid(
-                f"order {body['order_id']!r} is another customer's;"
+                f"order_id {body['order_id']!r} is another customer's order;"
                 " a payment applies only to its own customer's orders",
                 field="order_id",
             )

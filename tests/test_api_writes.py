@@ -409,3 +409,19 @@ def test_an_order_changed_before_it_goes_reuses_its_push(api: Api, engine: Engin
     customer_job, order_job = jobs(engine)
     assert order_job["status"] == "queued"
     assert depends(engine, order_job["id"]) == [customer_job["id"]]
+
+
+def test_renaming_a_customer_held_by_3100_releases_its_orders(api: Api, engine: Engine) -> None:
+    api("PUT", "/customers/c-17", CUSTOMER)
+    api("PUT", "/orders/o-42", ORDER)
+    customer_job, _ = jobs(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE jobs SET status = 'failed', finished_at = now() WHERE id = :j"),
+            {"j": customer_job["id"]},
+        )
+        block_dependents(conn, customer_job["id"], "waiting on the customer (3100)")
+        conn.execute(text("UPDATE sales_orders SET sync_state = 'waiting'"))
+    assert api("PUT", "/customers/c-17", {**CUSTOMER, "name": "Acme Hardware (Atlanta)"})[0] == 200
+    assert [j["status"] for j in jobs(engine)] == ["queued", "queued"]
+    assert api("GET", "/orders/o-42")[1]["sync"]["state"] == "pending"

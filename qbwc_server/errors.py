@@ -25,7 +25,11 @@ and the CLI's one-line messages use it, so renaming a class never changes what c
      │    └── LengthRequired          length_required       chunked where it cannot be read (411)
      ├── QwcError                     bad_request           webconnector/qwc.py: a .qwc that cannot be written
      ├── WeakPasswordError            validation_failed     webconnector/auth.py
-     └── UnknownEntity                bad_request           sync/schedule.py: refresh of an entity not pulled
+     ├── UnknownEntity                bad_request           sync/schedule.py: refresh of an entity not pulled
+     └── RecordError                  (per subclass)        admin/record_reads.py: a customer, order, payment
+          ├── RecordNotFound          not_found             no record of that kind has that id
+          ├── RecordInvalid           validation_failed     an unknown customer_id/order_id, a ListID taken
+          └── RecordConflict          conflict              a change QuickBooks' state forbids
 
 Errors of the simulators (simulator/) are not in this tree: they play QuickBooks and the Web
 Connector, and are never raised by the service itself.

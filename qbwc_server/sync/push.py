@@ -307,9 +307,10 @@ def _requeue(
     """A reused push job goes again with fresh attempts; dependents it held are released."""
     for dependency in sorted(set(depends_on) - {job_id}):
         conn.execute(
-            text(
-                "INSERT INTO job_dependencies (job_id, depends_on_id) VALUES (:j, :d) ON CONFLICT DO NOTHING"
-            ),
+            text("""
+                INSERT INTO job_dependencies (job_id, depends_on_id, tenant_id)
+                SELECT :j, :d, tenant_id FROM jobs WHERE id = :j ON CONFLICT DO NOTHING
+            """),
             {"j": job_id, "d": dependency},
         )
     conn.execute(

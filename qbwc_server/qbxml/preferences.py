@@ -74,6 +74,11 @@ class CompanyPreferences:
             messages = response_messages(parse_xml(text))
         except (QbxmlError, ValueError):
             return cls()
+        return cls.from_messages(messages)
+
+    @classmethod
+    def from_messages(cls, messages: list[etree._Element]) -> CompanyPreferences:
+        """The same, from the HCP response's messages already parsed (read once per session)."""
         host = _ret(messages, "HostQueryRs", "HostRet")
         preferences = _ret(messages, "PreferencesQueryRs", "PreferencesRet")
         edition = edition_of(_text(host, "ProductName"))

@@ -19,7 +19,15 @@ from qbwc_server.config import Settings
 from qbwc_server.db import ConstraintViolation, SingleStatements
 from qbwc_server.logsafe import LOG_LIMIT, STORED_LIMIT, safe
 from qbwc_server.models import SessionState
-from qbwc_server.qbxml.core import MIN_VERSION, QbxmlError, QbxmlVersion, negotiate_version, wrap_request
+from qbwc_server.qbxml.core import (
+    MIN_VERSION,
+    QbxmlError,
+    QbxmlVersion,
+    negotiate_version,
+    parse_xml,
+    response_messages,
+    wrap_request,
+)
 from qbwc_server.qbxml.errors import describe_hresult
 from qbwc_server.qbxml.host import HostInfo
 from qbwc_server.qbxml.preferences import CompanyPreferences
@@ -136,15 +144,14 @@ class WebConnectorSessions:
     ) -> str:
         """The next message (one job's request, or a batch of one kind), or "" (then getLastError
         says why, or NoOp to wait)."""
-        host = _read_host(hcp_response, country)
-        from_hcp = bool(hcp_response and hcp_response.strip())
+        host, preferences = _read_host(hcp_response, country)
         supported = list(host.supported_versions) or ([QbxmlVersion(major, minor or 0)] if major else [])
         version = negotiate_version(supported)
         claim = {
             "ticket": ticket or "",
             "idle": self.idle,
-            "from_hcp": from_hcp,
-            "preferences": _read_preferences(hcp_response) if from_hcp else None,
+            "from_hcp": bool(hcp_response and hcp_response.strip()),
+            "preferences": preferences,
             "version": str(version) if version else None,
             "product": host.product,
             "host_version": host.version,
@@ -287,18 +294,17 @@ class WebConnectorSessions:
         )
 
 
-def _read_preferences(hcp_response: str | None) -> str | None:
-    """The company's edition and preferences as JSON for `tenants.company_preferences`; None when
-    nothing could be read (the stored ones are kept)."""
-    preferences = CompanyPreferences.from_hcp_response(hcp_response)
-    return None if preferences == CompanyPreferences() else json.dumps(preferences.to_json())
-
-
-def _read_host(hcp_response: str | None, country: str | None) -> HostInfo:
-    """QuickBooks' self-description from the HCP response (first sendRequestXML only)."""
+def _read_host(hcp_response: str | None, country: str | None) -> tuple[HostInfo, str | None]:
+    """QuickBooks' self-description from the HCP response (first sendRequestXML only), and the
+    company's edition and preferences as JSON for `tenants.company_preferences` (None when
+    nothing could be read: the stored ones are kept). Parsed once for both."""
     if hcp_response and hcp_response.strip():
         try:
-            return HostInfo.from_hcp_response(hcp_response)
+            messages = response_messages(parse_xml(hcp_response))
         except QbxmlError as exc:
             log.warning("sendRequestXML: unreadable HCP response (%s); using qbXMLMajorVers", safe(exc))
-    return HostInfo(product=None, version=None, country=country, supported_versions=())
+        else:
+            preferences = CompanyPreferences.from_messages(messages)
+            stored = None if preferences == CompanyPreferences() else json.dumps(preferences.to_json())
+            return HostInfo.from_messages(messages), stored
+    return HostInfo(product=None, version=None, country=country, supported_versions=()), None

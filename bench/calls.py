@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import sessions as wire
 
 from qbwc_server.admin import tenants
-from qbwc_server.admin.settings import set_pull_settings
+from qbwc_server.admin.settings import set_pull_settings, set_push_settings
 from qbwc_server.app import create_app
 from qbwc_server.config import load_settings
 from qbwc_server.db import resolve_database_url, upgrade_to_head
@@ -45,6 +45,7 @@ def main() -> None:
         conn.execute(text("DELETE FROM tenants WHERE name = 'bench-calls'"))
         tenant, password = tenants.add_tenant(conn, "bench-calls", "bench-calls")
         set_pull_settings(conn, tenant.id, intervals={"default": 0})  # raw jobs only
+        set_push_settings(conn, tenant.id, live_window_seconds=0)  # no live window: ends when done
 
     timings: dict[str, list[tuple[float, float]]] = defaultdict(list)
 

@@ -40,7 +40,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from qbwc_server.admin import tenants  # noqa: E402
-from qbwc_server.admin.settings import set_pull_settings  # noqa: E402
+from qbwc_server.admin.settings import set_pull_settings, set_push_settings  # noqa: E402
 from qbwc_server.app import create_app  # noqa: E402
 from qbwc_server.config import Settings  # noqa: E402
 from qbwc_server.db import make_engine, upgrade_to_head  # noqa: E402
@@ -204,6 +204,7 @@ def fuzz_tenant(engine: Engine) -> _Tenant:
     with engine.begin() as conn:
         info, password = tenants.add_tenant(conn, "fuzz", "fuzz-qbwc")
         set_pull_settings(conn, info.id, intervals={"default": 0})
+        set_push_settings(conn, info.id, live_window_seconds=0)  # no live window: ends when done
     return _Tenant(info.id, info.username, password or "")
 
 

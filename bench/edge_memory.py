@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from sessions import COMPANY, PREFIX, SUFFIX, TNS, customer_response, element  # noqa: E402
 
 from qbwc_server.admin import tenants  # noqa: E402
-from qbwc_server.admin.settings import set_pull_settings  # noqa: E402
+from qbwc_server.admin.settings import set_pull_settings, set_push_settings  # noqa: E402
 from qbwc_server.config import load_settings  # noqa: E402
 from qbwc_server.db import resolve_database_url, upgrade_to_head  # noqa: E402
 from qbwc_server.simulator import host_response  # noqa: E402
@@ -185,6 +185,7 @@ def main() -> None:
         conn.execute(text("DELETE FROM tenants WHERE name = :n"), {"n": TENANT})
         info, password = tenants.add_tenant(conn, TENANT, TENANT)
         set_pull_settings(conn, info.id, intervals={"default": 0})
+        set_push_settings(conn, info.id, live_window_seconds=0)  # no live window: ends when done
     environ = {**os.environ, "QBWC_WORKERS": "1", "QBWC_MAX_BODY_MB": str(args.max_body_mb)}
     tickets = ["bad", "live"] if args.ticket == "both" else [args.ticket]
     print(f"gunicorn gthread, 1 fresh worker per row, QBWC_MAX_BODY_MB={args.max_body_mb}; RSS in MB")

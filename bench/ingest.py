@@ -47,6 +47,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from qbwc_server.admin import tenants  # noqa: E402
+from qbwc_server.admin.settings import set_push_settings  # noqa: E402
 from qbwc_server.app import create_app  # noqa: E402
 from qbwc_server.config import load_settings  # noqa: E402
 from qbwc_server.db import make_engine, upgrade_to_head  # noqa: E402
@@ -428,6 +429,7 @@ def full_sync(args: argparse.Namespace, url: str) -> None:
     engine = make_engine(url)
     with engine.begin() as conn:
         info, password = tenants.add_tenant(conn, "ingest-sync", "ingest-sync")
+        set_push_settings(conn, info.id, live_window_seconds=0)  # no live window: ends when done
     with contextlib.ExitStack() as stack:
         server_pid = None
         if args.server == "gunicorn":

@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from qbwc_server.admin import tenants  # noqa: E402
-from qbwc_server.admin.settings import set_pull_settings  # noqa: E402
+from qbwc_server.admin.settings import set_pull_settings, set_push_settings  # noqa: E402
 from qbwc_server.config import load_settings  # noqa: E402
 from qbwc_server.db import resolve_database_url, upgrade_to_head  # noqa: E402
 from qbwc_server.simulator import host_response  # noqa: E402
@@ -273,6 +273,7 @@ def main() -> None:
             info, password = tenants.add_tenant(conn, f"bench-{i}", f"bench-{i}")
             # The raw-job session is what is measured here; pulls have bench/ingest.py.
             set_pull_settings(conn, info.id, intervals={"default": 0})
+            set_push_settings(conn, info.id, live_window_seconds=0)  # no live window: ends when done
             passwords[f"bench-{i}"] = password or ""
     workers = args.workers or 2 * (os.cpu_count() or 1)
     process, url = start_gunicorn(database_url, args.worker_class, workers, args.threads)

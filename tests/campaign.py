@@ -32,7 +32,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from qbwc_server.admin import tenants
-from qbwc_server.admin.settings import set_pull_settings
+from qbwc_server.admin.settings import set_pull_settings, set_push_settings
 from qbwc_server.db import start_embedded_postgres, stop_embedded_postgres
 from qbwc_server.simulator import (
     OPERATIONS,
@@ -605,6 +605,7 @@ class World:
             info, password = tenants.add_tenant(conn, f"{prefix}-{number}", f"{prefix}-{number}-qbwc")
             intervals = dict(SMALL_PULLS if pulls is None else pulls)
             set_pull_settings(conn, info.id, intervals=intervals, page_size=page_size)
+            set_push_settings(conn, info.id, live_window_seconds=0)  # no live window: ends when done
         return cls(
             number, info.id, info.username, password or "", company, RecordingQuickBooks(company), intervals
         )

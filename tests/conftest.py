@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import ipaddress
 import itertools
+import json
 import os
 import secrets
 import shutil
@@ -156,6 +157,7 @@ def make_tenant(engine: Engine) -> Callable[..., TenantCredentials]:
     """Create a tenant with a generated password (or `password=` for an argon2 one).
 
     Scheduled pulls are off unless `pulls=True`: protocol tests count only the jobs they queue.
+    No live window unless `live_window=` seconds: a session ends when its work is done.
     """
 
     def make(
@@ -164,16 +166,19 @@ def make_tenant(engine: Engine) -> Callable[..., TenantCredentials]:
         password: str | None = None,
         company_file: str | None = None,
         pulls: bool = False,
+        live_window: int = 0,
     ) -> TenantCredentials:
         with engine.begin() as conn:
             info, generated = tenants.add_tenant(
                 conn, name, f"{name}-qbwc", password=password, company_file=company_file
             )
+            stored: dict[str, Any] = {"push": {"live_window_seconds": live_window}}
             if not pulls:
-                conn.execute(
-                    text("UPDATE tenants SET settings = CAST(:off AS jsonb) WHERE id = :id"),
-                    {"off": '{"pull_intervals": {"default": 0}}', "id": info.id},
-                )
+                stored["pull_intervals"] = {"default": 0}
+            conn.execute(
+                text("UPDATE tenants SET settings = settings || CAST(:s AS jsonb) WHERE id = :id"),
+                {"s": json.dumps(stored), "id": info.id},
+            )
         return TenantCredentials(info.id, info.name, info.username, password or generated or "")
 
     return make

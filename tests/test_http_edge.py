@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 
 from qbwc_server import queue
 from qbwc_server.admin import tenants
-from qbwc_server.admin.settings import set_pull_settings
+from qbwc_server.admin.settings import set_pull_settings, set_push_settings
 from qbwc_server.app import create_app
 from qbwc_server.config import Settings, load_settings
 from qbwc_server.db import make_engine
@@ -481,6 +481,7 @@ def gunicorn(admin_engine, pg_admin_url: str, template_database: str) -> Iterato
     with engine.begin() as conn:
         info, password = tenants.add_tenant(conn, "edge", "edge-qbwc")
         set_pull_settings(conn, info.id, intervals={"default": 0})
+        set_push_settings(conn, info.id, live_window_seconds=0)  # no live window: ends when done
     environ = {
         **os.environ,
         "QBWC_WORKERS": "2",

@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.pool import NullPool
 
 from qbwc_server.admin import tenants
+from qbwc_server.admin.settings import set_push_settings
 from qbwc_server.app import BackgroundServer, create_app
 from qbwc_server.config import Settings, normalize_database_url
 from qbwc_server.db import alembic_config, make_engine, upgrade_to_head
@@ -171,7 +172,8 @@ def test_a_rollback_that_drops_the_mirror_resets_its_cursors_and_says_so(
     upgrade_to_head(url)
     engine = create_engine(normalize_database_url(url), poolclass=NullPool)
     with engine.begin() as conn:
-        _, password = tenants.add_tenant(conn, "acme", "acme-qb")
+        info, password = tenants.add_tenant(conn, "acme", "acme-qb")
+        set_push_settings(conn, info.id, live_window_seconds=0)  # no live window: ends when done
     engine.dispose()
     assert password
     quickbooks = SimulatedQuickBooks(generate_company(seed=3, customers=60, items=12))

@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 
 from qbwc_server import queue
 from qbwc_server.admin import tenants
-from qbwc_server.admin.settings import set_pull_settings
+from qbwc_server.admin.settings import set_pull_settings, set_push_settings
 from qbwc_server.db import make_engine
 from qbwc_server.models import JobKind
 from qbwc_server.simulator import CannedProcessor, SimulatedWebConnector, soap_call
@@ -54,6 +54,7 @@ def gunicorn(admin_engine, pg_admin_url: str, template_database: str) -> Iterato
     with engine.begin() as conn:
         info, password = tenants.add_tenant(conn, "acme", "acme-qbwc")
         set_pull_settings(conn, info.id, intervals={"default": 0})  # only the jobs queued here
+        set_push_settings(conn, info.id, live_window_seconds=0)  # no live window: ends when done
     process, base = spawn_gunicorn(url, environ={**os.environ, "QBWC_WORKERS": "2"})
     try:
         yield Served(base + "/qbwc", engine, info.id, info.username, password or "")

@@ -452,7 +452,7 @@ def test_pooled_connections_survive_a_postgresql_restart(restartable_postgres, t
     engine = make_engine(pg.url)
     with engine.begin() as conn:
         info, password = tenants.add_tenant(conn, "kilo", "kilo-qbwc")
-        pulls_off = '{"pull_intervals": {"default": 0}}'
+        pulls_off = '{"pull_intervals": {"default": 0}, "push": {"live_window_seconds": 0}}'
         conn.execute(
             text("UPDATE tenants SET settings = CAST(:s AS jsonb) WHERE id = :id"),
             {"s": pulls_off, "id": info.id},

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from qbwc_server.admin import jobs, pulls, status, tenants
-from qbwc_server.admin.settings import set_pull_settings
+from qbwc_server.admin.settings import set_pull_settings, set_push_settings
 from qbwc_server.app import BackgroundServer, create_app
 from qbwc_server.cli.common import bounded_int
 from qbwc_server.cli.db import libpq_url
@@ -98,6 +98,7 @@ def _demo_tenant(engine: Engine) -> tuple[str, int]:
         tenant_id = tenants.get_tenant(conn, DEMO_TENANT).id
         tenants.clear_synced_data(conn, tenant_id)
         set_pull_settings(conn, tenant_id, page_size=100)  # several pages: iterators at work
+        set_push_settings(conn, tenant_id, live_window_seconds=0)  # each demo session ends when done
     assert password is not None  # generated, never admin-chosen here
     return password, tenant_id
 

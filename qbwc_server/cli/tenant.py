@@ -13,6 +13,7 @@ from typing import Any
 from qbwc_server.admin import settings as tenant_settings
 from qbwc_server.admin import status, tenants
 from qbwc_server.admin.pulls import PullsOverview
+from qbwc_server.cli import tenant_push
 from qbwc_server.cli.common import UsageError, bounded_int, read_password, reading, transaction, when
 from qbwc_server.config import MAX_PULL_INTERVAL_SECONDS, MAX_PULL_PAGE_SIZE, Settings, TenantSettings
 
@@ -57,6 +58,7 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     with reading(settings) as conn:
         shown = status.tenant_status(conn, args.name)
+        pushes = tenant_settings.push_overview(conn, shown.tenant.id)
     t = shown.tenant
     password = "generated secret (SHA-256)" if t.password_kind == "token" else "admin-chosen (argon2id)"
     fields = [
@@ -79,6 +81,7 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     ]
     for label, value in fields:
         print(f"{label + ':':15} {value}")
+    tenant_push.print_overview(pushes)
     problems = shown.problems or ("none",)
     print(f"{'Problem:' if len(problems) == 1 else 'Problems:':15} {problems[0]}")
     for problem in problems[1:]:
@@ -101,8 +104,13 @@ def pulls_line(pulls: PullsOverview) -> str:
 
 
 def cmd_set(args: argparse.Namespace, settings: Settings) -> int:
-    if args.company_file is None and args.username is None and not args.pull and args.page_size is None:
-        raise UsageError("nothing to change: give --company-file, --username, --pull or --page-size")
+    push_values = tenant_push.values_from(args)
+    nothing = args.company_file is None and args.username is None and not args.pull
+    if nothing and args.page_size is None and not push_values:
+        raise UsageError(
+            "nothing to change: give --company-file, --username, --pull, --page-size or a push setting"
+            " (--live-window, --orders-as, --default-…, --payment-wait, --readd-deleted)"
+        )
     intervals = dict(parse_interval(spec) for spec in args.pull or [])
     with transaction(settings) as conn:
         t = tenants.set_tenant(conn, args.name, company_file=args.company_file, username=args.username)
@@ -112,6 +120,12 @@ def cmd_set(args: argparse.Namespace, settings: Settings) -> int:
             )
         else:
             current = tenant_settings.get_settings(conn, t.id)
+        if push_values:
+            try:
+                tenant_settings.set_push_settings(conn, t.id, **push_values)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+        pushes = tenant_settings.push_overview(conn, t.id)
     print(f"Updated {t.name!r}:")
     print(f"  {'Username:':15} {t.username}")
     print(f"  {'Company file:':15} {t.company_file or '(whichever is open in QuickBooks)'}")
@@ -119,6 +133,11 @@ def cmd_set(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  {'Page size:':15} {current.pull_page_size or 500} records per page")
     for reason in current.ignored:
         print(f"  Removed a stored value that was out of bounds: {reason}")
+    if push_values:
+        for label, value in tenant_push.lines(pushes.settings):
+            print(f"  {label + ':':15} {value}")
+    for warning in pushes.warnings:
+        print(f"Warning: {warning}")
     return 0
 
 
@@ -227,7 +246,9 @@ def register(sub: Any) -> None:
     p = tsub.add_parser("show", help="everything about one tenant")
     p.add_argument("name")
     p.set_defaults(func=cmd_show)
-    p = tsub.add_parser("set", help="change a tenant's username, company file or pull schedule")
+    p = tsub.add_parser(
+        "set", help="change a tenant's username, company file, pull schedule or push settings"
+    )
     p.add_argument("name")
     p.add_argument("--company-file", help="full path, or '' for whichever file is open in QuickBooks")
     p.add_argument("--username", help="new Web Connector username (re-issue the .qwc afterwards)")
@@ -242,6 +263,7 @@ def register(sub: Any) -> None:
         type=bounded_int(1, MAX_PULL_PAGE_SIZE),
         help=f"records per page of a pull, 1 to {MAX_PULL_PAGE_SIZE} (default 500; smaller for slow PCs)",
     )
+    tenant_push.add_flags(p)
     p.set_defaults(func=cmd_set)
     p = tsub.add_parser("rotate-password", help="issue a new password (ends a live session)")
     p.add_argument("name")

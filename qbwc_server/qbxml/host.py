@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lxml import etree
+
 from qbwc_server.qbxml.core import QbxmlVersion, parse_xml, response_messages
 
 
@@ -19,7 +21,12 @@ class HostInfo:
     @classmethod
     def from_hcp_response(cls, text: str) -> HostInfo:
         """Read HostRet; tolerate missing pieces (older QuickBooks omit some)."""
-        for message in response_messages(parse_xml(text)):
+        return cls.from_messages(response_messages(parse_xml(text)))
+
+    @classmethod
+    def from_messages(cls, messages: list[etree._Element]) -> HostInfo:
+        """The same, from the HCP response's messages already parsed (read once per session)."""
+        for message in messages:
             host = message.find("HostRet") if message.tag == "HostQueryRs" else None
             if host is None:
                 continue

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, text
 from qbwc_server.qbxml.invoices import Invoice
 from qbwc_server.sync.documents import document_row, line_row
 from qbwc_server.sync.upsert import replace_children, upsert_records
+from qbwc_server.sync.wakeups import wake_payments_for_invoices
 
 
 def apply_invoices(conn: Connection, tenant_id: int, invoices: list[Invoice]) -> int:
@@ -29,6 +30,10 @@ def apply_invoices(conn: Connection, tenant_id: int, invoices: list[Invoice]) ->
         if invoice.txn_id in wanted
     ]
     changed = upsert_records(conn, "invoices", "qb_txn_id", tenant_id, rows)
+    # Payments waiting for an invoice of their order go now (sync/wakeups.py).
+    wake_payments_for_invoices(
+        conn, tenant_id, (so for txn_id in changed for so in latest[txn_id].sales_order_txn_ids)
+    )
     replace_children(
         conn,
         "invoice_lines",

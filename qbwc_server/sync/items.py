@@ -20,6 +20,7 @@ from qbwc_server.sync.upsert import (
     rows_json,
     upsert_records,
 )
+from qbwc_server.sync.wakeups import wake_orders_for_items
 
 
 def item_row(item: Item) -> dict[str, Any]:
@@ -53,7 +54,11 @@ def item_row(item: Item) -> dict[str, Any]:
 
 def apply_items(conn: Connection, tenant_id: int, items: list[Item]) -> int:
     latest = {item.list_id: item for item in items}
-    return len(upsert_records(conn, "items", "qb_list_id", tenant_id, [item_row(i) for i in latest.values()]))
+    changed = upsert_records(conn, "items", "qb_list_id", tenant_id, [item_row(i) for i in latest.values()])
+    # Orders QuickBooks refused for want of one of these items go now, by themselves (3140).
+    names = (name for list_id in changed for name in (latest[list_id].full_name, latest[list_id].name))
+    wake_orders_for_items(conn, tenant_id, (name for name in names if name))
+    return len(changed)
 
 
 def apply_quantities(conn: Connection, tenant_id: int, quantities: list[ItemQuantities]) -> int:

@@ -82,6 +82,16 @@ class PushSettings:
         return replace(settings, other=other)
 
 
+def live_window_sql(settings: str) -> str:
+    """SQL for the live window of the tenant whose settings column is `settings`, read as leniently
+    as `from_stored` (a stored value of the wrong type or out of bounds is the default), so the
+    Web Connector's statements need no extra round trip to learn it."""
+    value = f"({settings} -> '{KEY}' -> 'live_window_seconds')"
+    return f"""(CASE WHEN jsonb_typeof({value}) = 'number' AND {value}::text ~ '^[0-9]{{1,7}}$'
+                 AND {value}::text::int <= {MAX_LIVE_WINDOW_SECONDS} THEN {value}::text::int
+                 ELSE {PushSettings.live_window_seconds} END)"""
+
+
 def _problem(name: str, value: object) -> str | None:
     if name == "live_window_seconds":
         ok = _whole(value) and 0 <= value <= MAX_LIVE_WINDOW_SECONDS  # type: ignore[operator]

@@ -41,10 +41,14 @@ _ANSWER_FAULTS = (QbxmlError, DataError, IntegrityError, ProgrammingError)
 class Answers:
     """Settles answered jobs; one per process, no state of its own."""
 
-    def __init__(self, engine: Engine, single: SingleStatements, bookkeeping: SingleStatements) -> None:
+    def __init__(
+        self, engine: Engine, single: SingleStatements, bookkeeping: SingleStatements, *, lifetime: int
+    ) -> None:
         self.engine = engine
         self.single = single
         self.bookkeeping = bookkeeping
+        #: QBWC_SESSION_MAX_SECONDS: past it, no live window keeps a session open.
+        self.lifetime = lifetime
 
     def apply(self, ticket: str, tenant_id: int, jobs: list[ClaimedJob], response: str) -> int:
         """Apply `response` to `jobs` (one message); the progress to show."""
@@ -83,7 +87,7 @@ class Answers:
                 settle(conn, job.id, result)
             log.warning("jobs %s: %s", [job.id for job in jobs], safe(error))
             if not_run:
-                return _progress_on(conn, ticket, tenant_id, failed=len(jobs))
+                return _progress_on(conn, ticket, tenant_id, self.lifetime, failed=len(jobs))
             touch(conn, ticket, error=error, failed=len(jobs))
         return -1
 
@@ -118,6 +122,7 @@ class Answers:
                         "ticket": ticket,
                         "tenant_id": tenant_id,
                         "within": NOOP_WINDOW_SECONDS,
+                        "lifetime": self.lifetime,
                     },
                 )
                 return "done", (int(row["progress"]) if row else 100)
@@ -141,7 +146,7 @@ class Answers:
 
     def _progress(self, ticket: str, tenant_id: int, *, failed: int = 0) -> int:
         with self.engine.begin() as conn:
-            return _progress_on(conn, ticket, tenant_id, failed=failed)
+            return _progress_on(conn, ticket, tenant_id, self.lifetime, failed=failed)
 
 
 def bounded(result: JobResult) -> JobResult:
@@ -191,7 +196,7 @@ def _reason(exc: Exception) -> str:
     return f"QuickBooks' answer held a value the mirror cannot store ({detail})"
 
 
-def _progress_on(conn: Connection, ticket: str, tenant_id: int, *, failed: int = 0) -> int:
+def _progress_on(conn: Connection, ticket: str, tenant_id: int, lifetime: int, *, failed: int = 0) -> int:
     """Note the call on the session and answer with the progress so far."""
     params = {
         "ticket": ticket,
@@ -199,6 +204,7 @@ def _progress_on(conn: Connection, ticket: str, tenant_id: int, *, failed: int =
         "error": None,
         "tenant_id": tenant_id,
         "within": NOOP_WINDOW_SECONDS,
+        "lifetime": lifetime,
     }
     rows = sql.TOUCH_AND_COUNT.on(conn, params)
     return int(rows[0]["progress"]) if rows else 100

@@ -8,6 +8,7 @@ errors) take a short transaction. Any worker can serve any call of any session.
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 
@@ -18,9 +19,18 @@ from qbwc_server.config import Settings
 from qbwc_server.db import ConstraintViolation, SingleStatements
 from qbwc_server.logsafe import LOG_LIMIT, STORED_LIMIT, safe
 from qbwc_server.models import SessionState
-from qbwc_server.qbxml.core import MIN_VERSION, QbxmlError, QbxmlVersion, negotiate_version
+from qbwc_server.qbxml.core import (
+    MIN_VERSION,
+    QbxmlError,
+    QbxmlVersion,
+    negotiate_version,
+    parse_xml,
+    response_messages,
+    wrap_request,
+)
 from qbwc_server.qbxml.errors import describe_hresult
 from qbwc_server.qbxml.host import HostInfo
+from qbwc_server.qbxml.preferences import CompanyPreferences
 from qbwc_server.sync import schedule
 from qbwc_server.webconnector import statements as sql
 from qbwc_server.webconnector.answers import NOOP, NOOP_WINDOW_SECONDS, Answers, touch
@@ -45,6 +55,9 @@ TAKEN_OVER = (
     " without an answer was taken back (reads are asked again, writes checked before anything is resent)."
 )
 NOTHING_LEFT = "Nothing left to do in this session."
+#: Sent once a live window passed with nothing to do: the session can only end with progress 100
+#: in answer to a request, and this one is read-only and the cheapest QuickBooks answers.
+CLOSING_REQUEST = '<HostQueryRq requestID="closing"/>'
 
 
 class WebConnectorSessions:
@@ -64,7 +77,7 @@ class WebConnectorSessions:
         self.idle = settings.session_idle_seconds
         self.gate = Gate(self.single, self.verifier, settings)
         self.requests = Requests(engine, self.single)
-        self.answers = Answers(engine, self.single, self.bookkeeping)
+        self.answers = Answers(engine, self.single, self.bookkeeping, lifetime=settings.session_max_seconds)
 
     # -- stateless ---------------------------------------------------------------------------
 
@@ -131,13 +144,14 @@ class WebConnectorSessions:
     ) -> str:
         """The next message (one job's request, or a batch of one kind), or "" (then getLastError
         says why, or NoOp to wait)."""
-        host = _read_host(hcp_response, country)
+        host, preferences = _read_host(hcp_response, country)
         supported = list(host.supported_versions) or ([QbxmlVersion(major, minor or 0)] if major else [])
         version = negotiate_version(supported)
         claim = {
             "ticket": ticket or "",
             "idle": self.idle,
             "from_hcp": bool(hcp_response and hcp_response.strip()),
+            "preferences": preferences,
             "version": str(version) if version else None,
             "product": host.product,
             "host_version": host.version,
@@ -152,13 +166,8 @@ class WebConnectorSessions:
         tenant_id, version_text = outcome.session
         if version_text is None:
             return self._refuse_old_quickbooks(ticket or "", tenant_id, supported)
-        if outcome.message is None and outcome.past_lifetime:
-            # Between pages, nothing outstanding: end it; the Web Connector's next run starts anew.
-            with self.engine.begin() as conn:
-                end_session(conn, ticket or "", SessionState.EXPIRED, OUTLIVED)
-            return ""
         if outcome.message is None:
-            return self._nothing_to_send(ticket or "", tenant_id)
+            return self._nothing_to_send(ticket or "", tenant_id, QbxmlVersion.parse(version_text))
         return outcome.message
 
     def _refuse_old_quickbooks(self, ticket: str, tenant_id: int, supported: list[QbxmlVersion]) -> str:
@@ -172,12 +181,31 @@ class WebConnectorSessions:
             self._record_tenant_problem(conn, tenant_id, error)
         return ""
 
-    def _nothing_to_send(self, ticket: str, tenant_id: int) -> str:
-        """Work was there at authenticate; if some comes due in seconds, wait for it (NoOp), else stop."""
+    def _nothing_to_send(self, ticket: str, tenant_id: int, version: QbxmlVersion | None) -> str:
+        """Nothing to lease now. Wait (NoOp: the Web Connector asks again in ~5 s) for work due in
+        seconds or while the tenant's live window lasts; once it has passed, end normally
+        (the closing request, answered with 100). Past its lifetime with work still due, the
+        session ends here and the next run carries on."""
+        lifetime = self.settings.session_max_seconds
+        params = {"ticket": ticket, "within": NOOP_WINDOW_SECONDS, "lifetime": lifetime}
         with self.engine.begin() as conn:
-            soon = queue.count_runnable(conn, tenant_id, within_seconds=NOOP_WINDOW_SECONDS)
-            touch(conn, ticket, error=NOOP if soon else NOTHING_LEFT)
-        return ""
+            rows = sql.LIVE_WINDOW.on(conn, params)
+            if not rows:
+                return ""
+            row = rows[0]
+            windowed = row["window_seconds"] > 0
+            if row["past_lifetime"] and (row["soon"] or not windowed):
+                # Between pages, nothing outstanding: end it; the Web Connector's next run starts anew.
+                end_session(conn, ticket, SessionState.EXPIRED, OUTLIVED)
+                return ""
+            if not row["past_lifetime"] and (row["soon"] or (windowed and row["in_window"])):
+                touch(conn, ticket, error=NOOP)
+                return ""
+            if not windowed:
+                touch(conn, ticket, error=NOTHING_LEFT)
+                return ""
+            sql.CLOSING_SENT.on(conn, {"ticket": ticket})
+        return wrap_request(CLOSING_REQUEST, version or QbxmlVersion(*MIN_VERSION))
 
     # -- receiveResponseXML ------------------------------------------------------------------
 
@@ -192,6 +220,12 @@ class WebConnectorSessions:
             return -1
         tenant_id = rows[0]["session_tenant_id"]
         jobs = [queue.ClaimedJob.from_row(row) for row in rows if row["id"] is not None]
+        if not jobs and rows[0]["session_progress"] >= 100:
+            # The answer to the closing request (a live window that passed): the session is done.
+            answered = self.bookkeeping.one(
+                sql.CLOSING_ANSWERED, {"ticket": ticket or "", "lifetime": self.settings.session_max_seconds}
+            )
+            return int(answered["progress"]) if answered else 100
         if not jobs:
             with self.engine.begin() as conn:
                 touch(conn, ticket or "", error="No request was outstanding for this response.")
@@ -260,11 +294,17 @@ class WebConnectorSessions:
         )
 
 
-def _read_host(hcp_response: str | None, country: str | None) -> HostInfo:
-    """QuickBooks' self-description from the HCP response (first sendRequestXML only)."""
+def _read_host(hcp_response: str | None, country: str | None) -> tuple[HostInfo, str | None]:
+    """QuickBooks' self-description from the HCP response (first sendRequestXML only), and the
+    company's edition and preferences as JSON for `tenants.company_preferences` (None when
+    nothing could be read: the stored ones are kept). Parsed once for both."""
     if hcp_response and hcp_response.strip():
         try:
-            return HostInfo.from_hcp_response(hcp_response)
+            messages = response_messages(parse_xml(hcp_response))
         except QbxmlError as exc:
             log.warning("sendRequestXML: unreadable HCP response (%s); using qbXMLMajorVers", safe(exc))
-    return HostInfo(product=None, version=None, country=country, supported_versions=())
+        else:
+            preferences = CompanyPreferences.from_messages(messages)
+            stored = None if preferences == CompanyPreferences() else json.dumps(preferences.to_json())
+            return HostInfo.from_messages(messages), stored
+    return HostInfo(product=None, version=None, country=country, supported_versions=()), None

@@ -19,6 +19,7 @@ from qbwc_server.queue import (
     round_trips_left,
     runnable_condition,
 )
+from qbwc_server.sync.push_settings import live_window_sql
 from qbwc_server.sync.schedule import PULLS_DUE_JOIN
 from qbwc_server.webconnector.login import USERNAME_KEY, VERIFIER
 
@@ -109,7 +110,8 @@ def _send_claim(name: str, batch_sizes: str | None) -> Prepared:
     host AS (  -- the first call of a session brings QuickBooks' own description (HCP response)
         UPDATE tenants SET host_product = coalesce(%(product)s::text, host_product),
                host_version = coalesce(%(host_version)s::text, host_version),
-               host_country = coalesce(%(country)s::text, host_country), qbxml_version = s.version
+               host_country = coalesce(%(country)s::text, host_country), qbxml_version = s.version,
+               company_preferences = coalesce(%(preferences)s::jsonb, company_preferences)
         FROM s WHERE %(from_hcp)s::boolean AND tenants.id = s.tenant_id
     )
     SELECT s.tenant_id AS session_tenant_id, s.version, s.past_lifetime,
@@ -132,8 +134,8 @@ SEND_CLAIM_BATCH = _send_claim("qbwc_send_claim_batch", "%(batch_sizes)s::jsonb"
 RECEIVE_LOOKUP = Prepared(
     "qbwc_receive_lookup",
     f"""
-    SELECT s.tenant_id AS session_tenant_id, {", ".join(f"j.{c}" for c in JOB_COLUMNS)},
-           {LOOKING_UP} AS unconfirmed
+    SELECT s.tenant_id AS session_tenant_id, s.progress AS session_progress,
+           {", ".join(f"j.{c}" for c in JOB_COLUMNS)}, {LOOKING_UP} AS unconfirmed
     FROM qbwc_sessions s
     LEFT JOIN jobs j ON j.lease_ticket = s.ticket AND j.status = 'sent'
     WHERE s.ticket = %(ticket)s::text AND s.state = 'open'
@@ -143,24 +145,77 @@ RECEIVE_LOOKUP = Prepared(
     retry_safe=True,
 )
 
-#: Round trips still to make for the session's tenant (jobs due within `within` seconds).
+#: Round trips still to make for the session's tenant (jobs due within `within` seconds), and
+#: the tenant's live window (seconds the session stays open after its last work).
 _LEFT = f"""
     left_ AS (
         SELECT {round_trips_left("j")} AS n FROM jobs j
         WHERE {runnable_condition("j", "%(tenant_id)s::bigint", "%(within)s::int")}
+    ),
+    win AS (
+        SELECT {live_window_sql("t.settings")} AS seconds FROM tenants t WHERE t.id = %(tenant_id)s::bigint
     )
 """
 
 #: Truthful progress for receiveResponseXML: round trips made against those still to make,
 #: 100 when none are left. Never lower than what the session last showed: a pull's first page
-#: may reveal more pages than were expected, and a progress bar must not go backwards.
+#: may reveal more pages than were expected, and a progress bar must not go backwards. With a
+#: live window (and the session within its lifetime) nothing left is 99, not 100: the Web
+#: Connector asks again, and pushes made meanwhile go out on this session (NoOp until then).
 _PROGRESS = """
-    CASE WHEN left_.n = 0 THEN 100
+    CASE WHEN left_.n = 0 AND (win.seconds = 0
+              OR qbwc_sessions.started_at <= now() - make_interval(secs => %(lifetime)s::int)) THEN 100
          ELSE least(99, greatest(
              qbwc_sessions.progress,
-             (100 * qbwc_sessions.requests_sent) / (qbwc_sessions.requests_sent + left_.n)))
+             (100 * qbwc_sessions.requests_sent) / nullif(qbwc_sessions.requests_sent + left_.n, 0)))
     END
 """
+
+#: sendRequestXML with nothing to lease (not the hot path): what should keep the session open?
+#: Work due within `within` seconds, or the tenant's live window after the session's last work
+#: (the last job it sent or settled; its start when none). NoOp polls refresh last_call_at
+#: (idle expiry) but are not work: the window is measured from the jobs, never from the calls.
+LIVE_WINDOW = Prepared(
+    "qbwc_live_window",
+    f"""
+    SELECT s.requests_sent, {live_window_sql("t.settings")} AS window_seconds,
+           s.started_at <= now() - make_interval(secs => %(lifetime)s::int) AS past_lifetime,
+           EXISTS (SELECT 1 FROM jobs j
+                   WHERE {runnable_condition("j", "s.tenant_id", "%(within)s::int")}) AS soon,
+           greatest(s.started_at, (SELECT max(greatest(j.sent_at, j.finished_at)) FROM jobs j
+                                   WHERE j.lease_ticket = s.ticket))
+               > now() - make_interval(secs => {live_window_sql("t.settings")}) AS in_window
+    FROM qbwc_sessions s JOIN tenants t ON t.id = s.tenant_id
+    WHERE s.ticket = %(ticket)s::text AND s.state = 'open'
+    FOR UPDATE OF s
+    """,
+)
+
+#: The live window passed with nothing to do: the closing request goes out (a HostQuery, read
+#: only), and the full bar (progress 100) marks that its answer ends the session.
+CLOSING_SENT = Prepared(
+    "qbwc_closing_sent",
+    """
+    UPDATE qbwc_sessions SET last_call_at = now(), last_error = NULL, progress = 100
+    WHERE ticket = %(ticket)s::text AND state = 'open'
+    """,
+)
+
+#: The closing request answered: 100 (closeConnection next), unless a push arrived meanwhile
+#: and the session is within its lifetime: 99, and the next sendRequestXML sends it.
+CLOSING_ANSWERED = Prepared(
+    "qbwc_closing_answered",
+    f"""
+    UPDATE qbwc_sessions s SET last_call_at = now(),
+           progress = CASE WHEN EXISTS (SELECT 1 FROM jobs j
+                                        WHERE {runnable_condition("j", "s.tenant_id", "0")})
+                            AND s.started_at > now() - make_interval(secs => %(lifetime)s::int)
+                      THEN 99 ELSE 100 END
+    WHERE s.ticket = %(ticket)s::text AND s.state = 'open'
+    RETURNING s.progress
+    """,
+)
+
 
 #: After a message's jobs were settled some other way than FINISH: note the call (and a message
 #: for getLastError, or NULL), and answer with the progress.
@@ -170,7 +225,7 @@ TOUCH_AND_COUNT = Prepared(
     WITH {_LEFT}
     UPDATE qbwc_sessions SET last_call_at = now(), last_error = %(error)s::text,
            jobs_failed = jobs_failed + %(failed)s::int, progress = {_PROGRESS}
-    FROM left_
+    FROM left_, win
     WHERE ticket = %(ticket)s::text
     RETURNING qbwc_sessions.progress
     """,
@@ -184,7 +239,7 @@ FINISH = Prepared(
     touched AS (
         UPDATE qbwc_sessions SET last_call_at = now(), last_error = NULL,
                jobs_done = jobs_done + (SELECT count(*) FROM done), progress = {_PROGRESS}
-        FROM left_
+        FROM left_, win
         WHERE ticket = %(ticket)s::text
         RETURNING qbwc_sessions.progress
     )

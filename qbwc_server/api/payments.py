@@ -1,0 +1,7 @@
+"""The payments routes of API.md (placeholder: another helper writes them; the lead merges)."""
+
+from __future__ import annotations
+
+from qbwc_server.api.routing import Route
+
+ROUTES: tuple[Route, ...] = ()

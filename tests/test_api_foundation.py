@@ -135,7 +135,9 @@ def test_admin_scope_routes_are_for_admin_tokens_only(
 
 
 @pytest.mark.parametrize("token", [None, "tenant"])
-def test_an_unknown_route_is_json_404(api: Callable[..., Reply], tenant_token: str, token: str | None) -> None:
+def test_an_unknown_route_is_json_404(
+    api: Callable[..., Reply], tenant_token: str, token: str | None
+) -> None:
     for path in ("/api/v1/nothing/here", "/api/v2/jobs/1", "/api/"):
         reply = api("GET", path, token=tenant_token if token else None)
         assert reply.status == 404, path
@@ -184,7 +186,11 @@ def test_malformed_json_is_400(api: Callable[..., Reply], tenant_token: str, dat
 @pytest.mark.parametrize(
     ("body", "field", "reason"),
     [
-        ({"number": "WC1", "lines": [{"sku": "W-1", "quantity": "0"}]}, "lines[0].quantity", "greater than 0"),
+        (
+            {"number": "WC1", "lines": [{"sku": "W-1", "quantity": "0"}]},
+            "lines[0].quantity",
+            "greater than 0",
+        ),
         ({"number": "WC1", "lines": [{"sku": "W-1", "quantity": "x"}]}, "lines[0].quantity", "decimal"),
         ({"number": "WC1234567890", "lines": ORDER["lines"]}, "number", "at most 11 characters"),
         ({"number": "WC1", "lines": []}, "lines", "at least 1 item"),

@@ -47,6 +47,7 @@ TEST_ROUTES = (
     Route("GET", "/test/things/{id}", echo, "Echo the scope"),
     Route("POST", "/test/failure", fail, "Fail unexpectedly"),
     Route("GET", "/test/everyone", echo, "An admin-scope route", scope="admin"),
+    Route("GET", "/tenants/{tenant}/test-summary", echo, "An admin-scope route of one tenant", scope="admin"),
 )
 
 
@@ -79,6 +80,7 @@ def test_a_tenant_token_is_scoped_to_its_tenant(api: Callable[..., Reply], tenan
     assert reply.json == {"tenant": "acme", "path": {"id": "o-1"}, "body": ORDER}
     own = api("GET", "/api/v1/tenants/acme/test/things/o-1", token=tenant_token)
     assert own.status == 200 and own.json["tenant"] == "acme"
+    assert api("GET", "/api/v1/test/things/o-1/", token=tenant_token).status == 200  # trailing slash
 
 
 @pytest.mark.parametrize("header", [None, "Bearer qbwt_wrong", "Bearer ", "Basic dXNlcjpwYXNz", "qbwt_x"])
@@ -132,6 +134,10 @@ def test_admin_scope_routes_are_for_admin_tokens_only(
     }
     reply = api("GET", "/api/v1/test/everyone", token=tenant_token)
     assert reply.status == 404 and reply.error["code"] == "not_found"
+    # beside the tenant routes served under /tenants/{tenant}/, its {tenant} is the handler's
+    summary = api("GET", "/api/v1/tenants/acme/test-summary", token=admin_token)
+    assert summary.status == 200 and summary.json["path"] == {"tenant": "acme"}
+    assert api("GET", "/api/v1/tenants/acme/test-summary", token=tenant_token).status == 404
 
 
 @pytest.mark.parametrize("token", [None, "tenant"])

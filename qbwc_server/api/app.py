@@ -6,6 +6,9 @@ path parameters, the JSON body and its validation. Handlers get a `Call` and nev
 Path parameters are checked against API.md's id pattern before a handler runs. One that does
 not match is `404 not_found` (no record can have it), except on PUT, where the id is what the
 client asks to create: there it is `422 validation_failed` with `field: "id"`.
+
+Falcon's router refuses two names for one path segment: an admin-scope route under /tenants/
+names its parameter `{tenant}`, like the tenant routes served below it.
 """
 
 from __future__ import annotations
@@ -71,7 +74,9 @@ class _Server:
 
     def serve(self, route: Route, req: falcon.Request, resp: falcon.Response, **params: str) -> None:
         identity = auth.identify(self.engine, req.get_header("Authorization"))
-        scope = auth.scope_of(self.engine, identity, route, params.pop("tenant", None))
+        # An admin-scope route's own `{tenant}` (e.g. /tenants/{tenant}) is the handler's parameter.
+        in_path = params.pop("tenant", None) if route.scope == "tenant" else None
+        scope = auth.scope_of(self.engine, identity, route, in_path)
         for name, value in params.items():
             if not ID_PATTERN.fullmatch(value):
                 if route.method == "PUT":

@@ -97,8 +97,9 @@ class _Server:
         )
         reply = route.handler(call)
         resp.status = reply.status
-        resp.content_type = falcon.MEDIA_JSON
-        resp.text = json.dumps(reply.body, default=_jsonable)
+        if reply.status != 204:  # No Content has no body, not even `null`
+            resp.content_type = falcon.MEDIA_JSON
+            resp.text = json.dumps(reply.body, default=_jsonable)
 
     def _body(self, req: falcon.Request, route: Route) -> Any:
         """The body validated against the route's model (an absent body is `{}`); None when the

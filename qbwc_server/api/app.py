@@ -26,14 +26,13 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from qbwc_server.api import auth, customers, errors, jobs, operations, orders, payments
-from qbwc_server.api.openapi import build_openapi
+from qbwc_server.api.openapi import ID_REGEX, build_openapi
 from qbwc_server.api.routing import ApiError, Call, Route
 from qbwc_server.config import Settings
 from qbwc_server.webconnector.body import BodyError, BodyTooLarge, read_body
 
 API_ROOT = "/api/v1"
-#: API.md's ids: 1 to 64 of A-Z a-z 0-9 . _ : -, the first a letter or digit.
-ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+ID_PATTERN = re.compile(ID_REGEX)
 #: The modules whose `ROUTES` the API serves.
 ROUTE_MODULES = (jobs, operations, customers, orders, payments)
 _JSON_TYPES = re.compile(r"application/(?:[\w.+-]+\+)?json", re.IGNORECASE)

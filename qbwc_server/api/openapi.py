@@ -18,6 +18,9 @@ from qbwc_server.api.errors import ErrorBody
 from qbwc_server.api.routing import Route
 
 SCHEMAS = "#/components/schemas/{model}"
+#: API.md's ids: 1 to 64 of A-Z a-z 0-9 . _ : -, the first a letter or digit (every path
+#: parameter is held to it; app.py checks it, this document states it).
+ID_REGEX = r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}"
 _FIELD = re.compile(r"{(\w+)}")
 
 #: What each path parameter is, for the document.
@@ -85,7 +88,7 @@ def _operation(
                 "name": name,
                 "in": "path",
                 "required": True,
-                "schema": {"type": "string"},
+                "schema": {"type": "string", "pattern": f"^{ID_REGEX}$"},
                 "description": PARAMETERS.get(name, name),
             }
             for name in _FIELD.findall(template)

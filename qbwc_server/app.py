@@ -1,4 +1,4 @@
-"""Builds the WSGI application: SOAP at /qbwc, /healthz, /readyz; later the API and metrics.
+"""Builds the WSGI application: SOAP at /qbwc, the JSON API at /api/v1, /healthz, /readyz.
 
 Everything per process is built here once (Spyne app, engine, password verifier); nothing
 per request but the request. gunicorn serves it in production (wsgi.py); `BackgroundServer`
@@ -15,13 +15,15 @@ import re
 import socketserver
 import threading
 import wsgiref.util
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from email.message import Message
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from sqlalchemy import Engine, text
 
+from qbwc_server.api.app import build_api
+from qbwc_server.api.routing import Route
 from qbwc_server.config import Settings, load_settings
 from qbwc_server.db import make_engine, resolve_database_url
 from qbwc_server.webconnector import faults
@@ -36,6 +38,8 @@ from qbwc_server.webconnector.session import WebConnectorSessions
 log = logging.getLogger(__name__)
 
 SOAP_PATH = "/qbwc"
+#: Everything under it is the JSON API's (api/app.py), errors included.
+API_PREFIX = "/api/"
 SOAP_METHODS = "GET, HEAD, POST"
 
 Environ = dict[str, Any]
@@ -45,7 +49,7 @@ StartResponse = Callable[..., Any]
 class QbwcApp:
     """Routes by path; the Web Connector endpoint answers GET (QBWC's certificate check) with the WSDL."""
 
-    def __init__(self, engine: Engine, settings: Settings) -> None:
+    def __init__(self, engine: Engine, settings: Settings, api_routes: Sequence[Route] | None = None) -> None:
         self.engine = engine
         self.sessions = WebConnectorSessions(engine, settings)
         self.max_body = settings.gunicorn.max_body_mb * 2**20
@@ -57,9 +61,13 @@ class QbwcApp:
         self.soap = build_soap_server(self.soap_application, self.max_body, self.calls.record)
         self.fast = FastPath(self.sessions)
         self._wsdl: dict[str, bytes] = {}
+        self.api = build_api(engine, settings, api_routes)
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO", "").rstrip("/") or "/"
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(API_PREFIX):  # one prefix test: the SOAP path pays nothing more
+            return self.api(environ, start_response)
+        path = path.rstrip("/") or "/"
         if path == SOAP_PATH:
             return self._soap(environ, start_response)
         if path == "/healthz":
@@ -222,12 +230,15 @@ def _undecodable(body: bytes, content_type: str) -> str | None:
     return None
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> QbwcApp:
-    """The app for `settings` (the environment's by default), on `engine` if given."""
+def create_app(
+    settings: Settings | None = None, engine: Engine | None = None, api_routes: Sequence[Route] | None = None
+) -> QbwcApp:
+    """The app for `settings` (the environment's by default), on `engine` if given; the API
+    serves `api_routes` instead of the declared ones when given (tests)."""
     settings = settings or load_settings()
     if engine is None:
         engine = make_engine(resolve_database_url(settings), pool_size=settings.db_pool_size)
-    return QbwcApp(engine, settings)
+    return QbwcApp(engine, settings, api_routes)
 
 
 class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):

@@ -213,6 +213,8 @@ class Settings:
     job_max_attempts: int = 5
     #: Connection pool size per process (gunicorn worker).
     db_pool_size: int = 5
+    #: Largest JSON body the API (/api/v1) takes, in kB (2^10 bytes); larger is 413.
+    api_max_body_kb: int = 1024
     #: How gunicorn serves the app (deploy/gunicorn.conf.py, `qbwc-server serve`).
     gunicorn: GunicornSettings = field(default_factory=GunicornSettings)
 
@@ -242,6 +244,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         fast_verifier_seconds=_int(env, "QBWC_FAST_VERIFIER_SECONDS", 900),
         job_max_attempts=_int(env, "QBWC_JOB_MAX_ATTEMPTS", 5, 1),
         db_pool_size=_int(env, "QBWC_DB_POOL_SIZE", 5, 1),
+        api_max_body_kb=_int(env, "QBWC_API_MAX_BODY_KB", 1024, 1),
         gunicorn=load_gunicorn_settings(env),
     )
 

@@ -25,6 +25,8 @@ and the CLI's one-line messages use it, so renaming a class never changes what c
      │    └── LengthRequired          length_required       chunked where it cannot be read (411)
      ├── QwcError                     bad_request           webconnector/qwc.py: a .qwc that cannot be written
      ├── WeakPasswordError            validation_failed     webconnector/auth.py
+     ├── ApiError                     (its own code)        api/routing.py: an API answer's error body, with
+     │                                                      its HTTP status (api/errors.py maps the rest)
      ├── UnknownEntity                bad_request           sync/schedule.py: refresh of an entity not pulled
      └── RecordError                  (per subclass)        admin/record_reads.py: a customer, order, payment
           ├── RecordNotFound          not_found             no record of that kind has that id

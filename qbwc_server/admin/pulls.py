@@ -127,6 +127,33 @@ def refresh(conn: Connection, tenant_id: int, names: Iterable[str]) -> list[str]
     return schedule.request_refresh(conn, tenant_id, names)
 
 
-def sync_now(conn: Connection, tenant_id: int) -> int:
-    """Make every pull that is not off due at the next authenticate; returns how many."""
-    return schedule.make_pulls_due(conn, tenant_id)
+@dataclass(frozen=True)
+class SyncNow:
+    """What Sync Now did, for the admin or the commerce side that asked."""
+
+    #: Pulled at the Web Connector's next authenticate.
+    due: tuple[str, ...]
+    #: Turned off for the tenant (`tenant set --pull ENTITY=off`): not pulled.
+    off: tuple[str, ...]
+    #: Due, but their latest pull failed and waits for an admin (`jobs retry`, or `refresh`).
+    stuck: tuple[str, ...]
+    #: The tenant's jobs waiting for the next poll (pushes included), pulls just made due aside.
+    queued_jobs: int
+
+
+def sync_now(conn: Connection, tenant_id: int) -> SyncNow:
+    """Make every pull that is not off due at the next authenticate, and say which."""
+    schedule.make_pulls_due(conn, tenant_id)
+    settings = schedule.tenant_settings(conn, tenant_id)
+    off = {spec.entity for spec in PULLS if schedule.interval_for(spec, settings) is None}
+    states = pull_states(conn, tenant_id)
+    queued = conn.execute(
+        text("SELECT count(*) FROM jobs WHERE tenant_id = :t AND status = 'queued'"), {"t": tenant_id}
+    ).scalar_one()
+    stuck = {state.entity for state in states if state.entity not in off and state.last_job_status in STUCK}
+    return SyncNow(
+        due=tuple(state.entity for state in states if state.entity not in off | stuck),
+        off=tuple(state.entity for state in states if state.entity in off),
+        stuck=tuple(state.entity for state in states if state.entity in stuck),
+        queued_jobs=int(queued),
+    )

@@ -14,13 +14,13 @@ import sys
 from collections.abc import Mapping, Sequence
 
 from qbwc_server import __version__
-from qbwc_server.cli import customers, db, demo, jobs, qwc, serve, simulate, status, sync, tenant
+from qbwc_server.cli import customers, db, demo, jobs, qwc, serve, simulate, status, sync, tenant, tokens
 from qbwc_server.cli.common import CommandFailed, Parser, UsageError
 from qbwc_server.config import load_settings
 from qbwc_server.errors import QbwcError
 
 #: The command groups, in the order `qbwc-server --help` lists them.
-GROUPS = (serve, demo, tenant, qwc, status, jobs, simulate, sync, customers, db)
+GROUPS = (serve, demo, tenant, tokens, qwc, status, jobs, simulate, sync, customers, db)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,5 +1,5 @@
 """`qbwc-server tenant add|list|show|set|rotate-password|disable|enable|delete`: parsing and
-printing only.
+printing only (`tenant token` is cli/tokens.py's).
 
 The work is admin/tenants.py's, admin/settings.py's (pull schedule) and admin/status.py's.
 """
@@ -13,7 +13,7 @@ from typing import Any
 from qbwc_server.admin import settings as tenant_settings
 from qbwc_server.admin import status, tenants
 from qbwc_server.admin.pulls import PullsOverview
-from qbwc_server.cli import tenant_push
+from qbwc_server.cli import tenant_push, tokens
 from qbwc_server.cli.common import UsageError, bounded_int, read_password, reading, transaction, when
 from qbwc_server.config import MAX_PULL_INTERVAL_SECONDS, MAX_PULL_PAGE_SIZE, Settings, TenantSettings
 
@@ -281,3 +281,4 @@ def register(sub: Any) -> None:
     p.add_argument("name")
     p.add_argument("--yes", action="store_true", help="yes, delete it and all its data; there is no undo")
     p.set_defaults(func=cmd_delete)
+    tokens.register_tenant_token(tsub)

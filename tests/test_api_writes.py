@@ -1,46 +1,34 @@
-"""The commerce writes and single-record reads (API.md "Writes", "Reads"), against a real database.
-
-Each test goes through `api(method, path, body)`: for now it calls the route's handler with a
-`Call` (the body validated against the route's model first, as the app does); once the Falcon
-app mounts these routes it becomes one HTTP request, and the tests stay as they are.
+"""The commerce writes and single-record reads (API.md "Writes", "Reads"), over real HTTP to the
+served app with a tenant token, against a real database.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
 
-from qbwc_server.api import customers, orders, payments
-from qbwc_server.api.bodies import parse_body
-from qbwc_server.api.routing import ApiError, Call
+from qbwc_server.admin import tokens
 from qbwc_server.queue import block_dependents
 from qbwc_server.sync.push import set_sync_state
+from qbwc_server.testing import BackgroundServer
+from tests.api_http import call as http_call
 from tests.conftest import TenantCredentials
 
-ROUTES = (*customers.ROUTES, *orders.ROUTES, *payments.ROUTES)
 Api = Callable[..., tuple[int, dict[str, Any]]]
 
 
 @pytest.fixture
-def api(engine: Engine, tenant: TenantCredentials) -> Api:
-    """`api("PUT", "/customers/c-1", {...})` -> (status, JSON body), as the tenant's token would."""
+def api(server: BackgroundServer, engine: Engine, tenant: TenantCredentials) -> Api:
+    """`api("PUT", "/customers/c-1", {...})` -> (status, JSON body), with the tenant's token."""
+    token = tokens.issue_tenant_token(engine, tenant.name)
 
     def call(method: str, path: str, body: Any = None) -> tuple[int, dict[str, Any]]:
-        for route in ROUTES:
-            pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", route.path)
-            match = re.fullmatch(pattern, path)
-            if route.method == method and match:
-                try:
-                    parsed = parse_body(route.body, body) if route.body is not None else None
-                    reply = route.handler(Call(engine, tenant.id, tenant.name, match.groupdict(), {}, parsed))
-                except ApiError as exc:
-                    return exc.status, exc.body()
-                return reply.status, reply.body
-        raise AssertionError(f"no route for {method} {path}")
+        sent = {} if body is None else {"body": body}
+        reply = http_call(server.base_url, method, f"/api/v1{path}", token=token, **sent)
+        return reply.status, reply.json
 
     return call
 

@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from qbwc_server.api import auth, customers, errors, jobs, operations, orders, payments
+from qbwc_server.api.bodies import validation_error
 from qbwc_server.api.openapi import ID_REGEX, build_openapi
 from qbwc_server.api.routing import ApiError, Call, Route
 from qbwc_server.config import Settings
@@ -131,7 +132,7 @@ class _Server:
         try:
             return route.body.model_validate(data)
         except ValidationError as exc:
-            raise errors.from_validation_error(exc) from None
+            raise validation_error(exc) from None
 
 
 def _body_sent(environ: dict[str, Any]) -> bool:

@@ -114,15 +114,19 @@ def _named(name: str | None) -> Ref | None:
 
 
 def build_payment_lookup(
-    customer_list_id: str, txn_date: dt.date, version: QbxmlVersion, *, request_id: str | None = None
+    customer_list_id: str,
+    dates: tuple[dt.date, dt.date],
+    version: QbxmlVersion,
+    *,
+    request_id: str | None = None,
 ) -> str:
-    """The customer's payments dated `txn_date` (EntityFilter + TxnDateRangeFilter): the schema
-    allows no RefNumber beside those filters, so the caller matches RefNumber and amount itself.
+    """The customer's payments dated within `dates` (EntityFilter + TxnDateRangeFilter): the
+    schema allows no RefNumber beside those filters, so the caller matches RefNumber and amount.
     """
     query = TxnQuery(
         max_returned=LOOKUP_MAX,
-        txn_date_from=txn_date,
-        txn_date_to=txn_date,
+        txn_date_from=dates[0],
+        txn_date_to=dates[1],
         entity_list_ids=(customer_list_id,),
         request_id=request_id,
     )

@@ -290,6 +290,7 @@ def test_a_new_customers_first_order_goes_after_the_customer_in_one_session(shop
         "sales_orders", "o-1", order_body(shop, "WC6001", "c-new"), depends_on=[customer_job]
     )
     _, without = shop.put("sales_orders", "o-2", order_body(shop, "WC6002", "c-new"))
+    shop.sql("UPDATE jobs SET priority = 10 WHERE id = :id", id=without)  # claimed before the customer
     report = shop.session()
     assert report.ok, report.errors
     customer = shop.row("customers", "c-new")
@@ -298,7 +299,10 @@ def test_a_new_customers_first_order_goes_after_the_customer_in_one_session(shop
         [order] = orders_numbered(shop, number)
         assert order.customer_ref.list_id == customer["qb_list_id"]
     assert shop.job(with_dependency)["status"] == shop.job(without)["status"] == "done"
-    assert "invalid reference" not in " ".join(str(r) for r in shop.reports[-1].errors)
+    sent = shop.quickbooks.requests
+    assert shop.quickbooks.count("SalesOrderAddRq") == 2, "each order sent once: no 3140 on the customer"
+    first_order = next(i for i, r in enumerate(sent) if "<SalesOrderAddRq" in r)
+    assert "<CustomerAddRq" in "".join(sent[:first_order]), "the customer went first"
 
 
 def test_an_order_whose_customer_has_no_push_waits_with_the_reason(shop: Shop) -> None:

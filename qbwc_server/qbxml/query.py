@@ -75,6 +75,9 @@ class TxnQuery:
     max_returned: int | None = None
     modified_from: dt.datetime | None = None
     modified_to: dt.datetime | None = None
+    #: TxnDateRangeFilter (the schema allows it or the modified-date filter, not both).
+    txn_date_from: dt.date | None = None
+    txn_date_to: dt.date | None = None
     #: Customers' ListIDs (EntityFilter).
     entity_list_ids: tuple[str, ...] = ()
     include_line_items: bool | None = None
@@ -132,7 +135,7 @@ def write_txn_query_rq(
     linked_txns_since: QbxmlVersion | None,
 ) -> str:
     """A transaction `*QueryRq` in schema order: (TxnID | RefNumber | MaxReturned,
-    ModifiedDateRangeFilter, EntityFilter), IncludeLineItems, IncludeLinkedTxns,
+    ModifiedDateRangeFilter | TxnDateRangeFilter, EntityFilter), IncludeLineItems, IncludeLinkedTxns,
     IncludeRetElement, OwnerID.
 
     `since` is the version the request appeared in; `linked_txns_since` the one that added
@@ -153,6 +156,13 @@ def write_txn_query_rq(
             if query.modified_to is not None:
                 parts.append(element("ToModifiedDate", query.modified_to))
             parts.append("</ModifiedDateRangeFilter>")
+        elif query.txn_date_from is not None or query.txn_date_to is not None:
+            parts.append("<TxnDateRangeFilter>")
+            if query.txn_date_from is not None:
+                parts.append(element("FromTxnDate", query.txn_date_from))
+            if query.txn_date_to is not None:
+                parts.append(element("ToTxnDate", query.txn_date_to))
+            parts.append("</TxnDateRangeFilter>")
         if query.entity_list_ids:
             parts.append(f"<EntityFilter>{elements('ListID', query.entity_list_ids)}</EntityFilter>")
     if query.include_line_items is not None:
@@ -250,6 +260,8 @@ def _check_txn_query(
         "max_returned": query.max_returned is not None,
         "modified_from": query.modified_from is not None,
         "modified_to": query.modified_to is not None,
+        "txn_date_from": query.txn_date_from is not None,
+        "txn_date_to": query.txn_date_to is not None,
         "entity_list_ids": bool(query.entity_list_ids),
         "iteration": query.iteration is not None,
     })  # fmt: skip
@@ -257,6 +269,11 @@ def _check_txn_query(
     if query.modified_from and query.modified_to and query.modified_from > query.modified_to:
         field = f"{tag}/ModifiedDateRangeFilter"
         raise BuildError(f"{tag}: modified_from is after modified_to", field=field, limit="ToModifiedDate")
+    modified = query.modified_from is not None or query.modified_to is not None
+    if modified and (query.txn_date_from is not None or query.txn_date_to is not None):
+        field = f"{tag}/TxnDateRangeFilter"
+        what = f"{tag}: filter by modified dates or by transaction dates, not both"
+        raise BuildError(what, field=field, limit="one choice")
     if query.entity_list_ids and version < ENTITY_FILTER_LIST_ID_SINCE:
         # Dropping EntityFilter/ListID would return every customer's transactions.
         raise BuildError(

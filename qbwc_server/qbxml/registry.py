@@ -160,6 +160,10 @@ def txn_query_examples(*, linked_txns: bool) -> tuple[Example, ...]:
             max_returned=50, modified_from=_FROM, modified_to=_TO, entity_list_ids=("80000007-1709570000",),
         )),
         example("modified_to_only", TxnQuery(modified_to=_TO)),
+        example("txn_dates+customer", TxnQuery(
+            txn_date_from=dt.date(2026, 3, 1), txn_date_to=dt.date(2026, 3, 1), entity_list_ids=(_LIST_ID,),
+        )),
+        example("txn_date_from_only", TxnQuery(txn_date_from=dt.date(2026, 3, 1), max_returned=10)),
         example("iterator_start+lines+links", TxnQuery(
             modified_from=_FROM, include_line_items=True, include_linked_txns=linked,
             iteration=Iteration(max_returned=100),

@@ -32,6 +32,7 @@ from qbwc_server.queue.manual import cancel_job, retry_job
 from qbwc_server.queue.settle import (
     block_dependents,
     completion_params,
+    defer,
     reclaim_expired_leases,
     release_leases,
     settle,
@@ -57,6 +58,7 @@ __all__ = [
     "complete_cte",
     "completion_params",
     "count_runnable",
+    "defer",
     "dependencies_of",
     "enqueue",
     "reclaim_expired_leases",

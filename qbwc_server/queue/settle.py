@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from sqlalchemy import Connection, text
@@ -79,6 +80,49 @@ def settle(conn: Connection, job_id: int, result: JobResult) -> JobStatus:
         )
     _hold_dependents(conn, job_id, status, result.message or "")
     return status
+
+
+_DEFER = text("""
+    UPDATE jobs SET
+        -- a look-up stays one (its write may be in QuickBooks); a job waiting on a held one is held
+        status = CASE WHEN coalesce((params ->> 'looking_up')::boolean, false) THEN 'unconfirmed'
+                      WHEN EXISTS (SELECT 1 FROM job_dependencies dep JOIN jobs d ON d.id = dep.depends_on_id
+                                   WHERE dep.job_id = jobs.id AND d.status IN ('failed', 'dead', 'blocked'))
+                      THEN 'blocked' ELSE 'queued' END,
+        sent_at = NULL, lease_ticket = NULL, attempts = greatest(attempts - 1, 0),
+        run_after = coalesce(CAST(:run_after AS timestamptz), now()),
+        params = CASE WHEN CAST(:params AS jsonb) IS NULL THEN params
+                      ELSE coalesce(params, '{}'::jsonb) || CAST(:params AS jsonb) END,
+        last_message = :message, updated_at = now()
+    WHERE id = :job_id AND status = 'sent'
+    RETURNING status
+""")
+
+
+def defer(
+    conn: Connection,
+    job_id: int,
+    run_after: dt.datetime | None,
+    message: str,
+    params: dict[str, object] | None = None,
+) -> JobStatus:
+    """A leased job its handler chose not to send (yet): nothing reached QuickBooks, so the lease
+    is dropped as if it had never been taken — queued again until `run_after` (now when None),
+    the attempt given back, `params` merged into the job's. Not the session's job any more: its
+    closing message does not count it.
+    """
+    status = conn.execute(
+        _DEFER,
+        {
+            "job_id": job_id,
+            "run_after": run_after,
+            "params": json.dumps(params) if params else None,
+            "message": message,
+        },
+    ).scalar_one_or_none()
+    if status is None:
+        raise QueueError(f"job {job_id} is not in flight")
+    return JobStatus(status)
 
 
 def _update_sent(

@@ -8,14 +8,63 @@ carries its job id as requestID, and each job gets back its own `*Rs` (a `Reply`
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 
 from lxml import etree
 from sqlalchemy import Connection, Engine, text
 
+from qbwc_server import queue
 from qbwc_server.qbxml.core import QbxmlVersion, ResponseStream, parse_xml, response_messages
 from qbwc_server.queue import ClaimedJob, JobResult
+
+#: Writes a handler's decision not to send makes beside the job's own (the row's sync state, a
+#: dependency), run in the session's transaction that settles the job.
+Record = Callable[[Connection], None]
+
+
+class NotSent(Exception):
+    """Raised by `build_request`: this job is not sent, and nothing reached QuickBooks.
+
+    The session settles the job with `result` (a FAIL: the edition cannot take it, a dependency
+    is missing…) and runs `record` in the same durable transaction, so the row says why. The
+    build's own transaction is read-only and rolled back: what must stay is written here.
+    """
+
+    def __init__(self, result: JobResult, *, record: Record | None = None) -> None:
+        super().__init__(result.message or "not sent")
+        self.result = result
+        self.record = record
+
+    def apply(self, conn: Connection, job_id: int) -> None:
+        if self.record is not None:
+            self.record(conn)
+        queue.settle(conn, job_id, self.result)
+
+
+class Deferred(NotSent):
+    """Not yet: the job goes back to the queue until `run_after` (now when None), its lease
+    dropped and the attempt not counted, `params` merged into its own (`queue.defer`). A payment
+    waiting for its order's invoice; an order whose customer's push must go first."""
+
+    def __init__(
+        self,
+        run_after: dt.datetime | None,
+        message: str,
+        *,
+        params: dict[str, Any] | None = None,
+        record: Record | None = None,
+    ) -> None:
+        super().__init__(JobResult.fail(queue.Outcome.RETRY, message), record=record)
+        self.run_after = run_after
+        self.params = params
+
+    def apply(self, conn: Connection, job_id: int) -> None:
+        if self.record is not None:
+            self.record(conn)
+        queue.defer(conn, job_id, self.run_after, self.result.message or "", self.params)
 
 
 class Database:
@@ -114,7 +163,8 @@ class JobHandler(Protocol):
 
         Called at send time, so it may read the job's current rows (`db.conn`, read-only). A job
         claimed from `unconfirmed` (`job.unconfirmed`) asks QuickBooks what its lost write did.
-        Raising fails the job (nothing was sent) with the error as the reason.
+        `NotSent` / `Deferred` say the job is not sent (failed with a reason, or later); any
+        other exception fails the job (nothing was sent) with the error as the reason.
         """
         ...
 

@@ -69,6 +69,3 @@ class RawQbxmlHandler:
 
 def _severity(status: ResponseStatus) -> int:
     return {"Info": 0, "Warn": 1, "Error": 2}.get(status.severity, 0)
-
-
-

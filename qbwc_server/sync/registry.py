@@ -6,13 +6,16 @@ import functools
 import json
 
 from qbwc_server.sync.base import JobHandler
+from qbwc_server.sync.order_push import OrderPushHandler
+from qbwc_server.sync.payment_push import PaymentPushHandler
 from qbwc_server.sync.pull import PullHandler
 from qbwc_server.sync.pulls import PULLS
 from qbwc_server.sync.raw import RawQbxmlHandler
 
 _HANDLERS: dict[str, JobHandler] = {RawQbxmlHandler.kind: RawQbxmlHandler()}
 _HANDLERS.update((spec.kind, PullHandler(spec)) for spec in PULLS)
-
+_HANDLERS[OrderPushHandler.kind] = OrderPushHandler()
+_HANDLERS[PaymentPushHandler.kind] = PaymentPushHandler()
 
 
 def register(handler: JobHandler) -> None:

@@ -18,7 +18,7 @@ from qbwc_server.logsafe import safe, traceback_of
 from qbwc_server.qbxml.core import MIN_VERSION, QbxmlVersion, wrap_request
 from qbwc_server.qbxml.errors import Outcome
 from qbwc_server.queue import ClaimedJob, JobResult
-from qbwc_server.sync.base import Database
+from qbwc_server.sync.base import Database, NotSent
 from qbwc_server.sync.registry import batch_sizes_json, handler_for
 from qbwc_server.webconnector import statements as sql
 from qbwc_server.webconnector.answers import settle
@@ -70,9 +70,11 @@ class Requests:
         return NextMessage(session, past_lifetime=outlived)
 
     def _build(self, jobs: list[ClaimedJob], version: QbxmlVersion) -> list[str]:
-        """Each job's request; a job whose request cannot be built fails with why (nothing was sent)."""
+        """Each job's request; a job whose request cannot be built fails with why, and one its
+        handler chose not to send is settled as the handler said (nothing was sent)."""
         requests: list[str] = []
         unbuilt: list[tuple[ClaimedJob, str]] = []
+        not_sent: list[tuple[ClaimedJob, NotSent]] = []
         with Database(self.engine, durable=False) as db:
             for job in jobs:
                 handler = handler_for(job.kind)
@@ -81,11 +83,15 @@ class Requests:
                     continue
                 try:
                     requests.append(handler.build_request(db, job, version))
+                except NotSent as exc:
+                    not_sent.append((job, exc))
                 except Exception as exc:  # a bad value or a bug: this job only, never the session
                     log.warning("job %s: its request could not be built: %s", job.id, traceback_of(exc))
                     unbuilt.append((job, f"its request could not be built ({safe(exc)}); nothing was sent"))
-        if unbuilt:
+        if unbuilt or not_sent:
             with self.engine.begin() as conn:
                 for job, reason in unbuilt:
                     settle(conn, job.id, JobResult.fail(Outcome.NEEDS_ADMIN, reason))
+                for job, decision in not_sent:
+                    decision.apply(conn, job.id)  # the row's state with the job's, durably
         return requests

@@ -6,12 +6,15 @@ import functools
 import json
 
 from qbwc_server.sync.base import JobHandler
+from qbwc_server.sync.customer_push import CustomerPushHandler
+from qbwc_server.sync.list_push import ListPushHandler
 from qbwc_server.sync.pull import PullHandler
 from qbwc_server.sync.pulls import PULLS
 from qbwc_server.sync.raw import RawQbxmlHandler
 
 _HANDLERS: dict[str, JobHandler] = {RawQbxmlHandler.kind: RawQbxmlHandler()}
 _HANDLERS.update((spec.kind, PullHandler(spec)) for spec in PULLS)
+_HANDLERS.update((h.kind, h) for h in (CustomerPushHandler(), ListPushHandler()))
 
 
 

@@ -48,7 +48,9 @@ class Recorder:
 
 
 def run_session(server: BackgroundServer, tenant: TenantCredentials, processor: Any) -> SessionReport:
-    connector = SimulatedWebConnector(server.url, tenant.username, tenant.password, processor, noop_delay=0.01)
+    connector = SimulatedWebConnector(
+        server.url, tenant.username, tenant.password, processor, noop_delay=0.01
+    )
     return connector.run_session()
 
 
@@ -118,7 +120,9 @@ def put_customer(
 
 def row(engine: Engine, table: str, row_id: int) -> dict[str, Any]:
     with engine.connect() as conn:
-        return dict(conn.execute(text(f"SELECT * FROM {table} WHERE id = :id"), {"id": row_id}).mappings().one())
+        return dict(
+            conn.execute(text(f"SELECT * FROM {table} WHERE id = :id"), {"id": row_id}).mappings().one()
+        )
 
 
 def job(engine: Engine, job_id: int) -> dict[str, Any]:

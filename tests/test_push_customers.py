@@ -6,6 +6,7 @@ every way QuickBooks says no (3100, 3200, 3120, 3140) and an answer lost on its 
 from __future__ import annotations
 
 from collections.abc import Callable
+
 import pytest
 from sqlalchemy import Engine, text
 
@@ -39,28 +40,47 @@ EVERYTHING = {
     "last_name": "Lee",
     "email": "ann@peachtree.example",
     "phone": "404-555-0100",
-    "billing_address": {"line1": "1 Main St", "line2": "Suite 4", "city": "Atlanta", "state": "GA",
-                        "postal_code": "30301", "country": "US"},
+    "billing_address": {
+        "line1": "1 Main St",
+        "line2": "Suite 4",
+        "city": "Atlanta",
+        "state": "GA",
+        "postal_code": "30301",
+        "country": "US",
+    },
     "shipping_addresses": [
-        {"name": "Warehouse", "line1": "9 Dock Rd", "city": "Macon", "state": "GA", "postal_code": "31201",
-         "default": True},
+        {
+            "name": "Warehouse",
+            "line1": "9 Dock Rd",
+            "city": "Macon",
+            "state": "GA",
+            "postal_code": "31201",
+            "default": True,
+        },
         {"name": "Store", "line1": "5 Bay St", "city": "Savannah", "state": "GA", "default": False},
     ],
     "sales_rep_email": "nobody@yourcompany.example",  # mapped to no rep: the default rep, Admin
     "customer_type": "Retail",
     "terms": "Net 45",  # not in the company: the default terms, Net 30
     "active": True,
-}  # fmt: skip
+}
 
 
 @pytest.fixture
 def company() -> Company:
     company = Company()
     add_lists(company)
-    company.add(Customer(name="Acme Hardware", email="Ann@Acme.example", phone="(404) 555-0142",
-                         company_name="Acme Hardware Inc", bill_address=Address(addr1="7 Elm St", city="Macon")))
+    company.add(
+        Customer(
+            name="Acme Hardware",
+            email="Ann@Acme.example",
+            phone="(404) 555-0142",
+            company_name="Acme Hardware Inc",
+            bill_address=Address(addr1="7 Elm St", city="Macon"),
+        )
+    )
     company.add(Customer(name="Bolt Supply", email="buy@bolt.example", phone="770-555-0101"))
-    return company  # fmt: skip
+    return company
 
 
 @pytest.fixture
@@ -93,9 +113,12 @@ def list_id_of(company: Company, name: str) -> str:
 
 
 def test_a_new_customer_lands_with_every_field_and_the_defaults(
-    server: BackgroundServer, tenant: TenantCredentials, company: Company, quickbooks: SimulatedQuickBooks,
+    server: BackgroundServer,
+    tenant: TenantCredentials,
+    company: Company,
+    quickbooks: SimulatedQuickBooks,
     engine: Engine,
-) -> None:  # fmt: skip
+) -> None:
     row_id, job_id = put_customer(engine, tenant.id, "c-17", EVERYTHING)
     recorder = Recorder(quickbooks)
 
@@ -103,12 +126,22 @@ def test_a_new_customer_lands_with_every_field_and_the_defaults(
 
     assert report.ok, report.errors
     added = qb_customer(company, "Peachtree Outfitters")
-    assert (added.company_name, added.first_name, added.last_name) == ("Peachtree Outfitters LLC", "Ann", "Lee")
+    assert (added.company_name, added.first_name, added.last_name) == (
+        "Peachtree Outfitters LLC",
+        "Ann",
+        "Lee",
+    )
     assert (added.email, added.phone, added.is_active) == ("ann@peachtree.example", "404-555-0100", True)
     bill = added.bill_address
     assert bill is not None
     assert (bill.addr1, bill.addr2, bill.city, bill.state, bill.postal_code, bill.country) == (
-        "1 Main St", "Suite 4", "Atlanta", "GA", "30301", "US")  # fmt: skip
+        "1 Main St",
+        "Suite 4",
+        "Atlanta",
+        "GA",
+        "30301",
+        "US",
+    )
     ship_tos = {s.name: s for s in added.ship_to_addresses}
     assert set(ship_tos) == {"Warehouse", "Store"}
     assert ship_tos["Warehouse"].default_ship_to and not ship_tos["Store"].default_ship_to
@@ -123,7 +156,10 @@ def test_a_new_customer_lands_with_every_field_and_the_defaults(
     assert (mirrored["sync_state"], mirrored["sync_error"]) == ("synced", None)
     assert (mirrored["qb_list_id"], mirrored["edit_sequence"]) == (added.list_id, added.edit_sequence)
     assert (mirrored["terms_name"], mirrored["sales_rep_code"], mirrored["email"]) == (
-        "Net 30", "AD", "ann@peachtree.example")  # fmt: skip
+        "Net 30",
+        "AD",
+        "ann@peachtree.example",
+    )
     assert job(engine, job_id)["status"] == "done"
     writes = [r for r in recorder.requests if "CustomerAddRq" in r]
     assert len(writes) == 1
@@ -132,12 +168,20 @@ def test_a_new_customer_lands_with_every_field_and_the_defaults(
 
 
 def test_a_customer_in_quickbooks_is_modified_and_what_we_did_not_send_stays(
-    server: BackgroundServer, tenant: TenantCredentials, company: Company, quickbooks: SimulatedQuickBooks,
+    server: BackgroundServer,
+    tenant: TenantCredentials,
+    company: Company,
+    quickbooks: SimulatedQuickBooks,
     engine: Engine,
-) -> None:  # fmt: skip
+) -> None:
     acme = qb_customer(company, "Acme Hardware")
-    row_id, _ = put_customer(engine, tenant.id, "c-1", {"name": "Acme Hardware", "phone": "404-555-0199",
-                             "terms": "Net 15"}, qb_list_id=acme.list_id)  # fmt: skip
+    row_id, _ = put_customer(
+        engine,
+        tenant.id,
+        "c-1",
+        {"name": "Acme Hardware", "phone": "404-555-0199", "terms": "Net 15"},
+        qb_list_id=acme.list_id,
+    )
 
     assert run_session(server, tenant, quickbooks).ok
 
@@ -148,14 +192,20 @@ def test_a_customer_in_quickbooks_is_modified_and_what_we_did_not_send_stays(
     assert acme.sales_tax_code_ref is None  # a Mod sends no defaults the body did not ask for
     mirrored = row(engine, "customers", row_id)
     assert (mirrored["sync_state"], mirrored["qb_list_id"], mirrored["edit_sequence"]) == (
-        "synced", acme.list_id, acme.edit_sequence)  # fmt: skip
+        "synced",
+        acme.list_id,
+        acme.edit_sequence,
+    )
     assert mirrored["phone"] == "404-555-0199"
 
 
 def test_qb_list_id_binds_a_new_id_to_an_existing_quickbooks_customer(
-    server: BackgroundServer, tenant: TenantCredentials, company: Company, quickbooks: SimulatedQuickBooks,
+    server: BackgroundServer,
+    tenant: TenantCredentials,
+    company: Company,
+    quickbooks: SimulatedQuickBooks,
     engine: Engine,
-) -> None:  # fmt: skip
+) -> None:
     bolt = qb_customer(company, "Bolt Supply")
     body = {"name": "Bolt Supply", "qb_list_id": bolt.list_id, "first_name": "Bo", "customer_type": "Online"}
     row_id, _ = put_customer(engine, tenant.id, "c-2", body)
@@ -164,20 +214,30 @@ def test_qb_list_id_binds_a_new_id_to_an_existing_quickbooks_customer(
 
     assert len(company.customers) == 2, "bound, not added"
     assert (bolt.first_name, bolt.customer_type_ref.full_name if bolt.customer_type_ref else None) == (
-        "Bo", "Online")  # fmt: skip
+        "Bo",
+        "Online",
+    )
     with engine.connect() as conn:
         rows = conn.execute(
-            text("SELECT id, commerce_id, sync_state FROM customers WHERE qb_list_id = :l"), {"l": bolt.list_id}
+            text("SELECT id, commerce_id, sync_state FROM customers WHERE qb_list_id = :l"),
+            {"l": bolt.list_id},
         ).all()
     assert [tuple(r) for r in rows] == [(row_id, "c-2", "synced")], "the pulled copy became this customer"
 
 
 def test_3100_links_the_quickbooks_customer_of_that_name_when_the_email_matches(
-    server: BackgroundServer, tenant: TenantCredentials, company: Company, quickbooks: SimulatedQuickBooks,
+    server: BackgroundServer,
+    tenant: TenantCredentials,
+    company: Company,
+    quickbooks: SimulatedQuickBooks,
     engine: Engine,
-) -> None:  # fmt: skip
-    row_id, job_id = put_customer(engine, tenant.id, "c-3", {"name": "Acme Hardware",
-                                  "email": "  ann@acme.EXAMPLE ", "last_name": "Lee"})  # fmt: skip
+) -> None:
+    row_id, job_id = put_customer(
+        engine,
+        tenant.id,
+        "c-3",
+        {"name": "Acme Hardware", "email": "  ann@acme.EXAMPLE ", "last_name": "Lee"},
+    )
 
     assert run_session(server, tenant, quickbooks).ok
 
@@ -189,21 +249,31 @@ def test_3100_links_the_quickbooks_customer_of_that_name_when_the_email_matches(
 
 
 def test_3100_links_by_phone_digits_when_a_side_has_no_email(
-    server: BackgroundServer, tenant: TenantCredentials, company: Company, quickbooks: SimulatedQuickBooks,
+    server: BackgroundServer,
+    tenant: TenantCredentials,
+    company: Company,
+    quickbooks: SimulatedQuickBooks,
     engine: Engine,
-) -> None:  # fmt: skip
+) -> None:
     row_id, _ = put_customer(engine, tenant.id, "c-4", {"name": "Acme Hardware", "phone": "+1 404.555.0142"})
     assert run_session(server, tenant, quickbooks).ok
     assert row(engine, "customers", row_id)["qb_list_id"] == list_id_of(company, "Acme Hardware")
 
 
 def test_3100_for_another_customer_needs_mapping_and_holds_what_depends_on_it(
-    server: BackgroundServer, tenant: TenantCredentials, company: Company, quickbooks: SimulatedQuickBooks,
+    server: BackgroundServer,
+    tenant: TenantCredentials,
+    company: Company,
+    quickbooks: SimulatedQuickBooks,
     engine: Engine,
-) -> None:  # fmt: skip
-    row_id, job_id = put_customer(engine, tenant.id, "c-5", {"name": "Acme Hardware", "email": "x@other.example"})
+) -> None:
+    row_id, job_id = put_customer(
+        engine, tenant.id, "c-5", {"name": "Acme Hardware", "email": "x@other.example"}
+    )
     with engine.begin() as conn:  # an order of this customer, waiting for it
-        order_job = enqueue(conn, tenant.id, "raw_qbxml", request_body="<CustomerQueryRq/>", depends_on=[job_id])
+        order_job = enqueue(
+            conn, tenant.id, "raw_qbxml", request_body="<CustomerQueryRq/>", depends_on=[job_id]
+        )
 
     report = run_session(server, tenant, quickbooks)
 
@@ -226,9 +296,12 @@ def test_3100_for_another_customer_needs_mapping_and_holds_what_depends_on_it(
 
 
 def test_3100_against_a_name_of_the_other_lists_needs_a_rename(
-    server: BackgroundServer, tenant: TenantCredentials, company: Company, quickbooks: SimulatedQuickBooks,
+    server: BackgroundServer,
+    tenant: TenantCredentials,
+    company: Company,
+    quickbooks: SimulatedQuickBooks,
     engine: Engine,
-) -> None:  # fmt: skip
+) -> None:
     row_id, _ = put_customer(engine, tenant.id, "c-6", {"name": "John Smith"})  # a rep's employee name
     assert run_session(server, tenant, quickbooks).ok
     mirrored = row(engine, "customers", row_id)
@@ -237,37 +310,59 @@ def test_3100_against_a_name_of_the_other_lists_needs_a_rename(
 
 
 def test_3200_merges_what_quickbooks_changed_then_modifies_without_a_person(
-    server: BackgroundServer, tenant: TenantCredentials, company: Company, quickbooks: SimulatedQuickBooks,
+    server: BackgroundServer,
+    tenant: TenantCredentials,
+    company: Company,
+    quickbooks: SimulatedQuickBooks,
     engine: Engine,
-) -> None:  # fmt: skip
+) -> None:
     acme = qb_customer(company, "Acme Hardware")
-    row_id, job_id = put_customer(engine, tenant.id, "c-7", {"name": "Acme Hardware", "phone": "111-111-1111",
-                                  "email": "ap@acme.example", "first_name": "Ann"}, qb_list_id=acme.list_id)
+    row_id, job_id = put_customer(
+        engine,
+        tenant.id,
+        "c-7",
+        {"name": "Acme Hardware", "phone": "111-111-1111", "email": "ap@acme.example", "first_name": "Ann"},
+        qb_list_id=acme.list_id,
+    )
     company.clock.advance(60)  # meanwhile someone edits the phone and the first name in QuickBooks
-    company.edit(acme.list_id, phone="999-999-9999", first_name="Anne")  # fmt: skip
+    company.edit(acme.list_id, phone="999-999-9999", first_name="Anne")
     recorder = Recorder(quickbooks)
 
     assert run_session(server, tenant, recorder).ok
 
-    assert (acme.phone, acme.first_name) == ("999-999-9999", "Anne"), "QuickBooks is master for what it changed"
+    assert (acme.phone, acme.first_name) == ("999-999-9999", "Anne"), (
+        "QuickBooks is master for what it changed"
+    )
     assert acme.email == "ap@acme.example", "our other changes are made"
     mods = [r for r in recorder.requests if "CustomerModRq" in r]
     assert len(mods) == 2 and "<Phone>" in mods[0] and "<Phone>" not in mods[1]
     mirrored = row(engine, "customers", row_id)
     assert (mirrored["sync_state"], mirrored["edit_sequence"], mirrored["phone"]) == (
-        "synced", acme.edit_sequence, "999-999-9999")  # fmt: skip
+        "synced",
+        acme.edit_sequence,
+        "999-999-9999",
+    )
     assert "kept" in (job(engine, job_id)["last_message"] or "") or job(engine, job_id)["status"] == "done"
 
 
 @pytest.mark.parametrize("readd", [True, False])
 def test_3120_a_customer_deleted_in_quickbooks_is_added_again_when_the_tenant_allows_it(
-    server: BackgroundServer, tenant: TenantCredentials, company: Company, quickbooks: SimulatedQuickBooks,
-    engine: Engine, readd: bool,
-) -> None:  # fmt: skip
+    server: BackgroundServer,
+    tenant: TenantCredentials,
+    company: Company,
+    quickbooks: SimulatedQuickBooks,
+    engine: Engine,
+    readd: bool,
+) -> None:
     set_push_settings(engine, tenant.id, readd_deleted=readd)
     bolt = qb_customer(company, "Bolt Supply")
-    row_id, job_id = put_customer(engine, tenant.id, "c-8", {"name": "Bolt Supply", "email": "buy@bolt.example"},
-                                  qb_list_id=bolt.list_id)  # fmt: skip
+    row_id, job_id = put_customer(
+        engine,
+        tenant.id,
+        "c-8",
+        {"name": "Bolt Supply", "email": "buy@bolt.example"},
+        qb_list_id=bolt.list_id,
+    )
     company.delete(bolt.list_id)
 
     assert run_session(server, tenant, quickbooks).ok
@@ -284,12 +379,17 @@ def test_3120_a_customer_deleted_in_quickbooks_is_added_again_when_the_tenant_al
 
 
 def test_3140_a_list_entry_gone_from_quickbooks_is_left_out(
-    server: BackgroundServer, tenant: TenantCredentials, company: Company, quickbooks: SimulatedQuickBooks,
+    server: BackgroundServer,
+    tenant: TenantCredentials,
+    company: Company,
+    quickbooks: SimulatedQuickBooks,
     engine: Engine,
-) -> None:  # fmt: skip
+) -> None:
     online = next(t for t in company.customer_types.values() if t.name == "Online")
     company.delete(online.list_id)  # the mirror still has it: no pull since
-    row_id, job_id = put_customer(engine, tenant.id, "c-9", {"name": "Corner Shop", "customer_type": "Online"})
+    row_id, job_id = put_customer(
+        engine, tenant.id, "c-9", {"name": "Corner Shop", "customer_type": "Online"}
+    )
 
     assert run_session(server, tenant, quickbooks).ok
 
@@ -300,9 +400,12 @@ def test_3140_a_list_entry_gone_from_quickbooks_is_left_out(
 
 
 def test_a_lost_add_is_looked_up_and_adopted_never_added_twice(
-    server: BackgroundServer, tenant: TenantCredentials, company: Company, quickbooks: SimulatedQuickBooks,
+    server: BackgroundServer,
+    tenant: TenantCredentials,
+    company: Company,
+    quickbooks: SimulatedQuickBooks,
     engine: Engine,
-) -> None:  # fmt: skip
+) -> None:
     row_id, job_id = put_customer(engine, tenant.id, "c-10", {"name": "Lost & Found Co"})
     losing = Recorder(quickbooks, lose=lambda request: "CustomerAddRq" in request)
 
@@ -324,9 +427,12 @@ def test_a_lost_add_is_looked_up_and_adopted_never_added_twice(
 
 
 def test_a_lost_add_that_did_not_happen_is_added_after_the_look_up(
-    server: BackgroundServer, tenant: TenantCredentials, company: Company, quickbooks: SimulatedQuickBooks,
+    server: BackgroundServer,
+    tenant: TenantCredentials,
+    company: Company,
+    quickbooks: SimulatedQuickBooks,
     engine: Engine,
-) -> None:  # fmt: skip
+) -> None:
     row_id, job_id = put_customer(engine, tenant.id, "c-11", {"name": "Never Arrived Ltd"})
     losing = Recorder(quickbooks, lose=lambda request: "CustomerAddRq" in request)
     run_session_losing(server, tenant, losing)
@@ -340,12 +446,16 @@ def test_a_lost_add_that_did_not_happen_is_added_after_the_look_up(
 
 
 def test_a_lost_mod_is_read_again_and_sent_with_the_current_edit_sequence(
-    server: BackgroundServer, tenant: TenantCredentials, company: Company, quickbooks: SimulatedQuickBooks,
+    server: BackgroundServer,
+    tenant: TenantCredentials,
+    company: Company,
+    quickbooks: SimulatedQuickBooks,
     engine: Engine,
-) -> None:  # fmt: skip
+) -> None:
     acme = qb_customer(company, "Acme Hardware")
-    row_id, job_id = put_customer(engine, tenant.id, "c-12", {"name": "Acme Hardware", 
-                                  "last_name": "Lee"}, qb_list_id=acme.list_id)  # fmt: skip
+    row_id, job_id = put_customer(
+        engine, tenant.id, "c-12", {"name": "Acme Hardware", "last_name": "Lee"}, qb_list_id=acme.list_id
+    )
     run_session_losing(server, tenant, Recorder(quickbooks, lose=lambda r: "CustomerModRq" in r))
     assert acme.last_name == "Lee"
 
@@ -357,10 +467,15 @@ def test_a_lost_mod_is_read_again_and_sent_with_the_current_edit_sequence(
 
 
 def test_customers_travel_together_in_one_message(
-    server: BackgroundServer, tenant: TenantCredentials, company: Company, quickbooks: SimulatedQuickBooks,
+    server: BackgroundServer,
+    tenant: TenantCredentials,
+    company: Company,
+    quickbooks: SimulatedQuickBooks,
     engine: Engine,
-) -> None:  # fmt: skip
-    rows = [put_customer(engine, tenant.id, f"b-{n}", {"name": f"Batch Customer {n:03}"})[0] for n in range(120)]
+) -> None:
+    rows = [
+        put_customer(engine, tenant.id, f"b-{n}", {"name": f"Batch Customer {n:03}"})[0] for n in range(120)
+    ]
     recorder = Recorder(quickbooks)
 
     assert run_session(server, tenant, recorder).ok

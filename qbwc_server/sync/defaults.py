@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal
+from typing import Literal, cast
 
 from sqlalchemy import Connection, text
 
@@ -99,15 +99,16 @@ def plan_missing_defaults(conn: Connection, tenant_id: int, lists: Iterable[str]
     settings = PushSettings.of(TenantSettings.from_stored(row.settings))
     preferences = dict(row.company_preferences or {})
     jobs: list[int] = []
-    for list_name in dict.fromkeys(lists):
-        if list_name not in _MIRROR:
-            raise ValueError(f"no default for list {list_name!r}")
+    for requested in dict.fromkeys(lists):
+        if requested not in _MIRROR:
+            raise ValueError(f"no default for list {requested!r}")
+        list_name = cast(ListName, requested)
         if list_name == "classes" and preferences.get("class_tracking") is False:
             continue
-        default = _default_of(settings, list_name)  # type: ignore[arg-type]
-        if _in_mirror(conn, tenant_id, list_name, default):  # type: ignore[arg-type]
+        default = _default_of(settings, list_name)
+        if _in_mirror(conn, tenant_id, list_name, default):
             continue
-        job = plan_list_push(conn, tenant_id, list_name, default)  # type: ignore[arg-type]
+        job = plan_list_push(conn, tenant_id, list_name, default)
         if job is not None:
             jobs.append(job)
     return jobs

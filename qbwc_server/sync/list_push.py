@@ -77,6 +77,9 @@ class ListPushHandler:
         if not messages:
             raise QbxmlError(f"the answer has no response to request {job.id}")
         kind, name = _target(job)
+        # Settled in this transaction, never by the one-statement finish: that counts what is left
+        # before this job is done, and would miss the pushes waiting for this default.
+        conn = db.conn
         rs = messages[0]
         status = ResponseStatus.from_element(rs)
         entry = f'{kind.what} "{name}"'
@@ -92,7 +95,7 @@ class ListPushHandler:
             )
         records = [kind.parse(ret) for ret in rs if ret.tag in kind.ret_tags]
         if records:
-            kind.apply(db.conn, job.tenant_id, records)
+            kind.apply(conn, job.tenant_id, records)
             how = "added to QuickBooks" if _adding(job) else "found in QuickBooks"
             return JobResult(Action.DONE, message=f"{entry} {how}", records=len(records))
         if _adding(job):

@@ -488,3 +488,34 @@ def test_customers_travel_together_in_one_message(
     assert [tuple(s) for s in states] == [("synced", 120)]
     assert len(company.customers) == 122
     assert not jobs_of(engine, "lists.push"), "every default was in the mirror"
+
+
+def test_an_older_quickbooks_gets_one_ship_address_and_a_lost_add_is_recognised_by_email(
+    server: BackgroundServer,
+    make_tenant: Callable[..., TenantCredentials],
+    company: Company,
+    engine: Engine,
+) -> None:
+    """qbXML 7.0: no ShipToAddress (the default goes as ShipAddress) and no ExternalGUID, so a
+    lost Add is recognised by the same-person rule; without contact details, an admin decides."""
+    older = SimulatedQuickBooks(company, supported_versions=("6.0", "7.0"))
+    tenant = make_tenant("older", pulls=True)
+    set_push_settings(engine, tenant.id)
+    assert run_session(server, tenant, older).ok
+    body = {**EVERYTHING, "name": "Old Town Goods"}
+    row_id, job_id = put_customer(engine, tenant.id, "c-20", body)
+    _, anonymous_job = put_customer(engine, tenant.id, "c-21", {"name": "No Contact Co"})
+    losing = Recorder(older, lose=lambda request: "CustomerAddRq" in request)
+
+    run_session_losing(server, tenant, losing)
+    assert run_session(server, tenant, older).ok
+
+    added = qb_customer(company, "Old Town Goods")  # exactly one
+    assert added.external_guid is None and not added.ship_to_addresses
+    assert added.ship_address is not None and added.ship_address.addr1 == "9 Dock Rd"  # the default one
+    assert (row(engine, "customers", row_id)["qb_list_id"], job(engine, job_id)["status"]) == (
+        added.list_id,
+        "done",
+    )
+    qb_customer(company, "No Contact Co")  # exactly one: never added twice
+    assert job(engine, anonymous_job)["status"] == "failed"

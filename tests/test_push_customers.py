@@ -519,3 +519,24 @@ def test_an_older_quickbooks_gets_one_ship_address_and_a_lost_add_is_recognised_
     )
     qb_customer(company, "No Contact Co")  # exactly one: never added twice
     assert job(engine, anonymous_job)["status"] == "failed"
+
+
+def test_a_customer_renamed_while_its_lost_add_is_unconfirmed_is_adopted_then_renamed(
+    server: BackgroundServer,
+    tenant: TenantCredentials,
+    company: Company,
+    quickbooks: SimulatedQuickBooks,
+    engine: Engine,
+) -> None:
+    row_id, first_job = put_customer(engine, tenant.id, "c-30", {"name": "Old Name Traders"})
+    run_session_losing(server, tenant, Recorder(quickbooks, lose=lambda request: "CustomerAddRq" in request))
+    _, second_job = put_customer(engine, tenant.id, "c-30", {"name": "New Name Traders"})
+    assert second_job != first_job, "a push in doubt is never reused: the new one waits for it"
+
+    assert run_session(server, tenant, quickbooks).ok
+
+    renamed = qb_customer(company, "New Name Traders")
+    assert not any(c.name == "Old Name Traders" for c in company.customers.values())
+    assert len(company.customers) == 3
+    assert row(engine, "customers", row_id)["qb_list_id"] == renamed.list_id
+    assert [job(engine, j)["status"] for j in (first_job, second_job)] == ["done", "done"]

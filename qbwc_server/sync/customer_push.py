@@ -81,7 +81,7 @@ class CustomerPushHandler(PushHandler):
 
     def build_reread(self, ctx: PushContext, row: Mapping[str, Any]) -> str:
         if (ctx.job.params or {}).get("reread") == "name":
-            return _query(ctx, str(ctx.job.id), full_name=_name(row))
+            return _query(ctx, str(ctx.job.id), full_names=(_name(row),))
         return _query(ctx, str(ctx.job.id), list_id=row["qb_list_id"])
 
     def build_lookup(self, ctx: PushContext, row: Mapping[str, Any]) -> str:
@@ -91,7 +91,9 @@ class CustomerPushHandler(PushHandler):
         to_read = _list_id_to_read(row, params) or row["qb_list_id"]
         if to_read:
             return _query(ctx, str(ctx.job.id), list_id=to_read)
-        return _query(ctx, str(ctx.job.id), full_name=_name(row))
+        # the name sent may differ from the body's now (a PUT renamed it meanwhile): ask for both
+        names = tuple(dict.fromkeys(n for n in (_name(row), row["name"]) if n))
+        return _query(ctx, str(ctx.job.id), full_names=names)
 
     # -- answers ----------------------------------------------------------------------------------
 
@@ -128,17 +130,12 @@ class CustomerPushHandler(PushHandler):
             return self.apply_reread(ctx, row, rs, status)
         if _list_id_to_read(row, params):
             return self._bound_read(ctx, row, _first(rs))
-        found = _first(rs)
         if row["qb_list_id"]:  # a Mod whose answer was lost
+            found = _first(rs)
             if found is None:
                 return self._deleted(ctx, row, f"QuickBooks has no customer {row['qb_list_id']} any more")
             return self._merge(ctx, row, found)
-        if found is None:  # the Add did not happen
-            return self.again_as_write("the lost CustomerAdd is not in QuickBooks: added now", params)
-        guid = customer_guid(ctx.tenant_id, str(row.get("commerce_id") or row["id"]))
-        if found.external_guid and found.external_guid.lower() == guid.lower():
-            return self._adopt(ctx, row, found)
-        return self._name_in_use(ctx, row, found)
+        return self._lost_add(ctx, row, [parse_customer_ret(ret) for ret in rs.iter("CustomerRet")])
 
     def refused(self, ctx: PushContext, row: Mapping[str, Any], status: ResponseStatus) -> JobResult:
         code, said = status.code, f"QuickBooks {status.code}: {status.message}"
@@ -160,6 +157,21 @@ class CustomerPushHandler(PushHandler):
         return super().refused(ctx, row, status)
 
     # -- steps ------------------------------------------------------------------------------------
+
+    def _lost_add(self, ctx: PushContext, row: Mapping[str, Any], found: list[Customer]) -> JobResult:
+        """What QuickBooks has under our name(s): ours by ExternalGUID is adopted; the same person
+        is bound and modified; another customer of our name needs a person; nothing: the Add."""
+        guid = customer_guid(ctx.tenant_id, str(row.get("commerce_id") or row["id"])).lower()
+        ours = next((c for c in found if (c.external_guid or "").lower() == guid), None)
+        if ours is not None:
+            return self._adopt(ctx, row, ours)
+        name = _name(row).upper()
+        found.sort(key=lambda c: c.name.upper() != name)  # the one of our current name first
+        body = dict(row.get("commerce_body") or {})
+        same = next((c for c in found if fields.same_person(body, c)), None)
+        if same is not None or (found and found[0].name.upper() == name):
+            return self._name_in_use(ctx, row, same or found[0])
+        return self.again_as_write("the lost CustomerAdd is not in QuickBooks: added now", ctx.job.params)
 
     def _adopt(self, ctx: PushContext, row: Mapping[str, Any], customer: Customer) -> JobResult:
         """QuickBooks has our customer as `customer`: bind, land, synced."""
@@ -261,14 +273,10 @@ def _list_id_to_read(row: Mapping[str, Any], params: Mapping[str, Any]) -> str |
 
 
 def _query(
-    ctx: PushContext, request_id: str, *, list_id: str | None = None, full_name: str | None = None
+    ctx: PushContext, request_id: str, *, list_id: str | None = None, full_names: tuple[str, ...] = ()
 ) -> str:
     assert ctx.version is not None
-    query = ListQuery(
-        list_ids=(list_id,) if list_id else (),
-        full_names=(full_name,) if full_name else (),
-        request_id=request_id,
-    )
+    query = ListQuery(list_ids=(list_id,) if list_id else (), full_names=full_names, request_id=request_id)
     return build_customer_query_rq(query, ctx.version)
 
 

@@ -10,13 +10,15 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import Engine, text
 
+from qbwc_server.models import JobKind
 from qbwc_server.qbxml.customer_writes import customer_guid
 from qbwc_server.queue import enqueue
 from qbwc_server.simulator.company import Company, Customer
 from qbwc_server.simulator.list_generator import add_lists
 from qbwc_server.simulator.quickbooks import SimulatedQuickBooks
 from qbwc_server.simulator.records import Address
-from qbwc_server.sync.push import sync_error
+from qbwc_server.sync.customer_fields import bind
+from qbwc_server.sync.push import plan_push, sync_error
 from qbwc_server.testing import BackgroundServer
 from tests.conftest import TenantCredentials
 from tests.pushing import (
@@ -32,6 +34,8 @@ from tests.pushing import (
 from tests.xsd import assert_valid_qbxml
 
 pytestmark = [pytest.mark.slow, pytest.mark.protocol]
+#: A raw job standing in for an order push that waits for its customer.
+ORDER_STANDIN = '<CustomerQueryRq requestID="1"><MaxReturned>1</MaxReturned></CustomerQueryRq>'
 
 EVERYTHING = {
     "name": "Peachtree Outfitters",
@@ -272,7 +276,7 @@ def test_3100_for_another_customer_needs_mapping_and_holds_what_depends_on_it(
     )
     with engine.begin() as conn:  # an order of this customer, waiting for it
         order_job = enqueue(
-            conn, tenant.id, "raw_qbxml", request_body="<CustomerQueryRq/>", depends_on=[job_id]
+            conn, tenant.id, JobKind.RAW_QBXML, request_body=ORDER_STANDIN, depends_on=[job_id]
         )
 
     report = run_session(server, tenant, quickbooks)
@@ -293,6 +297,30 @@ def test_3100_for_another_customer_needs_mapping_and_holds_what_depends_on_it(
     assert failed["status"] == "failed" and error["fix"] in failed["last_message"]
     held = job(engine, order_job)
     assert held["status"] == "blocked" and "Acme Hardware" in held["last_message"]
+
+    # The admin links it (what POST /customers/{id}/link does): what waited goes by itself.
+    with engine.begin() as conn:
+        assert bind(conn, tenant.id, row_id, acme_id) is None
+        conn.execute(
+            text("UPDATE customers SET edit_sequence = NULL, sync_state = 'pending' WHERE id = :id"),
+            {"id": row_id},
+        )
+        assert plan_push(conn, tenant.id, "customers.push", row_id) == job_id
+    assert job(engine, order_job)["status"] == "queued"
+
+    report = run_session(server, tenant, quickbooks)
+    assert report.ok, report.errors
+
+    acme = qb_customer(company, "Acme Hardware")
+    assert acme.email == "x@other.example", "our fields go onto the linked customer"
+    assert (
+        row(engine, "customers", row_id)["sync_state"],
+        row(engine, "customers", row_id)["qb_list_id"],
+    ) == (
+        "synced",
+        acme_id,
+    )
+    assert [job(engine, j)["status"] for j in (job_id, order_job)] == ["done", "done"]
 
 
 def test_3100_against_a_name_of_the_other_lists_needs_a_rename(

@@ -27,6 +27,7 @@ has no ListID yet; re-linking is what `POST /customers/{id}/link` is for.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -154,7 +155,8 @@ class CustomerPushHandler(PushHandler):
         if code == 3140 and label and label not in params.get("omit", ()):
             omit = [*params.get("omit", ()), label]
             return self._step(ctx, f"{said}; sent again without it", {**params, "omit": omit})
-        return super().refused(ctx, row, status)
+        result = super().refused(ctx, row, status)
+        return result if result.outcome is Outcome.RETRY else _start_over(result)
 
     # -- steps ------------------------------------------------------------------------------------
 
@@ -199,7 +201,7 @@ class CustomerPushHandler(PushHandler):
             message = f"QuickBooks has no customer with ListID {list_id}"
             fix = "Correct qb_list_id (the QuickBooks customer's ListID), or leave it out to add it."
             set_sync_state(ctx.conn, self.table, int(row["id"]), SyncState.FAILED, message=message, fix=fix)
-            return JobResult.fail(Outcome.NEEDS_ADMIN, f"{message}. {fix}")
+            return _start_over(JobResult.fail(Outcome.NEEDS_ADMIN, f"{message}. {fix}"))
         return self._bind_then_modify(ctx, row, customer, f"bound to QuickBooks customer {customer.list_id}")
 
     def _name_in_use(self, ctx: PushContext, row: Mapping[str, Any], found: Customer | None) -> JobResult:
@@ -244,14 +246,14 @@ class CustomerPushHandler(PushHandler):
         fix = ("Link this customer to an existing QuickBooks customer (POST /customers/{id}/link), or let"
                " deleted customers be added again (push setting readd_deleted).")  # fmt: skip
         set_sync_state(ctx.conn, self.table, row_id, SyncState.FAILED, message=message, fix=fix)
-        return JobResult.fail(Outcome.NEEDS_ADMIN, f"{message}. {fix}")
+        return _start_over(JobResult.fail(Outcome.NEEDS_ADMIN, f"{message}. {fix}"))
 
     def _needs_mapping(
         self, ctx: PushContext, row: Mapping[str, Any], message: str, *, fix: str
     ) -> JobResult:
         set_sync_state(ctx.conn, self.table, int(row["id"]), SyncState.NEEDS_MAPPING, message=message,
                        quickbooks_code=3100, fix=fix)  # fmt: skip
-        return JobResult.fail(Outcome.NEEDS_ADMIN, f"{message}. {fix}", 3100)
+        return _start_over(JobResult.fail(Outcome.NEEDS_ADMIN, f"{message}. {fix}", 3100))
 
     def _step(
         self, ctx: PushContext, message: str, params: Mapping[str, Any], *, write: bool = False
@@ -261,6 +263,12 @@ class CustomerPushHandler(PushHandler):
         if ctx.job.attempts >= MAX_STEPS:
             return JobResult(Action.FAIL, Outcome.RETRY, f"{message} (backing off)", params=kept)
         return JobResult(Action.RESTART, message=message, params=kept)
+
+
+def _start_over(result: JobResult) -> JobResult:
+    """A job that waits for a person forgets its steps: once the admin links or renames the
+    customer, its retry starts from the row as it is then."""
+    return dataclasses.replace(result, params={})
 
 
 def _list_id_to_read(row: Mapping[str, Any], params: Mapping[str, Any]) -> str | None:

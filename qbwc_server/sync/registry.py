@@ -6,6 +6,8 @@ import functools
 import json
 
 from qbwc_server.sync.base import JobHandler
+from qbwc_server.sync.customer_push import CustomerPushHandler
+from qbwc_server.sync.list_push import ListPushHandler
 from qbwc_server.sync.order_push import OrderPushHandler
 from qbwc_server.sync.payment_push import PaymentPushHandler
 from qbwc_server.sync.pull import PullHandler
@@ -14,8 +16,9 @@ from qbwc_server.sync.raw import RawQbxmlHandler
 
 _HANDLERS: dict[str, JobHandler] = {RawQbxmlHandler.kind: RawQbxmlHandler()}
 _HANDLERS.update((spec.kind, PullHandler(spec)) for spec in PULLS)
-_HANDLERS[OrderPushHandler.kind] = OrderPushHandler()
-_HANDLERS[PaymentPushHandler.kind] = PaymentPushHandler()
+_HANDLERS.update(
+    (h.kind, h) for h in (CustomerPushHandler(), ListPushHandler(), OrderPushHandler(), PaymentPushHandler())
+)
 
 
 def register(handler: JobHandler) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, text
 
 from qbwc_server.simulator.company import Company
 from qbwc_server.simulator.generator import generate_company
+from qbwc_server.simulator.preferences import Preferences
 from qbwc_server.simulator.quickbooks import SimulatedQuickBooks
 from qbwc_server.simulator.webconnector import SessionReport, SimulatedWebConnector
 from qbwc_server.sync.push import plan_push
@@ -90,6 +91,16 @@ class Shop:
         return rows[0]
 
     def preferences(self, **values: Any) -> None:
+        """The company's edition and preferences, in QuickBooks (what the next session's HCP
+        response says, and what the server stores from it) and as stored until then."""
+        wanted = {**PREMIER, **values}
+        self.quickbooks.inner.preferences = Preferences(
+            edition=wanted["edition"],
+            class_tracking=wanted["class_tracking"],
+            sales_tax=wanted["sales_tax"],
+            estimates=wanted["estimates"],
+            sales_orders_enabled=wanted["sales_orders"] is not False,
+        )
         self.sql(
             "UPDATE tenants SET company_preferences = CAST(:p AS jsonb) WHERE id = :t",
             p=json.dumps({**PREMIER, **values}),

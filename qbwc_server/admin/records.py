@@ -73,7 +73,7 @@ def put_customer(conn: Connection, tenant_id: int, commerce_id: str, body: Mappi
         row = _bind(conn, tenant_id, commerce_id, row, str(body["qb_list_id"]))
         columns["qb_list_id"] = body["qb_list_id"]
     row_id = _save(conn, "customers", tenant_id, commerce_id, row, columns, body)
-    if "shipping_addresses" in body:
+    if "shipping_addresses" in body and (row is None or not in_quickbooks(row)):
         _replace_ship_tos(conn, tenant_id, row_id, body["shipping_addresses"])
     job_id = plan_push(conn, tenant_id, "customers.push", row_id)
     _settle_state(conn, "customers", row_id, job_id, "what it depends on")
@@ -314,10 +314,16 @@ def _save(
 ) -> int:
     """Insert or update the row's commerce columns and its `commerce_body`; returns its id.
 
+    A row QuickBooks already has keeps QuickBooks' values in its columns until the push lands
+    QuickBooks' answer: only `commerce_body` changes. The push's 3200 merge compares QuickBooks'
+    new values with those columns, and a lost Add is looked up by them.
+
     Two PUTs creating one id at once: the second waits on the unique index, then updates the
     row the first created (as if it had come second).
     """
     values = {**columns, "commerce_body": body}
+    if row is not None and in_quickbooks(row):
+        values = {k: v for k, v in values.items() if k in ("commerce_body", "qb_list_id")}
     params = {f"v_{i}": _bindable(v) for i, v in enumerate(values.values())}
     placeholders = [_placeholder(f"v_{i}", v) for i, v in enumerate(values.values())]
     sets = ", ".join(f"{column} = {p}" for column, p in zip(values, placeholders, strict=True))
@@ -338,6 +344,11 @@ def _save(
         {"id": row["id"], **params},
     )
     return int(row["id"])
+
+
+def in_quickbooks(row: Mapping[str, Any]) -> bool:
+    """Whether QuickBooks has the record (a ListID or TxnID with its EditSequence)."""
+    return bool((row.get("qb_list_id") or row.get("qb_txn_id")) and row.get("edit_sequence"))
 
 
 def _placeholder(name: str, value: Any) -> str:

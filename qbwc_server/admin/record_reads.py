@@ -21,6 +21,7 @@ from sqlalchemy import Connection, text
 
 from qbwc_server.errors import QbwcError
 from qbwc_server.models import SyncState
+from qbwc_server.qbxml.errors import explain_status
 from qbwc_server.qbxml.formats import transliterate
 from qbwc_server.sync.push import sync_error
 
@@ -97,17 +98,60 @@ def require_row(
 
 def get_record(conn: Connection, kind: Kind, tenant_id: int, commerce_id: str) -> dict[str, Any]:
     """The record as the API shows it (`record_view`); RecordNotFound for an unknown id."""
-    return record_view(kind, require_row(conn, kind, tenant_id, commerce_id))
+    row = require_row(conn, kind, tenant_id, commerce_id)
+    return record_view(kind, row, push_job_of(conn, kind, row))
 
 
-def record_view(kind: Kind, row: Mapping[str, Any]) -> dict[str, Any]:
+def push_job_of(conn: Connection, kind: Kind, row: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The record's newest push job that is not done: its status tells what the row cannot
+    (a lost answer being checked, a dependency holding it)."""
+    job = (
+        conn.execute(
+            text("""
+                SELECT status, last_message, last_status_code FROM jobs
+                WHERE tenant_id = :t AND kind = :k AND entity_ref = :r AND status <> 'done'
+                  AND kind LIKE '%.push' AND entity_ref IS NOT NULL
+                ORDER BY id DESC LIMIT 1
+            """),
+            {"t": row["tenant_id"], "k": KINDS[kind].push_kind, "r": str(row["id"])},
+        )
+        .mappings()
+        .first()
+    )
+    return dict(job) if job is not None else None
+
+
+def sync_view(row: Mapping[str, Any], job: Mapping[str, Any] | None) -> tuple[str, dict[str, Any] | None]:
+    """API.md's sync state and error: the row's, unless its push job says more about a pending
+    row — sent with its answer lost (`unconfirmed`), held by a dependency (`waiting`), or given up
+    on by the queue (`failed`)."""
+    state, error = str(row["sync_state"]), sync_error(row)
+    if job is None or state != "pending":
+        return state, error
+    message, code = job.get("last_message"), job.get("last_status_code")
+    if job["status"] == "unconfirmed":
+        return "unconfirmed", {
+            "message": message or "sent to QuickBooks and its answer was lost",
+            "quickbooks_code": None,
+            "fix": "Nothing to do: QuickBooks is checked for it on the next session before anything"
+            " is sent again.",
+        }
+    if job["status"] == "blocked":
+        return "waiting", {"message": message, "quickbooks_code": code, "fix": None}
+    if job["status"] in ("failed", "dead"):
+        fix = explain_status(code).fix if code else None
+        return "failed", {"message": message, "quickbooks_code": code, "fix": fix}
+    return state, error
+
+
+def record_view(kind: Kind, row: Mapping[str, Any], job: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """`{"id", …the last body accepted, qb_list_id|qb_txn_id, qb_edit_sequence, sync}`.
 
     QuickBooks' id comes from the row, not the body: a customer bound by `link` or found by a
     push's look-up shows it even when no PUT carried it.
     """
     qb_id = KINDS[kind].qb_id
-    error = sync_error(row)
+    state, error = sync_view(row, job)
     updated_at: dt.datetime | None = row.get("updated_at")
     return {
         "id": row["commerce_id"],
@@ -115,8 +159,8 @@ def record_view(kind: Kind, row: Mapping[str, Any]) -> dict[str, Any]:
         qb_id: row.get(qb_id),
         "qb_edit_sequence": row.get("edit_sequence"),
         "sync": {
-            "state": row["sync_state"],
-            "error": None if error is None else {"code": row["sync_state"], **error},
+            "state": state,
+            "error": None if error is None else {"code": state, **error},
             "updated_at": updated_at.isoformat() if updated_at is not None else None,
         },
     }

@@ -36,6 +36,7 @@ from qbwc_server.admin.record_reads import (
     party_columns,
     party_of,
     push_in_flight,
+    push_job_of,
     record_view,
     require_row,
     state_after_planning,
@@ -384,5 +385,5 @@ def _release_waiting_rows(conn: Connection, job_id: int) -> None:
 
 def _view(conn: Connection, kind: Kind, row_id: int) -> dict[str, Any]:
     table = KINDS[kind].table
-    row = conn.execute(text(f"SELECT * FROM {table} WHERE id = :id"), {"id": row_id}).mappings().one()
-    return record_view(kind, dict(row))
+    row = dict(conn.execute(text(f"SELECT * FROM {table} WHERE id = :id"), {"id": row_id}).mappings().one())
+    return record_view(kind, row, push_job_of(conn, kind, row))

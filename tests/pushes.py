@@ -109,7 +109,8 @@ class Shop:
 
     def push_settings(self, **values: Any) -> None:
         self.sql(
-            "UPDATE tenants SET settings = jsonb_set(settings, '{push}', CAST(:p AS jsonb)) WHERE id = :t",
+            "UPDATE tenants SET settings = jsonb_set(settings, '{push}',"
+            " coalesce(settings -> 'push', '{}') || CAST(:p AS jsonb)) WHERE id = :t",
             p=json.dumps(values),
             t=self.tenant.id,
         )

@@ -40,7 +40,7 @@ def synced_tenant(make_tenant: Callable[..., TenantCredentials], engine: Engine)
     credentials: TenantCredentials = make_tenant("wholesale", pulls=True)
     with engine.begin() as conn:
         conn.execute(
-            text("UPDATE tenants SET settings = CAST(:s AS jsonb) WHERE id = :id"),
+            text("UPDATE tenants SET settings = settings || CAST(:s AS jsonb) WHERE id = :id"),
             {"s": f'{{"pull_page_size": {PAGE}}}', "id": credentials.id},
         )
     return credentials

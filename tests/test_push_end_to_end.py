@@ -13,13 +13,14 @@ import os
 import random
 import signal
 import subprocess
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from qbwc_server.admin import tokens
 from qbwc_server.simulator import lose_writes
@@ -97,8 +98,19 @@ def session(url: str, tenant: TenantCredentials, qb: Any, **faults: Any) -> Sess
 
 
 @pytest.fixture
+def tenant(make_tenant: Callable[..., TenantCredentials]) -> TenantCredentials:
+    """A company whose first session pulls it whole (items included: an order names them by SKU)."""
+    return make_tenant("shop", pulls=True)
+
+
+@pytest.fixture
 def commerce(server: BackgroundServer, engine: Engine, tenant: TenantCredentials) -> Commerce:
     return Commerce(server.base_url, tokens.issue_tenant_token(engine, tenant.name))
+
+
+def first_sync(url: str, tenant: TenantCredentials, qb: Any) -> None:
+    report = session(url, tenant, qb)
+    assert report.outcome == "ok", report.errors
 
 
 def test_a_new_customers_first_order_goes_in_one_session_customer_first(
@@ -106,6 +118,7 @@ def test_a_new_customers_first_order_goes_in_one_session_customer_first(
 ) -> None:
     books = company()
     qb = SimulatedQuickBooks(books)
+    first_sync(server.base_url, tenant, qb)
     commerce.put("/customers/c-new", customer(1))
     commerce.put("/orders/o-new", order(1, "c-new", skus_of(books)))
     report = session(server.base_url, tenant, qb)
@@ -131,6 +144,7 @@ def test_an_offline_backlog_goes_out_on_reconnect_in_order_with_no_manual_step(
     books = company()
     qb = SimulatedQuickBooks(books)
     skus = skus_of(books)
+    first_sync(server.base_url, tenant, qb)
     down = session(server.base_url, tenant, qb, quickbooks_not_running=True)
     assert down.outcome != "ok"
     for i in range(5):
@@ -182,35 +196,51 @@ def test_fault_run_every_record_in_quickbooks_exactly_once(
     qb = SimulatedQuickBooks(books)
     skus = skus_of(books)
     url = gunicorn()
+    first_sync(url, tenant, qb)
     commerce = Commerce(url, tokens.issue_tenant_token(engine, tenant.name))
     rng = random.Random(5)
     for i in range(customers):
         commerce.put(f"/customers/c-{i}", customer(i))
-    for i in range(orders):
-        commerce.put(f"/orders/o-{i}", order(i, f"c-{i % customers}", skus))
-    for i in range(payments):
-        commerce.put(f"/payments/p-{i}", payment(i, f"c-{rng.randrange(customers)}"))
 
+    def put_share(part: int) -> None:
+        """A third of the orders and payments: they keep arriving between (and during) faults."""
+        for i in range(part, orders, 3):
+            commerce.put(f"/orders/o-{i}", order(i, f"c-{i % customers}", skus))
+        for i in range(part, payments, 3):
+            commerce.put(f"/payments/p-{i}", payment(i, f"c-{rng.randrange(customers)}"))
+
+    put_share(0)
+    session(url, tenant, qb, lose_responses=lose_writes(0.2, seed=1))
+    put_share(1)
+    # a worker SIGKILLed while a session runs: that call fails, the session is abandoned
+    killer = threading.Timer(0.3, lambda: os.kill(workers_of(url)[0], signal.SIGKILL))
+    killer.start()
+    session(url, tenant, qb, abandon_after=3, abandon_processed=True)
+    killer.join()
+    url = gunicorn()  # the whole server restarted
+    commerce = Commerce(url, commerce.token)
+    put_share(2)
     faults: list[dict[str, Any]] = [
-        {"lose_responses": lose_writes(0.2, seed=1)},
-        {"abandon_after": 2, "abandon_processed": True},
         {"lose_responses": lose_writes(0.2, seed=2), "after_lost_response": "stop"},
+        {"abandon_after": 2, "abandon_processed": True},
+        {"lose_responses": lose_writes(0.2, seed=3)},
     ]
-    for n in range(12):
-        if n == 3:  # a worker SIGKILLed while a session runs: its call fails, the next poll goes on
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(workers_of(url)[0], signal.SIGKILL)
-        if n == 5:
-            url = gunicorn()  # the whole server restarted
-            commerce = Commerce(url, commerce.token)
+    for n in range(6):
         # an abandoned session is taken over by the next authenticate: its reads are queued again,
         # its writes unconfirmed (looked up in QuickBooks before anything is sent again)
         session(url, tenant, qb, **faults[n % len(faults)])
     for _ in range(10):  # then the Web Connector polls normally until nothing is left
-        report = session(url, tenant, qb)
-        if report.outcome == "no work":
+        if session(url, tenant, qb).outcome == "no work":
             break
 
+    with engine.connect() as conn:  # the faults hit writes QuickBooks had done: found, not re-sent
+        adopted = conn.execute(
+            text("""
+                SELECT count(*) FROM jobs
+                WHERE kind = 'orders.push' AND last_message LIKE 'found in QuickBooks%'
+            """)
+        ).scalar_one()
+    assert adopted > 0
     refs = Counter(o.ref_number for o in books.sales_orders.values())
     assert {ref: n for ref, n in refs.items() if n > 1} == {}
     assert set(refs) >= {f"E{i:06d}" for i in range(orders)}

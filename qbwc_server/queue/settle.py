@@ -186,10 +186,21 @@ def _hold_dependents(conn: Connection, job_id: int, status: JobStatus | str, rea
     it is confirmed, unless a look-up will settle it by itself."""
     if status in HOLDING:
         block_dependents(conn, job_id, f"waiting on job {job_id}, which is {status}: {reason}")
-    elif status == JobStatus.UNCONFIRMED:
+    elif status == JobStatus.UNCONFIRMED and not _looks_itself_up(conn, job_id):
         block_dependents(
             conn, job_id, f"waiting on job {job_id}: it may or may not have reached QuickBooks ({reason})"
         )
+
+
+def _looks_itself_up(conn: Connection, job_id: int) -> bool:
+    """Whether an unconfirmed job is claimed again to look in QuickBooks by itself (a push): its
+    dependents just wait, queued, for that look-up to settle it — blocking them would leave them
+    held once it is done."""
+    return bool(
+        conn.execute(
+            text("SELECT if_unanswered = 'look_up' FROM jobs WHERE id = :id"), {"id": job_id}
+        ).scalar()
+    )
 
 
 _BLOCK_DEPENDENTS = text("""

@@ -87,6 +87,40 @@ def decimal_of(value: object) -> Decimal | None:
     return Decimal(str(value)) if value is not None and value != "" else None
 
 
+def same_item(full_name: str | None, sku: object) -> bool:
+    """Whether QuickBooks' item (by full name) is the line's SKU: the same full name, or a
+    sub-item whose own name is the SKU ("Parent:SKU")."""
+    wanted, held = str(sku or "").upper(), (full_name or "").upper()
+    return bool(wanted) and (held == wanted or held.rsplit(":", 1)[-1] == wanted)
+
+
+def item_full_names(conn: Connection, tenant_id: int, skus: Sequence[str]) -> dict[str, str]:
+    """SKU -> the FullName QuickBooks knows the item by, from the items mirror.
+
+    The commerce side knows an item by its name; a sub-item's ItemRef must carry its full name
+    ("Parent:Child") or QuickBooks answers 3140. A SKU that is already a full name, or that no
+    item (or more than one) is named, goes as it is.
+    """
+    if not skus:
+        return {}
+    rows = conn.execute(
+        text("""
+            SELECT name, full_name FROM items
+            WHERE tenant_id = :t AND deleted_at IS NULL AND (name = ANY(:s) OR full_name = ANY(:s))
+        """),
+        {"t": tenant_id, "s": list(set(skus))},
+    ).all()
+    full = {row.full_name for row in rows}
+    by_name: dict[str, set[str]] = {}
+    for row in rows:
+        by_name.setdefault(row.name, set()).add(row.full_name)
+    return {
+        sku: next(iter(by_name[sku]))
+        for sku in skus
+        if sku not in full and len(by_name.get(sku, ())) == 1
+    }
+
+
 def order_fields(
     ctx: PushContext,
     row: Mapping[str, Any],
@@ -97,6 +131,8 @@ def order_fields(
     """The order as it goes out: the body's fields, the tenant's defaults where it has none, and
     nothing of what an earlier 3140 showed QuickBooks lacks (`omit`)."""
     tax = None if "sales_tax_code" in omit else defaults.sales_tax_code(ctx)
+    lines = body.get("lines") or ()
+    names = item_full_names(ctx.conn, ctx.tenant_id, [str(line["sku"]) for line in lines])
     return OrderFields(
         customer_list_id=customer_list_id,
         ref_number=body.get("number"),
@@ -113,13 +149,13 @@ def order_fields(
         external_guid=external_guid(ctx.tenant_id, "orders", str(row["commerce_id"])),
         lines=tuple(
             OrderLine(
-                sku=str(line["sku"]),
+                sku=names.get(str(line["sku"]), str(line["sku"])),
                 description=line.get("description") or None,
                 quantity=decimal_of(line.get("quantity")),
                 rate=decimal_of(line.get("rate")),
                 sales_tax_code=tax,
             )
-            for line in body.get("lines") or ()
+            for line in lines
         ),
     )
 
@@ -140,7 +176,7 @@ def match_line_ids(
         candidate = line_ids.get(str(line.get("line_id"))) if line.get("line_id") else None
         if candidate is None and position < len(existing):
             txn_line_id, item = existing[position]
-            if (item or "").upper() == str(line.get("sku") or "").upper():
+            if same_item(item, line.get("sku")):
                 candidate = txn_line_id
         if candidate is not None and (candidate not in known or candidate in taken):
             candidate = None
@@ -158,7 +194,7 @@ def line_ids_of(body: Mapping[str, Any], order: SalesOrder) -> str | None:
         for line, ret_line in zip(body.get("lines") or (), order.lines, strict=False)
         if line.get("line_id")
         and ret_line.item is not None
-        and (ret_line.item.full_name or "").upper() == str(line.get("sku") or "").upper()
+        and same_item(ret_line.item.full_name, line.get("sku"))
     }
     return json.dumps(pairs) if pairs else None
 

@@ -127,3 +127,19 @@ def test_sync_state_keeps_quickbooks_code_and_fix(engine: Engine, tenant: Tenant
         "quickbooks_code": None,
         "fix": None,
     }
+
+
+def test_what_waits_on_a_push_whose_answer_was_lost_goes_once_its_look_up_finds_it(
+    engine: Engine, tenant: TenantCredentials
+) -> None:
+    customer_job = plan(engine, tenant.id, customer_row(engine, tenant.id))
+    order_job = plan(engine, tenant.id, 7, kind="orders.push", depends_on=[customer_job])
+    send(engine, tenant.id)
+    with engine.begin() as conn:
+        queue.release_leases(conn, "t-1")  # the session ended before the answer came
+    assert (status(engine, customer_job), status(engine, order_job)) == ("unconfirmed", "queued")
+    looking = send(engine, tenant.id)
+    assert (looking.id, looking.unconfirmed) == (customer_job, True)
+    with engine.begin() as conn:
+        queue.settle(conn, customer_job, JobResult(queue.Action.DONE, message="found in QuickBooks"))
+    assert send(engine, tenant.id).id == order_job

@@ -8,6 +8,7 @@ errors) take a short transaction. Any worker can serve any call of any session.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import secrets
@@ -299,12 +300,22 @@ def _read_host(hcp_response: str | None, country: str | None) -> tuple[HostInfo,
     company's edition and preferences as JSON for `tenants.company_preferences` (None when
     nothing could be read: the stored ones are kept). Parsed once for both."""
     if hcp_response and hcp_response.strip():
-        try:
-            messages = response_messages(parse_xml(hcp_response))
-        except QbxmlError as exc:
-            log.warning("sendRequestXML: unreadable HCP response (%s); using qbXMLMajorVers", safe(exc))
+        read = _parse_hcp(hcp_response)
+        if isinstance(read, str):
+            log.warning("sendRequestXML: unreadable HCP response (%s); using qbXMLMajorVers", read)
         else:
-            preferences = CompanyPreferences.from_messages(messages)
-            stored = None if preferences == CompanyPreferences() else json.dumps(preferences.to_json())
-            return HostInfo.from_messages(messages), stored
+            return read
     return HostInfo(product=None, version=None, country=country, supported_versions=()), None
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_hcp(hcp_response: str) -> tuple[HostInfo, str | None] | str:
+    """The HCP response read (or why it could not be). A company's Web Connector sends the same
+    text every session, so a worker parses it once, not on every session's first call."""
+    try:
+        messages = response_messages(parse_xml(hcp_response))
+    except QbxmlError as exc:
+        return safe(exc)
+    preferences = CompanyPreferences.from_messages(messages)
+    stored = None if preferences == CompanyPreferences() else json.dumps(preferences.to_json())
+    return HostInfo.from_messages(messages), stored

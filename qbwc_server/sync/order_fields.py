@@ -87,6 +87,20 @@ def decimal_of(value: object) -> Decimal | None:
     return Decimal(str(value)) if value is not None and value != "" else None
 
 
+def customer_list_id(ctx: PushContext, table: str, row: Mapping[str, Any], body: Mapping[str, Any]) -> str:
+    """The ListID of the transaction's customer; one not in QuickBooks yet holds the transaction
+    behind the customer's push (NotSent/Deferred from `hold_behind`)."""
+    list_id, customer = customer_of(ctx, body)
+    if list_id:
+        return list_id
+    name = (customer or {}).get("name") or body.get("customer_id")
+    raise hold_behind(
+        ctx, table, int(row["id"]), "customers.push", customer["id"] if customer else None,
+        f"waiting for the customer {name} to be added to QuickBooks",
+        f"Push the customer {name} again (PUT /customers), or link it to its QuickBooks customer",
+    )  # fmt: skip
+
+
 def same_item(full_name: str | None, sku: object) -> bool:
     """Whether QuickBooks' item (by full name) is the line's SKU: the same full name, or a
     sub-item whose own name is the SKU ("Parent:SKU")."""
@@ -115,9 +129,7 @@ def item_full_names(conn: Connection, tenant_id: int, skus: Sequence[str]) -> di
     for row in rows:
         by_name.setdefault(row.name, set()).add(row.full_name)
     return {
-        sku: next(iter(by_name[sku]))
-        for sku in skus
-        if sku not in full and len(by_name.get(sku, ())) == 1
+        sku: next(iter(by_name[sku])) for sku in skus if sku not in full and len(by_name.get(sku, ())) == 1
     }
 
 

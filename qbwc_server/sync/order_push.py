@@ -37,8 +37,8 @@ from qbwc_server.sync.base import NotSent
 from qbwc_server.sync.documents import line_row
 from qbwc_server.sync.order_fields import (
     OMITTABLE,
+    customer_list_id,
     customer_of,
-    hold_behind,
     line_ids_of,
     lookup_failed,
     missing_reference,
@@ -213,15 +213,7 @@ class OrderPushHandler(PushHandler):
 
     def _customer(self, ctx: PushContext, row: Mapping[str, Any], body: Mapping[str, Any]) -> str:
         """The customer's ListID; a customer not in QuickBooks yet holds the order behind its push."""
-        list_id, customer = customer_of(ctx, body)
-        if list_id:
-            return list_id
-        name = (customer or {}).get("name") or body.get("customer_id")
-        raise hold_behind(
-            ctx, self.table, int(row["id"]), "customers.push", customer["id"] if customer else None,
-            f"waiting for the customer {name} to be added to QuickBooks",
-            f"Push the customer {name} again (PUT /customers), or link it to its QuickBooks customer",
-        )  # fmt: skip
+        return customer_list_id(ctx, self.table, row, body)
 
     def _target(self, ctx: PushContext, row: Mapping[str, Any]) -> str:
         """SalesOrder, or Estimate where the edition has none and the tenant said so; else NotSent."""

@@ -35,6 +35,7 @@ from qbwc_server.queue.jobs import Action
 from qbwc_server.sync.base import Deferred, NotSent
 from qbwc_server.sync.order_fields import (
     OMITTABLE,
+    customer_list_id,
     customer_of,
     date_of,
     decimal_of,
@@ -196,15 +197,7 @@ class PaymentPushHandler(PushHandler):
     # -- decisions -----------------------------------------------------------------------------
 
     def _customer(self, ctx: PushContext, row: Mapping[str, Any], body: Mapping[str, Any]) -> str:
-        list_id, customer = customer_of(ctx, body)
-        if list_id:
-            return list_id
-        name = (customer or {}).get("name") or body.get("customer_id")
-        raise hold_behind(
-            ctx, self.table, int(row["id"]), "customers.push", customer["id"] if customer else None,
-            f"waiting for the customer {name} to be added to QuickBooks",
-            f"Push the customer {name} again (PUT /customers), or link it to its QuickBooks customer",
-        )  # fmt: skip
+        return customer_list_id(ctx, self.table, row, body)
 
     def _applications(
         self, ctx: PushContext, row: Mapping[str, Any], body: Mapping[str, Any]

@@ -41,8 +41,10 @@ PUSH_TABLES = {
     "orders.push": "sales_orders",
     "payments.push": "payments",
 }
-#: Before pulls (100): a push made while a session runs goes ahead of the next page of a pull;
-#: default list entries before what needs them, customers before their orders, orders before payments.
+#: Among the pulls' priorities (sync/pulls.py: lists 10, customers 20, items 30 …): a first session
+#: brings lists and items into the mirror before the pushes that resolve names against them; then
+#: default list entries before what needs them, customers before their orders, orders before
+#: payments. A pull's next page (priority 0) finishes before anything new starts.
 PUSH_PRIORITY = {"lists.push": 40, "customers.push": 50, "orders.push": 60, "payments.push": 70}
 #: Statuses of a push job that has not left yet: a newer PUT reuses it (it reads the row at send time).
 _NOT_SENT = ("queued", "blocked", "failed", "dead")

@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Engine, text
 
+from qbwc_server.admin.settings import set_push_settings
 from qbwc_server.qbxml.order_writes import external_guid
 from qbwc_server.qbxml.write import write_field, write_request
 from qbwc_server.queue import JobResult, retry_job
@@ -226,6 +227,12 @@ def test_pro_holds_the_order_without_sending_anything(shop: Shop) -> None:
     )
     assert job["status"] == "failed" and job["last_message"] == message
     assert report.close_message is not None and "needs attention" in report.close_message
+    with shop.engine.begin() as conn:  # the admin does what the message says: it goes by itself
+        set_push_settings(conn, shop.tenant.id, orders_as="estimates")
+    assert shop.row("sales_orders", "o-1")["sync_state"] == "pending"
+    assert shop.session().ok
+    assert shop.quickbooks.count("EstimateAddRq") == 1
+    assert shop.row("sales_orders", "o-1")["sync_state"] == "synced"
 
 
 @pytest.mark.skipif(

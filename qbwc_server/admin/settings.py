@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from qbwc_server import queue
 from qbwc_server.config import TenantSettings
 from qbwc_server.qbxml.preferences import SALES_ORDERS_UNAVAILABLE, CompanyPreferences
 from qbwc_server.sync import schedule
@@ -64,7 +65,31 @@ def set_push_settings(conn: Connection, tenant_id: int, **values: Any) -> PushSe
         text("UPDATE tenants SET settings = CAST(:s AS jsonb), updated_at = now() WHERE id = :t"),
         {"s": json.dumps(push.store(current).to_json()), "t": tenant_id},
     )
+    if push.orders_as == "estimates":
+        _release_orders_held_by_edition(conn, tenant_id)
     return push
+
+
+def _release_orders_held_by_edition(conn: Connection, tenant_id: int) -> None:
+    """Orders held because the edition has no sales orders go again (now as estimates), with what
+    waited on them, instead of waiting for an admin to retry each."""
+    held = conn.execute(
+        text("""
+            SELECT id, entity_ref FROM jobs
+            WHERE tenant_id = :t AND kind = 'orders.push' AND status = 'failed'
+              AND last_message LIKE 'Sales orders need QuickBooks Premier or Enterprise%'
+        """),
+        {"t": tenant_id},
+    ).all()
+    for job in held:
+        queue.retry_job(conn, job.id)
+        conn.execute(
+            text("""
+                UPDATE sales_orders SET sync_state = 'pending', sync_error = NULL
+                WHERE id = :id AND tenant_id = :t
+            """),
+            {"id": int(job.entity_ref), "t": tenant_id},
+        )
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from qbwc_server.admin.settings import set_push_settings
 from qbwc_server.qbxml.order_writes import external_guid
 from qbwc_server.qbxml.write import write_field, write_request
 from qbwc_server.queue import JobResult, retry_job
-from qbwc_server.simulator.changes import CHANGES
 from qbwc_server.simulator.records import ItemInventory, SalesOrder
 from qbwc_server.sync import registry
 from qbwc_server.sync.push import PushContext, PushHandler
@@ -235,9 +234,6 @@ def test_pro_holds_the_order_without_sending_anything(shop: Shop) -> None:
     assert shop.row("sales_orders", "o-1")["sync_state"] == "synced"
 
 
-@pytest.mark.skipif(
-    "EstimateAddRq" not in CHANGES, reason="the simulator has no EstimateAdd yet (sim-writes)"
-)
 def test_pro_with_orders_as_estimates_sends_an_estimate(shop: Shop) -> None:
     shop.customer("c-1")
     shop.preferences(edition="pro", sales_orders=False)

@@ -20,7 +20,7 @@ from qbwc_server.simulator.webconnector import SessionReport, SimulatedWebConnec
 from qbwc_server.sync.push import plan_push
 from qbwc_server.testing import BackgroundServer
 from tests.conftest import TenantCredentials
-from tests.xsd import assert_valid_qbxml
+from tests.pushing import Recorder
 
 PREMIER = {
     "edition": "premier",
@@ -30,35 +30,6 @@ PREMIER = {
     "estimates": True,
     "sales_orders": True,
 }
-
-
-class Recorder:
-    """The simulated QuickBooks, with every request document kept and validated; `lose` answers
-    the next `n` documents' processing with an unreadable response (QuickBooks did the work, the
-    answer never arrived in a usable form)."""
-
-    def __init__(self, inner: SimulatedQuickBooks) -> None:
-        self.inner, self.country, self.qbxml_version = inner, inner.country, inner.qbxml_version
-        self.requests: list[str] = []
-        self.lose = 0
-
-    def open_company(self, path: str) -> str:
-        return self.inner.open_company(path)
-
-    def host_response(self) -> str:
-        return self.inner.host_response()
-
-    def process(self, request_xml: str) -> str:
-        assert_valid_qbxml(request_xml)
-        self.requests.append(request_xml)
-        answer = self.inner.process(request_xml)
-        if self.lose > 0:
-            self.lose -= 1
-            return "<QBXML><QBXMLMsgsRs>"  # cut off mid-way: unreadable
-        return answer
-
-    def count(self, tag: str) -> int:
-        return sum(request.count(f"<{tag} ") + request.count(f"<{tag}>") for request in self.requests)
 
 
 @dataclass

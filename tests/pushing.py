@@ -17,6 +17,7 @@ from qbwc_server.simulator.webconnector import SessionReport, SimulatedWebConnec
 from qbwc_server.sync.push import plan_push
 from qbwc_server.testing import BackgroundServer
 from tests.conftest import TenantCredentials
+from tests.xsd import assert_valid_qbxml
 
 
 class LostResponse(WebConnectorError):
@@ -24,13 +25,16 @@ class LostResponse(WebConnectorError):
 
 
 class Recorder:
-    """Hands every request to the simulated QuickBooks and keeps it; `lose(request)` True makes
-    the answer to that request vanish after QuickBooks processed it (the session then stops)."""
+    """Hands every request to the simulated QuickBooks, checked against Intuit's XSD, and keeps it;
+    `lose(request)` True makes the answer to that request vanish after QuickBooks processed it
+    (the session then stops); `unreadable = n` cuts the next n answers off mid-way instead
+    (QuickBooks did the work, the answer arrives unusable)."""
 
     def __init__(self, inner: SimulatedQuickBooks, lose: Callable[[str], bool] | None = None) -> None:
         self.inner, self.country, self.qbxml_version = inner, inner.country, inner.qbxml_version
         self.lose = lose
         self.requests: list[str] = []
+        self.unreadable = 0
 
     def open_company(self, path: str) -> str:
         return self.inner.open_company(path)
@@ -39,12 +43,33 @@ class Recorder:
         return self.inner.host_response()
 
     def process(self, request_xml: str) -> str:
+        assert_valid_qbxml(request_xml)
         self.requests.append(request_xml)
         response = self.inner.process(request_xml)
         if self.lose is not None and self.lose(request_xml):
             self.lose = None  # once
             raise LostResponse("the answer was lost on its way back")
+        if self.unreadable > 0:
+            self.unreadable -= 1
+            return "<QBXML><QBXMLMsgsRs>"
         return response
+
+    def count(self, tag: str) -> int:
+        """How many `tag` elements the requests so far held."""
+        return sum(request.count(f"<{tag} ") + request.count(f"<{tag}>") for request in self.requests)
+
+
+def pulled_tenant(
+    make_tenant: Callable[..., TenantCredentials],
+    engine: Engine,
+    server: BackgroundServer,
+    quickbooks: SimulatedQuickBooks,
+) -> TenantCredentials:
+    """A tenant whose first session pulled the company: its lists and customers are in the mirror."""
+    credentials: TenantCredentials = make_tenant("acme", pulls=True)
+    set_push_settings(engine, credentials.id)
+    assert run_session(server, credentials, quickbooks).ok
+    return credentials
 
 
 def run_session(server: BackgroundServer, tenant: TenantCredentials, processor: Any) -> SessionReport:

@@ -25,6 +25,7 @@ from tests.pushing import (
     Recorder,
     job,
     jobs_of,
+    pulled_tenant,
     put_customer,
     row,
     run_session,
@@ -99,11 +100,7 @@ def tenant(
     server: BackgroundServer,
     quickbooks: SimulatedQuickBooks,
 ) -> TenantCredentials:
-    """A tenant whose first session pulled the company: its lists and customers are in the mirror."""
-    credentials: TenantCredentials = make_tenant("acme", pulls=True)
-    set_push_settings(engine, credentials.id)
-    assert run_session(server, credentials, quickbooks).ok
-    return credentials
+    return pulled_tenant(make_tenant, engine, server, quickbooks)
 
 
 def qb_customer(company: Company, name: str) -> Customer:

@@ -27,6 +27,7 @@ from tests.pushing import (
     Recorder,
     job,
     jobs_of,
+    pulled_tenant,
     put_customer,
     run_session,
     run_session_losing,
@@ -82,10 +83,7 @@ def tenant(
     server: BackgroundServer,
     quickbooks: SimulatedQuickBooks,
 ) -> TenantCredentials:
-    credentials: TenantCredentials = make_tenant("acme", pulls=True)
-    set_push_settings(engine, credentials.id)
-    assert run_session(server, credentials, quickbooks).ok
-    return credentials
+    return pulled_tenant(make_tenant, engine, server, quickbooks)
 
 
 def plan(engine: Engine, tenant_id: int, **push: str) -> list[int]:

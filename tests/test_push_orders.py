@@ -248,7 +248,7 @@ def test_pro_with_orders_as_estimates_sends_an_estimate(shop: Shop) -> None:
 def test_a_lost_answer_is_looked_up_and_adopted_never_sent_twice(shop: Shop) -> None:
     shop.customer("c-1")
     _, job_id = shop.put("sales_orders", "o-1", order_body(shop, "WC5001", "c-1"))
-    shop.quickbooks.lose = 1
+    shop.quickbooks.unreadable = 1
     assert shop.session().ok
     assert shop.quickbooks.count("SalesOrderAddRq") == 1 and shop.quickbooks.count("SalesOrderQueryRq") == 1
     assert len(orders_numbered(shop, "WC5001")) == 1, "exactly one order in QuickBooks"

@@ -197,7 +197,7 @@ def test_without_an_order_quickbooks_auto_applies_it(shop: Shop) -> None:
 def test_a_lost_answer_is_looked_up_and_adopted_exactly_once(shop: Shop) -> None:
     invoice_the_order(shop)
     _, job_id = shop.put("payments", "p-1", payment_body())
-    shop.quickbooks.lose = 1
+    shop.quickbooks.unreadable = 1
     assert shop.session().ok
     assert (
         shop.quickbooks.count("ReceivePaymentAddRq") == 1

@@ -79,6 +79,8 @@ class Database:
         self._engine = engine
         self._durable = durable
         self._conn: Connection | None = None
+        #: What the jobs of one message share and read once (a tenant's settings, say).
+        self.memo: dict[object, object] = {}
 
     @property
     def opened(self) -> bool:

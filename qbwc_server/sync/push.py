@@ -20,8 +20,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, cast
 
 from lxml import etree
 from sqlalchemy import Connection, text
@@ -149,6 +149,8 @@ class PushContext:
     conn: Connection
     job: ClaimedJob
     version: QbxmlVersion | None = None
+    #: Shared by the jobs of one message (`Database.memo`): the tenant is read once for all.
+    memo: dict[object, object] = field(default_factory=dict)
     _settings: PushSettings | None = None
     _preferences: dict[str, Any] | None = None
 
@@ -176,11 +178,15 @@ class PushContext:
         return self._preferences
 
     def _load_tenant(self) -> None:
-        row = self.conn.execute(
-            text("SELECT settings, company_preferences FROM tenants WHERE id = :t"), {"t": self.tenant_id}
-        ).one()
-        self._settings = PushSettings.of(TenantSettings.from_stored(row.settings))
-        self._preferences = dict(row.company_preferences or {})
+        key = ("push tenant", self.tenant_id)
+        if key not in self.memo:
+            row = self.conn.execute(
+                text("SELECT settings, company_preferences FROM tenants WHERE id = :t"), {"t": self.tenant_id}
+            ).one()
+            settings = PushSettings.of(TenantSettings.from_stored(row.settings))
+            self.memo[key] = (settings, dict(row.company_preferences or {}))
+        settings, preferences = cast(tuple[PushSettings, dict[str, Any]], self.memo[key])
+        self._settings, self._preferences = settings, dict(preferences)
 
 
 class PushHandler:
@@ -201,7 +207,7 @@ class PushHandler:
     # -- the contract the session calls (sync/base.py) ---------------------------------------
 
     def build_request(self, db: Database, job: ClaimedJob, version: QbxmlVersion) -> str:
-        ctx = PushContext(db.conn, job, version)
+        ctx = PushContext(db.conn, job, version, memo=db.memo)
         row = self.load(ctx, lock=False)
         if job.unconfirmed:
             return self.build_lookup(ctx, row)

@@ -32,6 +32,7 @@ from tests.console import cli_environment, run_in_process
 #: Table names are a contract (DESIGN.md "Data model"): the commerce side and admins query them.
 TABLES = {
     *("tenants", "qbwc_sessions", "jobs", "job_dependencies", "sync_cursors", "auth_failures", "api_tokens"),
+    "page_sessions",
     *("customers", "customer_ship_addresses", "items", "sales_orders", "sales_order_lines"),
     *("invoices", "invoice_lines", "payments", "payment_applications", "price_levels", "price_level_items"),
     *("sales_reps", "sales_rep_emails", "terms", "customer_types", "classes", "sales_tax_codes"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -21,7 +21,9 @@ from qbwc_server.models import TokenKind
 
 #: What each kind of token starts with: a leaked one is recognisable (secret scanners, logs),
 #: and a tenant token pasted where an admin one belongs is told apart at a glance.
-PREFIXES = {TokenKind.TENANT: "qbwt_", TokenKind.ADMIN: "qbwa_"}
+PREFIXES = {TokenKind.TENANT: "qbwt_", TokenKind.ADMIN: "qbwa_", TokenKind.STATUS_LINK: "qbws_"}
+#: The kinds the JSON API takes: a status link opens only its tenant's read-only page.
+API_KINDS = (TokenKind.TENANT, TokenKind.ADMIN)
 #: Longest header value taken as a token; anything longer is refused without hashing it.
 MAX_TOKEN_LENGTH = 200
 
@@ -97,14 +99,17 @@ def revoke_admin_tokens(conn_or_engine: Connection | Engine) -> int:
         ).rowcount
 
 
-def authenticate_token(conn_or_engine: Connection | Engine, token: str) -> TokenIdentity | None:
-    """Whom `token` speaks for, or None when it is malformed, unknown or revoked.
+def authenticate_token(
+    conn_or_engine: Connection | Engine, token: str, kinds: Sequence[TokenKind] = API_KINDS
+) -> TokenIdentity | None:
+    """Whom `token` speaks for, or None when it is malformed, unknown, revoked or not of `kinds`.
 
     The look-up is by the digest's unique index, so nothing about the token's content decides
     how long a string comparison takes; the digests are compared once more in constant time so
     that stays true whatever the index does.
     """
-    if not token or len(token) > MAX_TOKEN_LENGTH or not token.startswith(tuple(PREFIXES.values())):
+    prefixes = tuple(PREFIXES[kind] for kind in kinds)
+    if not token or len(token) > MAX_TOKEN_LENGTH or not token.startswith(prefixes):
         return None
     wanted = digest(token)
     with _connection(conn_or_engine) as conn:
@@ -116,6 +121,6 @@ def authenticate_token(conn_or_engine: Connection | Engine, token: str) -> Token
             """),
             {"digest": wanted},
         ).first()
-    if row is None or not hmac.compare_digest(bytes(row.token_sha256), wanted):
+    if row is None or not hmac.compare_digest(bytes(row.token_sha256), wanted) or row.kind not in kinds:
         return None
     return TokenIdentity(row.id, TokenKind(row.kind), row.tenant_id, row.tenant_name)

@@ -110,7 +110,8 @@ def record_constraints(table: str, qb_id: str) -> tuple[Any, ...]:
             postgresql_where=text("commerce_id IS NOT NULL"),
         ),
         CheckConstraint(f"sync_state IN ({', '.join(repr(s.value) for s in SyncState)})", name="sync_state"),
-        Index(f"ix_{table}_tenant_id_updated_at", "tenant_id", "updated_at"),
+        # The list endpoints page by (updated_at, id) within a tenant (admin/listings.py).
+        Index(f"ix_{table}_tenant_id_updated_at_id", "tenant_id", "updated_at", "id"),
     )
 
 

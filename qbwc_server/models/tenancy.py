@@ -88,6 +88,9 @@ class QbwcSession(Base):
     jobs_failed: Mapped[int_zero]
     #: The percent receiveResponseXML last answered (the bar never goes backwards).
     progress: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
+    #: The closing line closeConnection answered ("Done: pulled 3 customers, …"), kept for the
+    #: status page and `status` (the jobs it counts may be gone by then).
+    summary: Mapped[str | None]
 
     __table_args__ = (
         CheckConstraint(f"state IN ({', '.join(repr(s.value) for s in SessionState)})", name="state"),
@@ -107,6 +110,8 @@ class TokenKind(enum.StrEnum):
     TENANT = "tenant"
     #: May call every tenant's routes under /api/v1/tenants/{tenant}/, and the cross-tenant ones.
     ADMIN = "admin"
+    #: A per-tenant read-only link to the status page (`/status/t/<token>`).
+    STATUS_LINK = "status_link"
 
 
 class ApiToken(Base):
@@ -115,7 +120,7 @@ class ApiToken(Base):
     __tablename__ = "api_tokens"
 
     id: Mapped[bigint_pk]
-    #: NULL for an admin token.
+    #: NULL for an admin token; set for tenant tokens and status links.
     tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str]
     token_sha256: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
@@ -126,6 +131,21 @@ class ApiToken(Base):
         CheckConstraint(f"kind IN ({', '.join(repr(k.value) for k in TokenKind)})", name="kind"),
         CheckConstraint("(kind = 'admin') = (tenant_id IS NULL)", name="tenant_matches_kind"),
     )
+
+
+class PageSession(Base):
+    """A login to the status page: the cookie holds a random secret, the table only its SHA-256.
+    Revoking the admin token that logged in ends it (cascade)."""
+
+    __tablename__ = "page_sessions"
+
+    id: Mapped[bigint_pk]
+    secret_sha256: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id", ondelete="CASCADE"))
+    #: Sent back in every form of the page and checked on each POST.
+    csrf_token: Mapped[str]
+    created_at: Mapped[created_at]
+    expires_at: Mapped[timestamp] = mapped_column(index=True)
 
 
 class AuthFailure(Base):

@@ -55,7 +55,6 @@ TAKEN_OVER = (
     "A newer Web Connector session of this company started, so this one was over: what it had sent"
     " without an answer was taken back (reads are asked again, writes checked before anything is resent)."
 )
-NOTHING_LEFT = "Nothing left to do in this session."
 #: Sent once a live window passed with nothing to do: the session can only end with progress 100
 #: in answer to a request, and this one is read-only and the cheapest QuickBooks answers.
 CLOSING_REQUEST = '<HostQueryRq requestID="closing"/>'
@@ -202,9 +201,9 @@ class WebConnectorSessions:
             if not row["past_lifetime"] and (row["soon"] or (windowed and row["in_window"])):
                 touch(conn, ticket, error=NOOP)
                 return ""
-            if not windowed:
-                touch(conn, ticket, error=NOTHING_LEFT)
-                return ""
+            # Nothing left (the window passed, or the last job was deferred at build time, e.g. a
+            # payment waiting for its invoice): "" would end the session as an error in the Web
+            # Connector, so the read-only closing request goes and its answer returns 100.
             sql.CLOSING_SENT.on(conn, {"ticket": ticket})
         return wrap_request(CLOSING_REQUEST, version or QbxmlVersion(*MIN_VERSION))
 

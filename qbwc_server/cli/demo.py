@@ -114,7 +114,8 @@ def _database(settings: Settings) -> str:
     if settings.database_url:
         print(f"Database: {libpq_url(settings.database_url)}")
     else:
-        print(f"Database: embedded PostgreSQL in {settings.data_dir} (starting it; the first time, ~10 s)…")
+        where = settings.data_dir
+        print(f"Database: embedded PostgreSQL in {where} (starting it; creating it the first time)…")
     url = resolve_database_url(settings)
     print("Applying database migrations…")
     upgrade_to_head(url)

@@ -1,29 +1,33 @@
-"""`qbwc-server demo`: the whole loop on one machine — endpoint, tenant, a simulated QuickBooks
-company, a first session that pulls all of it, changes made "in QuickBooks", and a second
-session that brings exactly those changes. The simulators play QuickBooks and the Web
-Connector; the admin operations (admin/) set the stage, as an admin would.
+"""`qbwc-server demo`: the whole loop on one machine. The endpoint, a tenant and a simulated
+QuickBooks company; a first session pulls all of it, a second the changes made "in QuickBooks";
+then the commerce side makes a sale through the JSON API (demo_api.py), the next sessions push
+it, and a report shows the QuickBooks ids it received and how to open the status page.
+The simulators play QuickBooks (demo_quickbooks.py: its user) and the Web Connector; admin
+operations (admin/) set the stage, as an admin would.
 """
 
 from __future__ import annotations
 
 import argparse
 import threading
-from decimal import Decimal
+import time
 from typing import Any
 
 from sqlalchemy import Engine
 
-from qbwc_server.admin import jobs, pulls, status, tenants
+from qbwc_server.admin import jobs, pulls, status, tenants, tokens
 from qbwc_server.admin.settings import set_pull_settings, set_push_settings
 from qbwc_server.app import BackgroundServer, create_app
+from qbwc_server.cli import demo_api
 from qbwc_server.cli.common import bounded_int
 from qbwc_server.cli.db import libpq_url
+from qbwc_server.cli.demo_quickbooks import change_company
+from qbwc_server.cli.demo_sale import print_report, run_sale
 from qbwc_server.config import Settings
 from qbwc_server.db import make_engine, resolve_database_url, upgrade_to_head
 from qbwc_server.simulator import SimulatedWebConnector, format_report
 from qbwc_server.simulator.generator import generate_company
 from qbwc_server.simulator.quickbooks import SimulatedQuickBooks
-from qbwc_server.simulator.records import Customer
 from qbwc_server.simulator.webconnector import SessionReport
 
 DEMO_TENANT = "demo"
@@ -37,11 +41,10 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_demo(settings: Settings, *, port: int = 8000, keep_serving: bool = True, customers: int = 300) -> int:
-    """Serve the endpoint, sync a generated company twice (full, then incremental); 0 if it went well."""
-    url = resolve_database_url(settings)
-    where = libpq_url(url) if settings.database_url else f"embedded PostgreSQL in {settings.data_dir}"
-    print(f"Database: {where}")
-    upgrade_to_head(url)
+    """Serve the endpoint, pull a generated company (in full, then incrementally), push a sale
+    made through the API, report; 0 if every session and API call went as it should."""
+    started = time.monotonic()
+    url = _database(settings)
     engine = make_engine(url)
     try:
         server = BackgroundServer(create_app(settings, engine), port=port)
@@ -50,6 +53,7 @@ def run_demo(settings: Settings, *, port: int = 8000, keep_serving: bool = True,
         engine.dispose()
         return 2
     password, tenant_id = _demo_tenant(engine)
+    print("Generating a QuickBooks company…")
     company = generate_company(seed=0, customers=customers, items=max(20, customers // 5))
     quickbooks = SimulatedQuickBooks(company)
     with server:
@@ -59,23 +63,40 @@ def run_demo(settings: Settings, *, port: int = 8000, keep_serving: bool = True,
             f" {len(company.sales_orders)} sales orders, {len(company.invoices)} invoices,"
             f" {len(company.payments)} payments.\n"
         )
+
+        def session() -> SessionReport:
+            return _session(server, password, quickbooks)
+
         with engine.begin() as conn:
             job_id = jobs.enqueue_raw(conn, tenant_id, DEMO_REQUEST, max_attempts=settings.job_max_attempts)
         print(f"Session 1 — first sync (every pull is due), plus raw qbXML job {job_id}:\n")
-        first = _session(server, password, quickbooks)
+        first = session()
         _print_raw_outcome(engine, job_id)
         _print_mirror(engine, tenant_id)
 
         print("\nMeanwhile, in QuickBooks: one customer edited, one added, one deactivated, stock received.")
-        _change_company(quickbooks)
+        change_company(company)
         with engine.begin() as conn:  # as if the pull intervals had passed
             pulls.sync_now(conn, tenant_id)
         print("\nSession 2 — incremental pulls bring just those changes:\n")
-        second = _session(server, password, quickbooks)
-        _print_mirror(engine, tenant_id)
+        second = session()
+        pulled = _print_mirror(engine, tenant_id)
+
+        client = demo_api.ApiClient(server.base_url, _tenant_token(engine))
+        print(
+            f"\nThe commerce side calls the JSON API at {server.base_url}/api/v1 with a tenant token"
+            " (a secret: it reads and writes the demo company; the next run of the demo revokes it):"
+            f"\n  export QBWC_TOKEN={client.token}"
+            '\n  curl -H "Authorization: Bearer $QBWC_TOKEN"'
+            f" {server.base_url}/api/v1/customers/{demo_api.CUSTOMER_ID}\n"
+        )
+        sale = run_sale(client, company, session)
+        print_report(pulled, sale, f"{server.base_url}/status", _admin_token(engine))
+        ok = first.ok and second.ok and sale.ok
+        print(f"\nThe demo {'ran' if ok else 'FAILED'} in {time.monotonic() - started:.1f} s.")
         if keep_serving:
             print(
-                f"\nStill serving {server.url}."
+                f"\nStill serving {server.base_url} (/qbwc, /api/v1, /status)."
                 f" Try: qbwc-server simulate --url {server.url} --user {DEMO_TENANT} --company"
                 " (it answers 'none' until a pull is due or you queue work)."
                 "\nPress Ctrl-C to stop."
@@ -85,11 +106,25 @@ def run_demo(settings: Settings, *, port: int = 8000, keep_serving: bool = True,
             except KeyboardInterrupt:
                 print("\nStopped.")
     engine.dispose()
-    return 0 if first.ok and second.ok else 1
+    return 0 if ok else 1
+
+
+def _database(settings: Settings) -> str:
+    """The database's URL, migrated. Says so first: the embedded one's first start takes a while."""
+    if settings.database_url:
+        print(f"Database: {libpq_url(settings.database_url)}")
+    else:
+        where = settings.data_dir
+        print(f"Database: embedded PostgreSQL in {where} (starting it; creating it the first time)…")
+    url = resolve_database_url(settings)
+    print("Applying database migrations…")
+    upgrade_to_head(url)
+    return url
 
 
 def _demo_tenant(engine: Engine) -> tuple[str, int]:
-    """The demo tenant with a fresh password and a clean slate (its mirror starts empty)."""
+    """The demo tenant with a fresh password and a clean slate: its mirror starts empty, pushed
+    records included, so every run tells the same story."""
     with engine.begin() as conn:
         try:
             _, password = tenants.add_tenant(conn, DEMO_TENANT, DEMO_TENANT)
@@ -103,6 +138,19 @@ def _demo_tenant(engine: Engine) -> tuple[str, int]:
     return password, tenant_id
 
 
+def _tenant_token(engine: Engine) -> str:
+    """A new API token for the demo tenant; the earlier runs' are revoked."""
+    with engine.begin() as conn:
+        tokens.revoke_tenant_tokens(conn, DEMO_TENANT)
+        return tokens.issue_tenant_token(conn, DEMO_TENANT)
+
+
+def _admin_token(engine: Engine) -> str:
+    """An admin token for the status page's login (earlier ones stay valid: they may not be the demo's)."""
+    with engine.begin() as conn:
+        return tokens.issue_admin_token(conn)
+
+
 def _session(server: BackgroundServer, password: str, quickbooks: SimulatedQuickBooks) -> SessionReport:
     report = SimulatedWebConnector(
         server.url, DEMO_TENANT, password, quickbooks, noop_delay=1.0
@@ -110,16 +158,6 @@ def _session(server: BackgroundServer, password: str, quickbooks: SimulatedQuick
     print(format_report(report))
     print(f"The Web Connector shows: {report.close_message}")
     return report
-
-
-def _change_company(quickbooks: SimulatedQuickBooks) -> None:
-    company = quickbooks.company
-    company.clock.advance(600)
-    active = [c for c in company.customers.values() if c.is_active]
-    company.edit(active[0].list_id, phone="404-555-0123")
-    company.deactivate(active[1].list_id)
-    company.add(Customer(name="Peachtree Provisions", full_name="Peachtree Provisions"))
-    company.move_stock(next(iter(company.items)), on_hand=Decimal(24))
 
 
 def _print_raw_outcome(engine: Engine, job_id: int) -> None:
@@ -135,22 +173,24 @@ def _print_raw_outcome(engine: Engine, job_id: int) -> None:
     )
 
 
-def _print_mirror(engine: Engine, tenant_id: int) -> None:
+def _print_mirror(engine: Engine, tenant_id: int) -> dict[str, int]:
     with engine.connect() as conn:
         counts = status.mirror_counts(conn, tenant_id)
     print("\nMirror: " + ", ".join(f"{table} {n}" for table, n in counts.items()))
+    return counts
 
 
 def register(sub: Any) -> None:
     """Add `demo` to `qbwc-server`'s commands."""
-    p = sub.add_parser("demo", help="serve the endpoint and run a simulated Web Connector session against it")
+    p = sub.add_parser(
+        "demo",
+        help="serve the endpoint, sync a simulated QuickBooks company, push a sale made through the API",
+    )
     p.add_argument(
         "--port",
         type=bounded_int(0, 65535),
         default=8000,
         help="port to serve on (default 8000; 0 = any free port)",
     )
-    p.add_argument(
-        "--exit", action="store_true", help="stop after the simulated session instead of serving on"
-    )
+    p.add_argument("--exit", action="store_true", help="stop after the report instead of serving on")
     p.set_defaults(func=cmd_demo)

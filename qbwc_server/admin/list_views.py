@@ -113,6 +113,11 @@ def _identity(kind: Kind, row: Row) -> dict[str, Any]:
     return {key: view[key] for key in ("id", qb_id, "qb_edit_sequence", "sync")}
 
 
+def _same(row: Row, columns: str) -> dict[str, Any]:
+    """The columns named (space-separated) as they are, under their own names."""
+    return {column: row[column] for column in columns.split()}
+
+
 def _tail(row: Row) -> dict[str, Any]:
     return {"deleted_at": row["deleted_at"], "updated_at": row["updated_at"]}
 
@@ -143,18 +148,9 @@ def customer_view(row: Row) -> dict[str, Any]:
     body = row.get("commerce_body") or {}
     return {
         **_identity("customers", row),
-        "name": row["name"],
-        "full_name": row["full_name"],
+        **_same(row, "name full_name company_name salutation first_name last_name email phone alt_phone"),
+        **_same(row, "fax contact"),
         "parent_qb_list_id": row["parent_list_id"],
-        "company_name": row["company_name"],
-        "salutation": row["salutation"],
-        "first_name": row["first_name"],
-        "last_name": row["last_name"],
-        "email": row["email"],
-        "phone": row["phone"],
-        "alt_phone": row["alt_phone"],
-        "fax": row["fax"],
-        "contact": row["contact"],
         "billing_address": address(row["bill_address"]),
         "shipping_address": address(row["ship_address"]),
         "shipping_addresses": [
@@ -166,11 +162,7 @@ def customer_view(row: Row) -> dict[str, Any]:
         "terms": row["terms_name"],
         "price_level": row["price_level_name"],
         "sales_tax_code": row["sales_tax_code_name"],
-        "balance": row["balance"],
-        "total_balance": row["total_balance"],
-        "credit_limit": row["credit_limit"],
-        "account_number": row["account_number"],
-        "custom_fields": row["custom_fields"],
+        **_same(row, "balance total_balance credit_limit account_number custom_fields"),
         "is_active": row["is_active"],
         **_tail(row),
     }
@@ -188,17 +180,10 @@ def item_view(row: Row) -> dict[str, Any]:
         "description": row["sales_desc"],
         "sales_price": row["sales_price"],
         "purchase_description": row["purchase_desc"],
-        "purchase_cost": row["purchase_cost"],
-        "average_cost": row["average_cost"],
-        "manufacturer_part_number": row["manufacturer_part_number"],
+        **_same(row, "purchase_cost average_cost manufacturer_part_number"),
         "sales_tax_code": row["sales_tax_code_name"],
-        "reorder_point": row["reorder_point"],
-        "build_point": row["build_point"],
-        "quantity_on_hand": row["quantity_on_hand"],
-        "quantity_on_order": row["quantity_on_order"],
-        "quantity_on_sales_order": row["quantity_on_sales_order"],
-        "quantities_at": row["quantities_at"],
-        "custom_fields": row["custom_fields"],
+        **_same(row, "reorder_point build_point quantity_on_hand quantity_on_order quantity_on_sales_order"),
+        **_same(row, "quantities_at custom_fields"),
         "is_active": row["is_active"],
         **_tail(row),
     }
@@ -210,19 +195,13 @@ def _sales_document(row: Row, body: Mapping[str, Any]) -> dict[str, Any]:
         "number": row["ref_number"],
         **_party(row, body),
         "date": row["txn_date"],
-        "due_date": row["due_date"],
-        "po_number": row["po_number"],
-        "memo": row["memo"],
+        **_same(row, "due_date po_number memo"),
         "terms": row["terms_name"],
         **_rep(row, body),
         "class": row["class_name"],
         "billing_address": address(row["bill_address"]),
         "shipping_address": address(row["ship_address"]),
-        "ship_date": row["ship_date"],
-        "ship_method": row["ship_method"],
-        "fob": row["fob"],
-        "subtotal": row["subtotal"],
-        "sales_tax_total": row["sales_tax_total"],
+        **_same(row, "ship_date ship_method fob subtotal sales_tax_total"),
     }
 
 

@@ -69,7 +69,11 @@ def _children(table: str, parent: str, fields: Mapping[str, str], name: str) -> 
     )
 
 
-_ADDRESS_PARTS = (*(f"addr{n}" for n in range(1, 6)), "city", "state", "postal_code", "country", "note")
+#: Mirror address part -> the name the bodies use ("addr1" -> "line1").
+_ADDRESS_PARTS = (
+    *((f"addr{n}", f"line{n}") for n in range(1, 6)),
+    *((part, part) for part in ("city", "state", "postal_code", "country", "note")),
+)
 _LINE = {
     "qb_txn_line_id": "x.qb_txn_line_id",
     "sku": "x.item_name",
@@ -98,11 +102,7 @@ def address(stored: Mapping[str, Any] | None) -> dict[str, str] | None:
     """A mirror address (`addr1`…) under the bodies' names (`line1`…); None when it has no part."""
     if not stored:
         return None
-    shown = {
-        (f"line{part[-1]}" if part.startswith("addr") else part): stored[part]
-        for part in _ADDRESS_PARTS
-        if stored.get(part)
-    }
+    shown = {name: stored[part] for part, name in _ADDRESS_PARTS if stored.get(part)}
     return shown or None
 
 

@@ -107,9 +107,15 @@ def start_pass(listing: str, tenant_id: int, query: Mapping[str, str]) -> Pass:
 
 def read_page(conn: Connection, step: Pass) -> Page:
     """One page: at most `limit` rows after the last key and below the horizon, by one indexed
-    keyset scan (`ix_<table>_tenant_id_updated_at_id`)."""
+    keyset scan (`ix_<table>_tenant_id_updated_at_id`). On a first page, the connection's
+    transaction is ended after the horizon is read."""
     listing = LISTINGS[step.listing]
-    horizon = step.horizon if step.horizon is not None else read_horizon(conn)
+    horizon = step.horizon
+    if horizon is None:
+        horizon = read_horizon(conn)
+        # The page's snapshot must be taken after the horizon was read, whatever the isolation
+        # level: end the transaction that read it (nothing was written in it).
+        conn.rollback()
     params: dict[str, Any] = {"tenant": step.tenant_id, "horizon": horizon, "take": step.limit + 1}
     where = ["tenant_id = :tenant", "updated_at < :horizon"]
     if step.since is not None:
@@ -156,14 +162,16 @@ def page_sql(listing: Listing, where: list[str]) -> str:
 def read_horizon(conn: Connection) -> dt.datetime:
     """H: now(), or the start of the oldest transaction open in this database when older.
 
-    Read in a statement of its own, before the page's: a transaction that commits between the
-    two is then either still listed here (H is below its rows) or visible to the page's snapshot
-    (READ COMMITTED takes a new one per statement). Only this database's client backends count:
-    other databases and PostgreSQL's own workers write no mirror rows. A session left idle in a
-    transaction holds H back (and lists stop advancing) until it ends: set
-    `idle_in_transaction_session_timeout`. PostgreSQL shows a role the start of only its own
-    sessions (and those of roles it may read statistics of): writers under another role need
-    `pg_read_all_stats` granted to the service's role.
+    Read in a transaction of its own, before the page's: a transaction that commits between the
+    two is then either still listed here (H is below its rows) or visible to the page's snapshot.
+    Only this database's client backends count: other databases and PostgreSQL's own workers
+    write no mirror rows. A long transaction (a session left idle in one, a pg_dump) holds H
+    back, and lists stop advancing until it ends: nothing is lost, and
+    `idle_in_transaction_session_timeout` bounds the forgotten ones. PostgreSQL shows a role the
+    start of only its own sessions (and those of roles whose statistics it may read): writers
+    under another role need `pg_read_all_stats` granted to the service's role. One case is left:
+    PostgreSQL lists a transaction a few microseconds after it stamps its start, so a writer
+    stalled in exactly that window while a first page reads H is not seen.
     """
     horizon: dt.datetime = conn.execute(
         text("""

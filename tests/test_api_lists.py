@@ -331,3 +331,16 @@ def test_a_cursor_of_another_tenant_is_refused_even_to_an_admin(
     reply = get(url, admin, "/tenants/acme/customers", cursor=of_globex)
     assert (reply.status, reply.error["field"]) == (400, "cursor")
     assert "globex" not in reply.text and str(globex.id) not in reply.error["message"]
+
+
+def test_the_lists_are_in_the_openapi_document(server: BackgroundServer) -> None:
+    document = call(server.base_url, "GET", "/api/v1/openapi.json").json
+    for name in LISTS:
+        for path in (f"/api/v1/{name}", f"/api/v1/tenants/{{tenant}}/{name}"):
+            operation = document["paths"][path]["get"]
+            query = {p["name"] for p in operation["parameters"] if p["in"] == "query"}
+            assert query == {"updated_since", "limit", "cursor"}, path
+            assert {"200", "400", "401"} <= set(operation["responses"]), path
+            page = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+            schema = document["components"]["schemas"][page.rsplit("/", 1)[-1]]
+            assert set(schema["properties"]) == {"data", "next_cursor"}

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, text
 
 from qbwc_server.errors import QbwcError
-from qbwc_server.sync.lists import map_rep_email
+from qbwc_server.sync.lists import map_rep_email, touch_reps
 
 
 class RepError(QbwcError, ValueError):
@@ -47,6 +47,7 @@ def unmap_rep(conn: Connection, tenant_id: int, code: str) -> str:
     ).scalar_one_or_none()
     if email is None:
         raise RepError(f"no email mapped to rep code {code.strip()!r} (see `qbwc-server reps list`)")
+    touch_reps(conn, tenant_id, code.strip())
     return str(email)
 
 

@@ -25,7 +25,7 @@ import falcon
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
-from qbwc_server.api import auth, customers, errors, jobs, operations, orders, payments
+from qbwc_server.api import auth, customers, errors, jobs, lists, operations, orders, payments
 from qbwc_server.api.bodies import validation_error
 from qbwc_server.api.openapi import ID_REGEX, build_openapi
 from qbwc_server.api.routing import ApiError, Call, Route
@@ -35,7 +35,7 @@ from qbwc_server.webconnector.body import BodyError, BodyTooLarge, read_body
 API_ROOT = "/api/v1"
 ID_PATTERN = re.compile(ID_REGEX)
 #: The modules whose `ROUTES` the API serves.
-ROUTE_MODULES = (jobs, operations, customers, orders, payments)
+ROUTE_MODULES = (jobs, operations, customers, orders, payments, lists)
 _JSON_TYPES = re.compile(r"application/(?:[\w.+-]+\+)?json", re.IGNORECASE)
 
 

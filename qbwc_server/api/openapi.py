@@ -30,7 +30,8 @@ PARAMETERS = {
     " (for jobs, the service's job id).",
 }
 _FAILURES = {
-    "400": "Bad request: malformed JSON, or an admin token on a tenant route without /tenants/{tenant}.",
+    "400": "Bad request: malformed JSON, a query parameter refused (`field` names it), or an admin token"
+    " on a tenant route without /tenants/{tenant}.",
     "401": "Missing, unknown or revoked token.",
     "404": "No such record, route or tenant (or another tenant's).",
     "409": "Conflict: the record or job is not in a state for this.",
@@ -121,6 +122,8 @@ def _operation(
         operation["responses"][str(status)] = {"description": "Success", **success}
     failures = ["401", "404", "500"]
     if route.scope == "tenant" and not admin_path:
+        failures.append("400")
+    if route.query:
         failures.append("400")
     if route.body is not None:
         failures += ["400", "413", "415", "422"]

@@ -128,10 +128,13 @@ def map_rep_email(conn: Connection, tenant_id: int, code: str, email: str) -> bo
         """),
         {"t": tenant_id, "code": code, "email": email},
     )
-    return (
-        conn.execute(
-            text("SELECT 1 FROM sales_reps WHERE tenant_id = :t AND code = :code"),
-            {"t": tenant_id, "code": code},
-        ).first()
-        is not None
-    )
+    return touch_reps(conn, tenant_id, code) > 0
+
+
+def touch_reps(conn: Connection, tenant_id: int, code: str) -> int:
+    """Mark the reps with code `code` changed, so GET /sales-reps lists their new email (the map
+    is a table of its own; the list pages on the rep's `updated_at`). Returns how many."""
+    return conn.execute(
+        text("UPDATE sales_reps SET updated_at = now() WHERE tenant_id = :t AND code = :code"),
+        {"t": tenant_id, "code": code},
+    ).rowcount

@@ -8,10 +8,12 @@ tests instead of rendering as blanks.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import urllib.parse
 from typing import Any
 
 import jinja2
+import markupsafe
 
 #: The states' names as the page shows them (admin/health.py STATES).
 STATE_LABELS = {
@@ -58,6 +60,16 @@ def duration(seconds: float | None) -> str:
     return f"{days} day{'' if days == 1 else 's'}"
 
 
+_TICKS = re.compile(r"`([^`]+)`")
+
+
+def commands(value: object) -> markupsafe.Markup:
+    """`value` escaped, its `backticked` commands set in code type (escaped first, so nothing in
+    the text can become markup)."""
+    escaped = str(markupsafe.escape(value))
+    return markupsafe.Markup(_TICKS.sub(r"<code>\1</code>", escaped))  # safe: escaped above
+
+
 def state_label(state: str) -> str:
     return STATE_LABELS.get(state, state)
 
@@ -70,7 +82,9 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(urlpart=urlpart, when=when, duration=duration, state_label=state_label)
+    env.filters.update(
+        urlpart=urlpart, when=when, duration=duration, state_label=state_label, commands=commands
+    )
     return env
 
 

@@ -66,6 +66,7 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager must not look for drivers online
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
+    options.ignore_local_proxy_environment_variables()  # chromedriver is on loopback: never via a proxy
     for argument in QUIET:
         options.add_argument(argument)
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)

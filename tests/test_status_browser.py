@@ -64,9 +64,10 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     except ImportError:
         _unavailable("selenium is not installed: pip install -e '.[test]'")
     monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager must not look for drivers online
+    for name in ("NO_PROXY", "no_proxy"):  # chromedriver is on loopback: never through a proxy
+        monkeypatch.setenv(name, ",".join(filter(None, [os.environ.get(name), "127.0.0.1", "localhost"])))
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    options.ignore_local_proxy_environment_variables()  # chromedriver is on loopback: never via a proxy
     for argument in QUIET:
         options.add_argument(argument)
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)

@@ -42,8 +42,9 @@ log = logging.getLogger(__name__)
 PREFIX = "/status"
 #: Queue statuses in the order the page lists them.
 QUEUE_ORDER = ("queued", "sent", "unconfirmed", "blocked", "failed", "dead", "done")
-#: Most waiting customers listed with a Link form (each carries up to MAX_CHOICES options).
-WAITS_SHOWN = 50
+#: Most waiting customers listed with a Link form (each carries up to MAX_CHOICES options, so
+#: the page stays well under a megabyte); more appear as these are linked.
+WAITS_SHOWN = 25
 #: A form is a few fields; anything larger is not ours.
 MAX_FORM_BYTES = 16 * 1024
 _HTML = "text/html; charset=utf-8"

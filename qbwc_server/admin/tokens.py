@@ -1,4 +1,4 @@
-"""API bearer tokens (API.md "Auth"): issue, revoke, and authenticate, for the CLI and the API.
+"""API bearer tokens (API.md "Auth") and status page links: issue, revoke, and authenticate them.
 
 Only a token's SHA-256 digest is stored: the token itself is shown once, by the command that
 issued it. Tokens are 256 random bits, so a plain digest is as strong as a slow hash would be,

@@ -24,6 +24,7 @@ from sqlalchemy import Engine, text
 
 from qbwc_server.api.app import build_api
 from qbwc_server.api.routing import Route
+from qbwc_server.api.status_page import build_status_page
 from qbwc_server.config import Settings, load_settings
 from qbwc_server.db import make_engine, resolve_database_url
 from qbwc_server.webconnector import faults
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 SOAP_PATH = "/qbwc"
 #: Everything under it is the JSON API's (api/app.py), errors included.
 API_PREFIX = "/api/"
+#: The status page's (api/status_page.py), its own 404s included.
+STATUS_PREFIX = "/status"
 SOAP_METHODS = "GET, HEAD, POST"
 
 Environ = dict[str, Any]
@@ -62,6 +65,7 @@ class QbwcApp:
         self.fast = FastPath(self.sessions)
         self._wsdl: dict[str, bytes] = {}
         self.api = build_api(engine, settings, api_routes)
+        self.status_page = build_status_page(engine, settings)
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -70,6 +74,8 @@ class QbwcApp:
         path = path.rstrip("/") or "/"
         if path == SOAP_PATH:
             return self._soap(environ, start_response)
+        if path == STATUS_PREFIX or path.startswith(STATUS_PREFIX + "/"):
+            return self.status_page(environ, start_response)
         if path == "/healthz":
             return self._health(start_response)
         if path == "/readyz":

@@ -50,4 +50,8 @@ def test_the_wheel_ships_every_package_and_the_migrations(tmp_path: Path) -> Non
     }
     assert "qbwc_server/migrations/env.py" in migrations
     assert migrations <= shipped, sorted(migrations - shipped)
-    assert {"qbwc_server/py.typed", "qbwc_server/simulator/canned/HostQueryRs.xml"} <= shipped
+    assert {
+        "qbwc_server/py.typed",
+        "qbwc_server/simulator/canned/HostQueryRs.xml",
+        "qbwc_server/api/templates/tenant.html",  # the status page's templates (package data)
+    } <= shipped

@@ -309,7 +309,7 @@ def _needs_mapping(conn: Connection, tenant_id: int) -> tuple[MappingWait, ...]:
     )
     waits = []
     for row in rows:
-        error = sync_error(row.sync_error) or {}
+        error = sync_error({"sync_error": row.sync_error}) or {}
         waits.append(MappingWait(row.commerce_id or "", row.name, error.get("message"), error.get("fix")))
     return tuple(waits)
 

@@ -1,4 +1,4 @@
-"""API bearer tokens (API.md "Auth"): issue, revoke, and authenticate, for the CLI and the API.
+"""API bearer tokens (API.md "Auth") and status page links: issue, revoke, and authenticate them.
 
 Only a token's SHA-256 digest is stored: the token itself is shown once, by the command that
 issued it. Tokens are 256 random bits, so a plain digest is as strong as a slow hash would be,
@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import urllib.parse
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -97,6 +98,33 @@ def revoke_admin_tokens(conn_or_engine: Connection | Engine) -> int:
         return conn.execute(
             text("UPDATE api_tokens SET revoked_at = now() WHERE kind = 'admin' AND revoked_at IS NULL")
         ).rowcount
+
+
+def issue_status_link(conn_or_engine: Connection | Engine, tenant_name: str) -> str:
+    """A new read-only status page link token for the tenant (TenantNotFound if there is none);
+    earlier links stay valid. `status_link_url` makes the URL to hand out."""
+    with _connection(conn_or_engine) as conn:
+        return _issue(conn, TokenKind.STATUS_LINK, get_tenant(conn, tenant_name).id)
+
+
+def revoke_status_links(conn_or_engine: Connection | Engine, tenant_name: str) -> int:
+    """Revoke every live status link of the tenant (TenantNotFound if there is none); returns how many."""
+    with _connection(conn_or_engine) as conn:
+        tenant_id = get_tenant(conn, tenant_name).id
+        return conn.execute(
+            text("""
+                UPDATE api_tokens SET revoked_at = now()
+                WHERE tenant_id = :tenant_id AND kind = 'status_link' AND revoked_at IS NULL
+            """),
+            {"tenant_id": tenant_id},
+        ).rowcount
+
+
+def status_link_url(public_url: str, token: str) -> str:
+    """The page a status link opens: `/status/t/<token>` on the scheme and host of the public URL
+    (QBWC_PUBLIC_URL names the SOAP endpoint; the page is served beside it)."""
+    parts = urllib.parse.urlsplit(public_url)
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, f"/status/t/{token}", "", ""))
 
 
 def authenticate_token(

@@ -107,3 +107,10 @@ def _networks(trusted_proxies: str) -> tuple[IPNetwork, ...] | None:
 
 def _trusted(address: IPAddress, proxies: tuple[IPNetwork, ...] | None) -> bool:
     return proxies is None or any(address in network for network in proxies)
+
+
+def from_trusted_proxy(remote: str | None, trusted_proxies: str) -> bool:
+    """Whether the peer `remote` is a trusted proxy (`*`: every peer; a Unix socket's peer, None,
+    as gunicorn does), so that its X-Forwarded-* headers count (the status page's X-Forwarded-Proto)."""
+    peer = _parse(remote)
+    return peer is None or _trusted(peer, _networks(trusted_proxies))

@@ -151,6 +151,7 @@ class WebConnectorSessions:
             "ticket": ticket or "",
             "idle": self.idle,
             "from_hcp": bool(hcp_response and hcp_response.strip()),
+            "company_file": company_file,
             "preferences": preferences,
             "version": str(version) if version else None,
             "product": host.product,

@@ -105,7 +105,11 @@ def _send_claim(name: str, batch_sizes: str | None) -> Prepared:
     {claim},
     touched AS (
         UPDATE qbwc_sessions SET last_call_at = now(), qbxml_version = s.version, last_error = NULL,
-               requests_sent = requests_sent + (SELECT count(*) FROM claimed)
+               requests_sent = requests_sent + (SELECT count(*) FROM claimed),
+               -- the file QuickBooks has open (strCompanyFileName), for `status`
+               company_file = CASE WHEN %(from_hcp)s::boolean
+                   THEN coalesce(left(nullif(%(company_file)s::text, ''), 500), qbwc_sessions.company_file)
+                   ELSE qbwc_sessions.company_file END
         FROM s WHERE qbwc_sessions.ticket = s.ticket
     ),
     host AS (  -- the first call of a session brings QuickBooks' own description (HCP response)

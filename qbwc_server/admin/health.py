@@ -41,6 +41,7 @@ __all__ = [
     "QuickBooksHost",
     "SessionSummary",
     "TenantHealth",
+    "duration_words",
     "tenant_health",
     "tenants_health",
 ]
@@ -150,6 +151,8 @@ class TenantHealth:
     needs_mapping: tuple[MappingWait, ...]
     #: Every problem in one line with its fix (admin/status.py), most blocking first.
     problems: tuple[str, ...]
+    #: The database's clock when this was read: every age above is measured from it.
+    as_of: dt.datetime
 
     def as_json(self) -> dict[str, Any]:
         """The API's body: datetimes as RFC 3339 strings."""
@@ -193,6 +196,7 @@ def tenant_health(conn: Connection, name_or_username: str) -> TenantHealth:
         failures_total=total,
         needs_mapping=reads.needs_mapping(conn, tenant_id),
         problems=summary.problems,
+        as_of=now,
     )
 
 
@@ -222,7 +226,7 @@ def _summary(facts: TenantFacts) -> HealthSummary:
 
 def _words(state: str, facts: TenantFacts, problems: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
     """The headline and the checklist of `state`."""
-    name, every = facts.tenant.name, _duration(facts.poll_seconds)
+    name, every = facts.tenant.name, duration_words(facts.poll_seconds)
     password = (_PASSWORD_CHECK.replace("NAME", name),) if facts.refused_since_contact else ()
     if state == "disabled":
         return f"Disabled: the Web Connector is refused; `qbwc-server tenant enable {name}` lets it in.", ()
@@ -234,7 +238,7 @@ def _words(state: str, facts: TenantFacts, problems: tuple[str, ...]) -> tuple[s
             password + steps,
         )
     if state == "inactive":
-        silent = _duration(int(facts.silent_seconds or 0))
+        silent = duration_words(int(facts.silent_seconds or 0))
         if password:
             return (
                 f"No good Web Connector call for {silent}: it calls with a wrong password"
@@ -269,8 +273,9 @@ def _words(state: str, facts: TenantFacts, problems: tuple[str, ...]) -> tuple[s
     return f"Connected; nothing to do: the Web Connector calls every {every}{after}", ()
 
 
-def _duration(seconds: int) -> str:
-    """90 -> '1 minute', 7200 -> '2 hours': the largest whole unit, for a sentence."""
+def duration_words(seconds: int) -> str:
+    """90 -> "1 minute", 7200 -> "2 hours": the largest whole unit, for a sentence."""
+    seconds = max(0, seconds)
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= size:
             n = seconds // size

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, text
 
+from qbwc_server.admin.status import DEFAULT_POLL_MINUTES
 from qbwc_server.admin.tenants import TenantInfo, get_tenant
 from qbwc_server.webconnector.qwc import QwcError, build_qwc
 
@@ -25,13 +26,16 @@ _RECORD_INTERVAL = text("""
 
 
 def write_qwc(
-    conn: Connection, name_or_username: str, *, app_url: str, every: int = 1
+    conn: Connection, name_or_username: str, *, app_url: str, every: int | None = None
 ) -> tuple[TenantInfo, str]:
     """The tenant and its .qwc (QwcError for an AppURL the Web Connector refuses, or an interval
-    out of bounds); the interval is recorded on the tenant in the caller's transaction."""
+    out of bounds); the interval (by default the one recorded, else 1 minute) is recorded on the
+    tenant in the caller's transaction."""
+    tenant = get_tenant(conn, name_or_username)
+    if every is None:
+        every = recorded_every(conn, tenant.id) or DEFAULT_POLL_MINUTES
     if not MIN_EVERY <= every <= MAX_EVERY:
         raise QwcError(f"the Web Connector runs every {MIN_EVERY} to {MAX_EVERY} minutes, not {every}")
-    tenant = get_tenant(conn, name_or_username)
     qwc = build_qwc(
         tenant_name=tenant.name,
         username=tenant.username,
@@ -42,3 +46,12 @@ def write_qwc(
     )
     conn.execute(_RECORD_INTERVAL, {"minutes": every, "id": tenant.id})
     return tenant, qwc
+
+
+def recorded_every(conn: Connection, tenant_id: int) -> int | None:
+    """The interval the tenant's last .qwc asked for, in minutes (None: no .qwc recorded one)."""
+    raw = conn.execute(
+        text("SELECT settings #> '{qwc,run_every_minutes}' FROM tenants WHERE id = :id"), {"id": tenant_id}
+    ).scalar()
+    valid = isinstance(raw, int) and not isinstance(raw, bool) and MIN_EVERY <= raw <= MAX_EVERY
+    return raw if valid else None

@@ -112,11 +112,18 @@ def _operation(
             "required": False,
             "content": {"application/json": {"schema": refs[(route.body, "validation")]}},
         }
-    success = (
+    success: dict[str, Any] = (
         {"content": {"application/json": {"schema": refs[(route.response, "serialization")]}}}
         if (route.response is not None)
         else {}
     )
+    if route.media_type is not None:  # a file, not JSON
+        success = {"content": {route.media_type: {"schema": {"type": "string"}}}}
+    if route.response_headers:
+        success["headers"] = {
+            name: {"description": text, "schema": {"type": "string"}}
+            for name, text in route.response_headers.items()
+        }
     for status in route.statuses:
         operation["responses"][str(status)] = {"description": "Success", **success}
     failures = ["401", "404", "500"]

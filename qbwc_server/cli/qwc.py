@@ -35,9 +35,8 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--every",
         type=bounded_int(MIN_EVERY, MAX_EVERY, " minutes"),
-        default=1,
         metavar="MINUTES",
-        help="how often the Web Connector runs, 1 to 1440 minutes (default 1); kept on the tenant:"
-        " `status` calls it inactive after 3 intervals without a call",
+        help="how often the Web Connector runs, 1 to 1440 minutes (default: as the last .qwc, else 1);"
+        " kept on the tenant: `status` calls it inactive after 3 intervals without a call",
     )
     p.set_defaults(func=cmd_qwc)

@@ -266,8 +266,8 @@ def _words(state: str, facts: TenantFacts, problems: tuple[str, ...]) -> tuple[s
             return "Connected and syncing: a Web Connector session is running now.", ()
         waiting = sum(facts.jobs.get(s, 0) for s in ("queued", "sent", "unconfirmed")) - facts.held_writes
         return (
-            f"Connected and syncing: {waiting} job{'s' if waiting != 1 else ''} go at the Web Connector's"
-            f" next call (every {every}){after}",
+            f"Connected and syncing: {waiting} job{'s go' if waiting != 1 else ' goes'} at the Web"
+            f" Connector's next call (every {every}){after}",
             (),
         )
     return f"Connected; nothing to do: the Web Connector calls every {every}{after}", ()

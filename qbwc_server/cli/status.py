@@ -114,6 +114,8 @@ def _failures(health: TenantHealth) -> None:
     _field("Failures", f"{health.failures_total} job(s) wait for an admin{more}:")
     for failure in health.failures:
         code = f"QuickBooks {failure.quickbooks_code}: " if failure.quickbooks_code else ""
+        if failure.message.startswith(code):  # the message often names the code itself
+            code = ""
         what = f" {failure.record}" if failure.record else ""
         _field("", f"job {failure.job_id} {failure.kind}{what}, {failure.status}: {code}{failure.message}")
         if failure.fix:

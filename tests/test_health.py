@@ -17,6 +17,7 @@ from qbwc_server.admin import tenants, tokens
 from qbwc_server.admin.health import UNAVAILABLE_CHECKLIST
 from qbwc_server.simulator.processor import DEFAULT_COMPANY_FILE
 from qbwc_server.simulator.quickbooks import SimulatedQuickBooks
+from qbwc_server.simulator.records import ItemInventory
 from qbwc_server.simulator.webconnector import SimulatedWebConnector
 from qbwc_server.testing import BackgroundServer
 from tests.api_http import call
@@ -183,6 +184,16 @@ def test_a_missing_sku_is_a_failure_with_its_fix(shop: Shop, cli: Run) -> None:
     printed = cli("status", "shop").stdout
     assert "blocked: QuickBooks 3140: no item 'NO-SUCH-SKU'" in printed
     assert "Fix: Add the item NO-SUCH-SKU in QuickBooks" in printed
+
+    # The fix done: the item added in QuickBooks, the items pulled (a refresh here; the schedule
+    # does it every 15 minutes): the order goes by itself in that session.
+    shop.company.add(ItemInventory(name="NO-SUCH-SKU", full_name="NO-SUCH-SKU"))
+    assert api("POST", "/refresh/items")["queued"] == ["inventory_items", "assembly_items"]
+    assert shop.session().ok
+    fixed = api.status()
+    assert fixed["state"] == "idle" and fixed["failures"] == [] and fixed["problems"] == []
+    assert fixed["last_session"]["summary"] == "Done: 1 order sent to QuickBooks, pulled 1 inventory item."
+    assert api("GET", "/orders/o-1")["sync"]["state"] == "synced"
 
 
 def test_a_customer_name_in_use_waits_for_a_mapping_until_linked(shop: Shop) -> None:

@@ -210,7 +210,7 @@ def problems_of(facts: TenantFacts) -> tuple[str, ...]:
     if t.connection_error:
         found.append(t.connection_error)
     else:  # a failed session is how a connection error arrives: said once, above
-        session = _session_problem(facts.last_session)
+        session = _session_problem(facts.last_session, name)
         if session:
             found.append(session)
     stuck = sum(facts.jobs.get(s, 0) for s in NEEDS_ATTENTION)
@@ -238,7 +238,7 @@ def problems_of(facts: TenantFacts) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _session_problem(session: LastSession | None) -> str | None:
+def _session_problem(session: LastSession | None, name: str) -> str | None:
     """The newest session, when it ended without closing (failed: connectionError; expired: the
     Web Connector stopped calling mid-session) and not for a reason that is nobody's fault."""
     if session is None or session.state not in ("failed", "expired") or session.last_error in _BENIGN_ENDINGS:
@@ -246,8 +246,9 @@ def _session_problem(session: LastSession | None) -> str | None:
     started = f"the last Web Connector session (started {session.started_at:%Y-%m-%d %H:%M:%S})"
     if session.state == "expired" or not session.last_error:
         return (
-            f"{started} expired: the Web Connector stopped calling mid-session;"
-            " its log on the QuickBooks PC says why"
+            f"{started} expired: the Web Connector stopped calling mid-session; its log on the"
+            ' QuickBooks PC says why (for "Request timed out" there, ask for smaller pages:'
+            f" `qbwc-server tenant set {name} --page-size 100`)"
         )
     return f"{started} failed: {session.last_error.splitlines()[0]}"
 

@@ -170,7 +170,6 @@ def tenant_health(conn: Connection, name_or_username: str) -> TenantHealth:
     [facts] = tenant_facts(conn, get_tenant(conn, name_or_username).id)
     summary = _summary(facts)
     tenant_id, now = facts.tenant.id, facts.now
-    failures, total = reads.failures(conn, tenant_id, FAILURES_SHOWN)
     return TenantHealth(
         tenant=summary.tenant,
         state=summary.state,
@@ -192,8 +191,8 @@ def tenant_health(conn: Connection, name_or_username: str) -> TenantHealth:
             )
             for p in pull_states(conn, tenant_id)
         ),
-        failures=failures,
-        failures_total=total,
+        failures=reads.failures(conn, tenant_id, FAILURES_SHOWN),
+        failures_total=summary.failures_total,
         needs_mapping=reads.needs_mapping(conn, tenant_id),
         problems=summary.problems,
         as_of=now,

@@ -101,9 +101,8 @@ _RECORD_COLUMNS = ", ".join(
 )
 
 
-def failures(conn: Connection, tenant_id: int, limit: int) -> tuple[tuple[Failure, ...], int]:
-    """The newest `limit` jobs waiting for an admin, and how many there are in all."""
-    total = int(conn.execute(text("SELECT count(*) " + _WAITING), {"t": tenant_id}).scalar_one())
+def failures(conn: Connection, tenant_id: int, limit: int) -> tuple[Failure, ...]:
+    """The newest `limit` jobs waiting for an admin (the facts count them all)."""
     rows = conn.execute(
         text(f"""
             SELECT f.*, {_RECORD_COLUMNS} FROM (
@@ -134,7 +133,7 @@ def failures(conn: Connection, tenant_id: int, limit: int) -> tuple[tuple[Failur
                 record=row.record,
             )
         )
-    return tuple(found), total
+    return tuple(found)
 
 
 def sessions(conn: Connection, tenant_id: int, limit: int) -> tuple[SessionSummary, ...]:

@@ -127,7 +127,9 @@ _FACTS = text(f"""
            last.state AS last_state, last.started_at AS last_started_at, last.last_error AS last_error,
            done.ticket_prefix, done.started_at AS done_started_at, done.closed_at AS done_closed_at,
            done.summary AS done_summary,
-           coalesce(q.counts, '{{}}') AS jobs, coalesce(q.held, 0) AS held_writes,
+           coalesce(q.counts, '{{}}') AS jobs,
+           (SELECT count(*) FROM jobs h WHERE h.tenant_id = t.id AND h.status = 'unconfirmed'
+                                          AND h.if_unanswered = 'hold') AS held_writes,
            (SELECT max(a.last_failed_at) FROM auth_failures a WHERE a.username = t.username)
                AS last_failed_login_at,
            ARRAY(SELECT c.entity FROM sync_cursors c
@@ -143,15 +145,13 @@ _FACTS = text(f"""
         SELECT s.state, s.started_at, s.last_call_at, s.last_error FROM qbwc_sessions s
         WHERE s.tenant_id = t.id ORDER BY s.started_at DESC, s.ticket LIMIT 1
     ) last ON true
-    LEFT JOIN LATERAL (
+    LEFT JOIN LATERAL (  -- one session at a time per tenant: the newest closed is the last to close
         SELECT left(s.ticket, 8) AS ticket_prefix, s.started_at, s.closed_at, s.summary FROM qbwc_sessions s
-        WHERE s.tenant_id = t.id AND s.state = 'closed' ORDER BY s.closed_at DESC, s.ticket LIMIT 1
+        WHERE s.tenant_id = t.id AND s.state = 'closed' ORDER BY s.started_at DESC, s.ticket LIMIT 1
     ) done ON true
-    LEFT JOIN LATERAL (
-        SELECT jsonb_object_agg(g.status, g.n) AS counts, sum(g.held) AS held FROM (
-            SELECT j.status, count(*) AS n,
-                   count(*) FILTER (WHERE j.status = 'unconfirmed' AND j.if_unanswered = 'hold') AS held
-            FROM jobs j WHERE j.tenant_id = t.id GROUP BY j.status
+    LEFT JOIN LATERAL (  -- index-only: (tenant_id, status, id)
+        SELECT jsonb_object_agg(g.status, g.n) AS counts FROM (
+            SELECT j.status, count(*) AS n FROM jobs j WHERE j.tenant_id = t.id GROUP BY j.status
         ) g
     ) q ON true
     WHERE CAST(:tenant_id AS bigint) IS NULL OR t.id = :tenant_id
@@ -161,6 +161,9 @@ _FACTS = text(f"""
 
 def tenant_facts(conn: Connection, tenant_id: int | None = None) -> list[TenantFacts]:
     """The facts of every tenant by name (or of the one with `tenant_id`), in one statement."""
+    # Its estimated cost grows with the tenants and their jobs, past where PostgreSQL compiles a
+    # plan (JIT): about 0.9 s of compiling for 100 tenants, to run a query of about 0.2 s.
+    conn.execute(text("SET LOCAL jit = off"))
     return [_facts(dict(row._mapping)) for row in conn.execute(_FACTS, {"tenant_id": tenant_id})]
 
 

@@ -28,6 +28,7 @@ PARAMETERS = {
     "tenant": "The tenant's name (admin tokens only).",
     "id": "The record's id: 1 to 64 of A-Z a-z 0-9 . _ : - , the first a letter or digit"
     " (for jobs, the service's job id).",
+    "entity": "What to refresh: customers, items, inventory, orders, invoices, payments, lists or all.",
 }
 _FAILURES = {
     "400": "Bad request: malformed JSON, or an admin token on a tenant route without /tenants/{tenant}.",

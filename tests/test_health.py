@@ -24,7 +24,7 @@ from tests.api_http import call
 from tests.conftest import Run, TenantCredentials
 from tests.pushes import Shop, make_shop, order_body
 
-pytestmark = [pytest.mark.slow, pytest.mark.protocol]
+pytestmark = pytest.mark.protocol
 
 
 @pytest.fixture

@@ -112,7 +112,9 @@ def test_simulate_with_a_generated_company_syncs_it_and_pulls_reports_each_entit
         assert conn.execute(text("SELECT count(*) FROM customers")).scalar_one() == 40
 
     status = cli("status", "shop")
-    assert "Pulls:" in status.stdout and "16 of 16 entities synced" in status.stdout
+    assert (
+        "Pulls:" in status.stdout and "never completed" not in status.stdout
+    )  # each pull: when it completed
 
     pulls = cli("pulls", "shop")
     assert pulls.returncode == 0

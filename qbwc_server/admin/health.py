@@ -3,8 +3,9 @@
 
 Everything here comes from what the service already records: the tenant's last Web Connector
 contact, its sessions and their closing summaries, QuickBooks' host and company preferences, the
-queue and the pull cursors. The state is the first of API.md's list that holds, so two faces of
-the same tenant can never disagree.
+queue and the pull cursors. The state is decided once, in admin/status.py, from one statement's
+facts (the first of API.md's list that holds), so two faces of a tenant never disagree; this
+module says what it means and what to check, and adds the detail of one tenant.
 """
 
 from __future__ import annotations
@@ -14,14 +15,38 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
+from qbwc_server.admin import health_reads as reads
+from qbwc_server.admin.health_reads import Failure, MappingWait, QuickBooksHost, SessionSummary
 from qbwc_server.admin.pulls import pull_states
-from qbwc_server.admin.status import TenantStatus, tenant_status
-from qbwc_server.qbxml.errors import explain_status
-from qbwc_server.sync.push import sync_error
+from qbwc_server.admin.status import (
+    DEFAULT_POLL_MINUTES,
+    INACTIVE_AFTER_INTERVALS,
+    TenantFacts,
+    problems_of,
+    state_of,
+    tenant_facts,
+)
+from qbwc_server.admin.tenants import get_tenant
 
-#: The states of API.md's GET /status, in the order they are tested.
+__all__ = [
+    "DEFAULT_POLL_MINUTES",
+    "INACTIVE_AFTER_INTERVALS",
+    "STATES",
+    "Failure",
+    "HealthSummary",
+    "MappingWait",
+    "PullLag",
+    "QuickBooksHost",
+    "SessionSummary",
+    "TenantHealth",
+    "duration_words",
+    "tenant_health",
+    "tenants_health",
+]
+
+#: The states of API.md's GET /status, in the order they are tested (admin/status.state_of).
 STATES = (
     "disabled",
     "never_connected",
@@ -31,10 +56,6 @@ STATES = (
     "healthy",
     "idle",
 )
-#: No poll for this many times the .qwc's interval makes a tenant `inactive`.
-INACTIVE_AFTER_INTERVALS = 3
-#: The .qwc's RunEveryNMinutes when none was recorded (`qbwc-server qwc --every`).
-DEFAULT_POLL_MINUTES = 1
 #: Most failures one health answer lists (newest first); `failures_total` counts them all.
 FAILURES_SHOWN = 50
 #: Sessions the page lists.
@@ -55,36 +76,17 @@ INACTIVE_CHECKLIST = (
     "Is the Web Connector running there, with this application's Auto-Run checked?",
     "Can that PC reach this server's address (its AppURL)? The Web Connector's log says why not.",
 )
-
-
-@dataclass(frozen=True)
-class Failure:
-    """A job that waits for an admin, with QuickBooks' code and our fix."""
-
-    job_id: int
-    kind: str
-    entity_ref: str | None
-    #: failed, dead, blocked, or unconfirmed (a write held until an admin looks in QuickBooks).
-    status: str
-    quickbooks_code: int | None
-    message: str
-    fix: str | None
-    updated_at: dt.datetime
-
-
-@dataclass(frozen=True)
-class SessionSummary:
-    """One Web Connector session as admins read it."""
-
-    #: The ticket's first 8 characters: enough to tell sessions apart, never the ticket.
-    ticket_prefix: str
-    state: str
-    started_at: dt.datetime
-    ended_at: dt.datetime | None
-    #: The closing line closeConnection answered ("Done: pulled 3 customers, …").
-    summary: str | None
-    #: Why it failed (connectionError) or expired.
-    error: str | None
+#: A tenant the Web Connector never reached.
+NEVER_CONNECTED_CHECKLIST = (
+    "Download the tenant's .qwc file (`qbwc-server qwc NAME > NAME.qwc`, or GET /api/v1/qwc).",
+    "On the QuickBooks PC, with QuickBooks open as Admin: Web Connector > Add an application > that"
+    " file, and allow access when QuickBooks asks.",
+    "Type the tenant's password into the Web Connector's Password column, check Auto-Run, Update Selected.",
+)
+_PASSWORD_CHECK = (
+    "The Web Connector is calling with a password that is refused: type the tenant's password into"
+    " its Password column again, or issue a new one (`qbwc-server tenant rotate-password NAME`)."
+)
 
 
 @dataclass(frozen=True)
@@ -100,25 +102,25 @@ class PullLag:
 
 
 @dataclass(frozen=True)
-class QuickBooksHost:
-    """What QuickBooks told us of itself and the company (the last session's first calls)."""
+class HealthSummary:
+    """One line of `GET /tenants` and `qbwc-server status`: a tenant's health without its detail."""
 
-    product: str | None
-    version: str | None
-    country: str | None
-    edition: str | None
-    qbxml_version: str | None
-    company_file: str | None
+    tenant: str
+    state: str
+    headline: str
+    checklist: tuple[str, ...]
+    last_contact_at: dt.datetime | None
+    #: The last session that ended with closeConnection, with its closing message.
+    last_session: SessionSummary | None
+    queue: Mapping[str, int]
+    #: Jobs waiting for an admin (failed, dead, blocked, unconfirmed held).
+    failures_total: int
+    problems: tuple[str, ...]
 
-
-@dataclass(frozen=True)
-class MappingWait:
-    """A commerce customer QuickBooks refused (3100: the name is in use) until an admin links it."""
-
-    customer_id: str
-    name: str
-    message: str | None
-    fix: str | None
+    def as_json(self) -> dict[str, Any]:
+        """The API's body: datetimes as RFC 3339 strings."""
+        body: dict[str, Any] = _jsonable(asdict(self))
+        return body
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,8 @@ class TenantHealth:
     needs_mapping: tuple[MappingWait, ...]
     #: Every problem in one line with its fix (admin/status.py), most blocking first.
     problems: tuple[str, ...]
+    #: The database's clock when this was read: every age above is measured from it.
+    as_of: dt.datetime
 
     def as_json(self) -> dict[str, Any]:
         """The API's body: datetimes as RFC 3339 strings."""
@@ -156,31 +160,27 @@ class TenantHealth:
         return body
 
 
-def tenant_health(conn: Connection, name_or_username: str, *, now: dt.datetime | None = None) -> TenantHealth:
-    """One tenant's health (TenantNotFound if there is none by that name or username)."""
-    status = tenant_status(conn, name_or_username)
-    return _health(conn, status, now or _now(conn))
+def tenants_health(conn: Connection) -> list[HealthSummary]:
+    """Every tenant's health by name, from one statement (admin/status.tenant_facts)."""
+    return [_summary(facts) for facts in tenant_facts(conn)]
 
 
-def _health(conn: Connection, status: TenantStatus, now: dt.datetime) -> TenantHealth:
-    t = status.tenant
-    host, raw_settings = _host(conn, t.id)
-    poll = _poll_seconds(raw_settings)
-    sessions = _sessions(conn, t.id)
-    failures, total = _failures(conn, t.id)
-    state = _state(status, now, poll, sessions)
-    headline, checklist = _words(state, status, poll)
+def tenant_health(conn: Connection, name_or_username: str) -> TenantHealth:
+    """One tenant's health in full (TenantNotFound if there is none by that name or username)."""
+    [facts] = tenant_facts(conn, get_tenant(conn, name_or_username).id)
+    summary = _summary(facts)
+    tenant_id, now = facts.tenant.id, facts.now
     return TenantHealth(
-        tenant=t.name,
-        state=state,
-        headline=headline,
-        checklist=checklist,
-        last_contact_at=t.last_seen_at,
-        expected_poll_seconds=poll,
-        last_session=next((s for s in sessions if s.state == "closed"), None),
-        recent_sessions=tuple(sessions),
-        quickbooks=host,
-        queue=dict(status.jobs),
+        tenant=summary.tenant,
+        state=summary.state,
+        headline=summary.headline,
+        checklist=summary.checklist,
+        last_contact_at=summary.last_contact_at,
+        expected_poll_seconds=facts.poll_seconds,
+        last_session=summary.last_session,
+        recent_sessions=reads.sessions(conn, tenant_id, RECENT_SESSIONS),
+        quickbooks=reads.quickbooks_host(conn, tenant_id),
+        queue=summary.queue,
         pulls=tuple(
             PullLag(
                 p.entity,
@@ -189,133 +189,97 @@ def _health(conn: Connection, status: TenantStatus, now: dt.datetime) -> TenantH
                 p.off,
                 p.last_job_status,
             )
-            for p in pull_states(conn, t.id)
+            for p in pull_states(conn, tenant_id)
         ),
-        failures=failures,
-        failures_total=total,
-        needs_mapping=_needs_mapping(conn, t.id),
-        problems=status.problems,
+        failures=reads.failures(conn, tenant_id, FAILURES_SHOWN),
+        failures_total=summary.failures_total,
+        needs_mapping=reads.needs_mapping(conn, tenant_id),
+        problems=summary.problems,
+        as_of=now,
     )
 
 
-def _state(status: TenantStatus, now: dt.datetime, poll: int, sessions: list[SessionSummary]) -> str:
-    if status.state in ("disabled", "never_connected"):
-        return status.state
-    seen = status.tenant.last_seen_at
-    if seen is not None and (now - seen).total_seconds() > INACTIVE_AFTER_INTERVALS * poll:
-        return "inactive"
-    if status.state in ("quickbooks_unavailable", "needs_attention"):
-        return status.state
-    busy = any(status.jobs.get(s, 0) for s in ("queued", "sent", "unconfirmed"))
-    return "healthy" if busy or (sessions and sessions[0].state == "open") else "idle"
+def _summary(facts: TenantFacts) -> HealthSummary:
+    problems = problems_of(facts)
+    state = state_of(facts, problems)
+    headline, checklist = _words(state, facts, problems)
+    done = facts.complete_session
+    last = None
+    if done is not None:
+        last = SessionSummary(
+            done.ticket_prefix, "closed", done.started_at, done.closed_at, done.summary, None
+        )
+    failures = sum(facts.jobs.get(s, 0) for s in ("failed", "dead", "blocked")) + facts.held_writes
+    return HealthSummary(
+        tenant=facts.tenant.name,
+        state=state,
+        headline=headline,
+        checklist=checklist,
+        last_contact_at=facts.last_contact_at,
+        last_session=last,
+        queue=dict(facts.jobs),
+        failures_total=failures,
+        problems=problems,
+    )
 
 
-def _words(state: str, status: TenantStatus, poll: int) -> tuple[str, tuple[str, ...]]:
-    name = status.tenant.name
+def _words(state: str, facts: TenantFacts, problems: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    """The headline and the checklist of `state`."""
+    name, every = facts.tenant.name, duration_words(facts.poll_seconds)
+    password = (_PASSWORD_CHECK.replace("NAME", name),) if facts.refused_since_contact else ()
     if state == "disabled":
         return f"Disabled: the Web Connector is refused; `qbwc-server tenant enable {name}` lets it in.", ()
     if state == "never_connected":
+        steps = tuple(step.replace("NAME", name) for step in NEVER_CONNECTED_CHECKLIST)
         return (
-            "The Web Connector has never connected: add the .qwc file to it on the QuickBooks PC"
+            "The Web Connector has never connected: add the tenant's .qwc file to it on the QuickBooks PC"
             f" (`qbwc-server qwc {name}`) and enter the password.",
-            (),
+            password + steps,
         )
     if state == "inactive":
+        silent = duration_words(int(facts.silent_seconds or 0))
+        if password:
+            return (
+                f"No good Web Connector call for {silent}: it calls with a wrong password"
+                f" ({facts.failed_logins} refused since the last good one).",
+                password + INACTIVE_CHECKLIST,
+            )
         return (
-            f"No Web Connector poll for over {INACTIVE_AFTER_INTERVALS * poll // 60} minutes"
-            " (it should call every few minutes): is the QuickBooks PC on?",
+            f"No word from the Web Connector for {silent} (its .qwc asks for a call every {every}):"
+            " is the QuickBooks PC on?",
             INACTIVE_CHECKLIST,
         )
     if state == "quickbooks_unavailable":
-        return f"QuickBooks could not be opened: {status.tenant.connection_error}", UNAVAILABLE_CHECKLIST
+        error = (
+            facts.last_session.last_error if facts.last_session else None
+        ) or facts.tenant.connection_error
+        said = (error or "no reason given").splitlines()[0]
+        return f"The Web Connector could not open QuickBooks on its PC: {said}", UNAVAILABLE_CHECKLIST
     if state == "needs_attention":
-        return "Something needs an admin: " + "; ".join(status.problems[:1]), ()
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        return f"Connected, but something needs an admin: {problems[0]}{more}", password
+    last = facts.complete_session
+    after = f"; the last session said: {last.summary}" if last is not None and last.summary else "."
     if state == "healthy":
-        return "Connected and syncing.", ()
-    return "Connected; nothing to do right now.", ()
-
-
-def _poll_seconds(settings: Mapping[str, Any]) -> int:
-    minutes = settings.get("qwc", {}).get("run_every_minutes", DEFAULT_POLL_MINUTES)
-    return int(minutes) * 60 if isinstance(minutes, int) and minutes > 0 else DEFAULT_POLL_MINUTES * 60
-
-
-def _sessions(conn: Connection, tenant_id: int) -> list[SessionSummary]:
-    rows = conn.execute(
-        text("""
-            SELECT left(ticket, 8) AS ticket_prefix, state, started_at, closed_at AS ended_at, summary,
-                   CASE WHEN state IN ('failed', 'expired') THEN last_error END AS error
-            FROM qbwc_sessions WHERE tenant_id = :t ORDER BY started_at DESC, ticket LIMIT :n
-        """),
-        {"t": tenant_id, "n": RECENT_SESSIONS},
-    )
-    return [SessionSummary(**row._mapping) for row in rows]
-
-
-def _failures(conn: Connection, tenant_id: int) -> tuple[tuple[Failure, ...], int]:
-    where = """
-        FROM jobs WHERE tenant_id = :t
-          AND (status IN ('failed', 'dead', 'blocked') OR (status = 'unconfirmed' AND if_unanswered = 'hold'))
-    """
-    total = conn.execute(text("SELECT count(*) " + where), {"t": tenant_id}).scalar_one()
-    rows = conn.execute(
-        text(
-            "SELECT id, kind, entity_ref, status, last_status_code, last_message, updated_at "
-            + where
-            + " ORDER BY updated_at DESC, id DESC LIMIT :n"
-        ),
-        {"t": tenant_id, "n": FAILURES_SHOWN},
-    )
-    failures = tuple(
-        Failure(
-            job_id=row.id,
-            kind=row.kind,
-            entity_ref=row.entity_ref,
-            status=row.status,
-            quickbooks_code=row.last_status_code,
-            message=row.last_message or "",
-            fix=(explain_status(row.last_status_code, row.last_message or "").fix or None)
-            if row.last_status_code
-            else None,
-            updated_at=row.updated_at,
+        if facts.last_session is not None and facts.last_session.state == "open":
+            return "Connected and syncing: a Web Connector session is running now.", ()
+        waiting = sum(facts.jobs.get(s, 0) for s in ("queued", "sent", "unconfirmed")) - facts.held_writes
+        return (
+            f"Connected and syncing: {waiting} job{'s go' if waiting != 1 else ' goes'} at the Web"
+            f" Connector's next call (every {every}){after}",
+            (),
         )
-        for row in rows
-    )
-    return failures, total
+    return f"Connected; nothing to do: the Web Connector calls every {every}{after}", ()
 
 
-def _host(conn: Connection, tenant_id: int) -> tuple[QuickBooksHost, dict[str, Any]]:
-    """QuickBooks' host and company as last reported, and the tenant's raw settings."""
-    row = conn.execute(
-        text("""
-            SELECT host_product AS product, host_version AS version, host_country AS country,
-                   company_preferences ->> 'edition' AS edition, qbxml_version, company_file, settings
-            FROM tenants WHERE id = :t
-        """),
-        {"t": tenant_id},
-    ).one()
-    fields = dict(row._mapping)
-    settings = fields.pop("settings") or {}
-    return QuickBooksHost(**fields), settings
-
-
-def _needs_mapping(conn: Connection, tenant_id: int) -> tuple[MappingWait, ...]:
-    rows = conn.execute(
-        text("""
-            SELECT commerce_id, name, sync_error FROM customers
-            WHERE tenant_id = :t AND sync_state = 'needs_mapping' ORDER BY name, id
-        """),
-        {"t": tenant_id},
-    )
-    waits = []
-    for row in rows:
-        error = sync_error({"sync_error": row.sync_error}) or {}
-        waits.append(MappingWait(row.commerce_id or "", row.name, error.get("message"), error.get("fix")))
-    return tuple(waits)
-
-
-def _now(conn: Connection) -> dt.datetime:
-    return conn.execute(text("SELECT now()")).scalar_one()  # type: ignore[no-any-return]
+def duration_words(seconds: int) -> str:
+    """90 -> "1 minute", 7200 -> "2 hours": the largest whole unit, for a sentence."""
+    seconds = max(0, seconds)
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
 
 
 def _jsonable(value: Any) -> Any:

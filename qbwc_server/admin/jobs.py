@@ -72,10 +72,16 @@ _SELECT = """
 
 
 def list_jobs(
-    conn: Connection, *, tenant: str | None = None, status: str | None = None, limit: int = 50
+    conn: Connection,
+    *,
+    tenant: str | None = None,
+    status: str | None = None,
+    limit: int = 50,
+    before_id: int | None = None,
 ) -> list[JobRow]:
-    """Newest first, without the (possibly large) request and response bodies; TenantNotFound
-    for a tenant that does not exist (an empty list would read as "no jobs")."""
+    """Newest first (only jobs older than `before_id`, for the next page), without the (possibly
+    large) request and response bodies; TenantNotFound for a tenant that does not exist (an empty
+    list would read as "no jobs")."""
     if not 1 <= limit <= MAX_LIST_LIMIT:
         raise JobListError(f"the limit must be from 1 to {MAX_LIST_LIMIT} jobs, got {limit}")
     tenant_id = get_tenant(conn, tenant).id if tenant is not None else None
@@ -84,10 +90,12 @@ def list_jobs(
         + """
         WHERE (CAST(:tenant_id AS bigint) IS NULL OR j.tenant_id = :tenant_id)
           AND (CAST(:status AS text) IS NULL OR j.status = :status)
+          AND (CAST(:before_id AS bigint) IS NULL OR j.id < :before_id)
         ORDER BY j.id DESC LIMIT :limit
     """
     )
-    rows = conn.execute(text(sql), {"tenant_id": tenant_id, "status": status, "limit": limit})
+    params = {"tenant_id": tenant_id, "status": status, "limit": limit, "before_id": before_id}
+    rows = conn.execute(text(sql), params)
     return [JobRow(**row._mapping) for row in rows]
 
 

@@ -25,7 +25,7 @@ import falcon
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
-from qbwc_server.api import auth, customers, errors, jobs, lists, operations, orders, payments
+from qbwc_server.api import auth, customers, errors, health, jobs, lists, operations, orders, payments
 from qbwc_server.api.bodies import validation_error
 from qbwc_server.api.openapi import ID_REGEX, build_openapi
 from qbwc_server.api.routing import ApiError, Call, Route
@@ -35,7 +35,7 @@ from qbwc_server.webconnector.body import BodyError, BodyTooLarge, read_body
 API_ROOT = "/api/v1"
 ID_PATTERN = re.compile(ID_REGEX)
 #: The modules whose `ROUTES` the API serves.
-ROUTE_MODULES = (jobs, operations, customers, orders, payments, lists)
+ROUTE_MODULES = (health, jobs, operations, customers, orders, payments, lists)
 _JSON_TYPES = re.compile(r"application/(?:[\w.+-]+\+)?json", re.IGNORECASE)
 
 
@@ -69,6 +69,7 @@ class _Server:
 
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
+        self.settings = settings
         self.max_body = settings.api_max_body_kb * 1024
         self.body_timeout = settings.gunicorn.body_timeout
 
@@ -94,10 +95,16 @@ class _Server:
             path=params,
             query={k: v[-1] if isinstance(v, list) else v for k, v in req.params.items()},
             body=self._body(req, route),
+            settings=self.settings,
         )
         reply = route.handler(call)
         resp.status = reply.status
-        if reply.status != 204:  # No Content has no body, not even `null`
+        for name, value in reply.headers.items():
+            resp.set_header(name, value)
+        if reply.content_type is not None:  # a file (GET /qwc): its text as it is
+            resp.content_type = reply.content_type
+            resp.text = str(reply.body)
+        elif reply.status != 204:  # No Content has no body, not even `null`
             resp.content_type = falcon.MEDIA_JSON
             resp.text = json.dumps(reply.body, default=_jsonable)
 

@@ -1,12 +1,18 @@
-"""`GET /jobs/{id}` and `POST /jobs/{id}/retry`: one job as the commerce side or an admin reads it.
+"""`GET /jobs` (a tenant's jobs, newest first, by status), `GET /jobs/{id}` and
+`POST /jobs/{id}/retry`: jobs as the commerce side or an admin reads them.
 
 A job of another tenant is answered exactly as one that does not exist. The work is
-admin/jobs.py's (and queue/manual.py's behind it).
+admin/jobs.py's (and queue/manual.py's behind it). A page's `next_cursor` carries its filters
+(as the list endpoints' do): the next page is `?cursor=…` alone.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import json
+from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlalchemy import Connection
@@ -22,8 +28,8 @@ from qbwc_server.queue import QueueError
 _MAX_JOB_ID = 2**63 - 1
 
 
-class JobView(BaseModel):
-    """A job: where it stands, what QuickBooks last said of it and what to do about it."""
+class JobSummary(BaseModel):
+    """A job as listed: where it stands, what QuickBooks last said of it and what to do about it."""
 
     id: int
     kind: str
@@ -44,6 +50,11 @@ class JobView(BaseModel):
     last_message: str | None
     #: What to do about `last_status_code`, in plain words (qbxml/errors.py).
     fix: str | None
+
+
+class JobView(JobSummary):
+    """A job in full: with the qbXML request and response a raw job keeps."""
+
     request: str | None = Field(
         description="The qbXML request kept on the job (raw qbXML jobs). Pulls and pushes build"
         " theirs from the mirror when they are sent and do not keep it: null for them."
@@ -63,10 +74,15 @@ class RetryBody(BaseModel):
 
 def view(job: JobRow) -> JobView:
     """`job` as the API shows it."""
+    return JobView(**summary(job).model_dump(), request=job.request_body, response=job.response_xml)
+
+
+def summary(job: JobRow) -> JobSummary:
+    """`job` as a listing shows it."""
     fix = None
     if job.last_status_code is not None:
         fix = explain_status(job.last_status_code, job.last_message or "").fix or None
-    return JobView(
+    return JobSummary(
         id=job.id,
         kind=job.kind,
         status=job.status,
@@ -81,8 +97,6 @@ def view(job: JobRow) -> JobView:
         last_status_code=job.last_status_code,
         last_message=job.last_message,
         fix=fix,
-        request=job.request_body,
-        response=job.response_xml,
     )
 
 
@@ -128,7 +142,98 @@ def retry_job(call: Call) -> ApiReply:
     return ApiReply(200, view(job).model_dump(mode="json"))
 
 
+#: A page of GET /jobs: how many jobs by default and at most.
+DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
+_STATUSES = tuple(status.value for status in JobStatus)
+
+
+class JobPage(BaseModel):
+    data: list[JobSummary]
+    next_cursor: str | None = Field(
+        description="Pass as ?cursor= (alone) for the next page; null at the end."
+    )
+
+
+def list_jobs(call: Call) -> ApiReply:
+    """The tenant's jobs, newest first, optionally of one status, a page at a time."""
+    status, limit, before = _page_query(call.query)
+    with call.engine.connect() as conn:
+        rows = admin_jobs.list_jobs(
+            conn, tenant=call.tenant_name, status=status, limit=limit + 1, before_id=before
+        )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = _cursor({"status": status, "limit": limit, "before": rows[-1].id}) if more else None
+    page = JobPage(data=[summary(row) for row in rows], next_cursor=cursor)
+    return ApiReply(200, page.model_dump(mode="json"))
+
+
+def _page_query(query: Mapping[str, str]) -> tuple[str | None, int, int | None]:
+    """(status, limit, before id) from the query: the filters, or a cursor alone; else 400."""
+    if "cursor" in query:
+        others = sorted(name for name in ("status", "limit") if name in query)
+        if others:
+            raise ApiError(
+                400,
+                "bad_request",
+                f"a cursor carries its filters: send ?cursor= alone, without {others[0]}",
+                field=others[0],
+            )
+        return _read_cursor(query["cursor"])
+    status = query.get("status") or None
+    if status is not None and status not in _STATUSES:
+        raise ApiError(
+            400,
+            "bad_request",
+            f"status must be one of {', '.join(_STATUSES)}, not {status[:40]!r}",
+            field="status",
+        )
+    raw = query.get("limit", str(DEFAULT_LIMIT))
+    if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_LIMIT):
+        raise ApiError(
+            400,
+            "bad_request",
+            f"limit must be a whole number from 1 to {MAX_LIMIT}, not {raw[:20]!r}",
+            field="limit",
+        )
+    return status, int(raw), None
+
+
+def _cursor(state: Mapping[str, object]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def _read_cursor(raw: str) -> tuple[str | None, int, int | None]:
+    try:
+        state = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        status, limit, before = state["status"], state["limit"], state["before"]
+        valid = (
+            (status is None or status in _STATUSES)
+            and isinstance(limit, int)
+            and isinstance(before, int)
+            and 1 <= limit <= MAX_LIMIT
+            and 1 <= before < 2**63
+        )
+    except (ValueError, binascii.Error, KeyError, TypeError):
+        valid = False
+    if not valid:
+        raise ApiError(400, "bad_request", "the cursor is not one this API gave out", field="cursor")
+    return status, int(limit), int(before)
+
+
 ROUTES: tuple[Route, ...] = (
+    Route(
+        "GET",
+        "/jobs",
+        list_jobs,
+        "The tenant's jobs, newest first, optionally of one status (a page at a time)",
+        response=JobPage,
+        query={
+            "status": "Only jobs of this status: " + ", ".join(_STATUSES) + ".",
+            "limit": f"Jobs per page, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT}).",
+            "cursor": "The previous page's next_cursor (alone: it carries the filters).",
+        },
+    ),
     Route(
         "GET", "/jobs/{id}", get_job, "One job: status, QuickBooks' last answer, the fix", response=JobView
     ),

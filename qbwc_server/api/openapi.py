@@ -28,6 +28,7 @@ PARAMETERS = {
     "tenant": "The tenant's name (admin tokens only).",
     "id": "The record's id: 1 to 64 of A-Z a-z 0-9 . _ : - , the first a letter or digit"
     " (for jobs, the service's job id).",
+    "entity": "What to refresh: customers, items, inventory, orders, invoices, payments, lists or all.",
 }
 _FAILURES = {
     "400": "Bad request: malformed JSON, a query parameter refused (`field` names it), or an admin token"
@@ -113,11 +114,18 @@ def _operation(
             "required": False,
             "content": {"application/json": {"schema": refs[(route.body, "validation")]}},
         }
-    success = (
+    success: dict[str, Any] = (
         {"content": {"application/json": {"schema": refs[(route.response, "serialization")]}}}
         if (route.response is not None)
         else {}
     )
+    if route.media_type is not None:  # a file, not JSON
+        success = {"content": {route.media_type: {"schema": {"type": "string"}}}}
+    if route.response_headers:
+        success["headers"] = {
+            name: {"description": text, "schema": {"type": "string"}}
+            for name, text in route.response_headers.items()
+        }
     for status in route.statuses:
         operation["responses"][str(status)] = {"description": "Success", **success}
     failures = ["401", "404", "500"]

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from sqlalchemy import Engine
 
+from qbwc_server.config import Settings
 from qbwc_server.errors import QbwcError
 
 
@@ -33,13 +34,19 @@ class Call:
     query: Mapping[str, str] = field(default_factory=dict)
     #: The body, validated against `Route.body` (None when the route takes none).
     body: BaseModel | None = None
+    #: The deployment's settings (e.g. QBWC_PUBLIC_URL for GET /qwc).
+    settings: Settings | None = None
 
 
 @dataclass(frozen=True)
 class ApiReply:
     status: int
-    #: JSON-able (dicts, lists, str, numbers, None).
+    #: JSON-able (dicts, lists, str, numbers, None); with `content_type`, the text sent as it is.
     body: Any
+    #: A body that is not JSON (GET /qwc's XML file): its media type. None: JSON.
+    content_type: str | None = None
+    #: Extra response headers (e.g. Content-Disposition for a download).
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 class ApiError(QbwcError):
@@ -98,3 +105,7 @@ class Route:
     #: Documented query parameters: name -> description.
     query: Mapping[str, str] = field(default_factory=dict)
     scope: Literal["tenant", "admin"] = "tenant"
+    #: The success body's media type when it is not JSON (the body is then a string), for OpenAPI.
+    media_type: str | None = None
+    #: Documented success response headers: name -> description.
+    response_headers: Mapping[str, str] = field(default_factory=dict)

@@ -1,4 +1,5 @@
-"""`qbwc-server qwc TENANT`: print the tenant's .qwc file (built by webconnector/qwc.py)."""
+"""`qbwc-server qwc TENANT`: print the tenant's .qwc file (admin/qwc.py), and keep the polling
+interval it asks for (`--every`): `status` calls the tenant inactive after 3 of them without a call."""
 
 from __future__ import annotations
 
@@ -6,24 +7,16 @@ import argparse
 import sys
 from typing import Any
 
-from qbwc_server.admin import tenants
-from qbwc_server.cli.common import bounded_int, reading
+from qbwc_server.admin.qwc import MAX_EVERY, MIN_EVERY, write_qwc
+from qbwc_server.cli.common import bounded_int, transaction
 from qbwc_server.config import Settings
-from qbwc_server.webconnector.qwc import build_qwc, is_local_url
+from qbwc_server.webconnector.qwc import is_local_url
 
 
 def cmd_qwc(args: argparse.Namespace, settings: Settings) -> int:
-    with reading(settings) as conn:
-        t = tenants.get_tenant(conn, args.tenant)
     app_url = args.url or settings.public_url
-    qwc = build_qwc(
-        tenant_name=t.name,
-        username=t.username,
-        owner_id=t.owner_id,
-        file_id=t.file_id,
-        app_url=app_url,
-        run_every_minutes=args.every,
-    )
+    with transaction(settings) as conn:
+        _, qwc = write_qwc(conn, args.tenant, app_url=app_url, every=args.every)
     if not args.url and is_local_url(app_url):  # the .qwc goes to another PC, which cannot reach it
         print(
             f"qbwc-server: warning: the AppURL is {app_url}, this machine: a Web Connector on another PC"
@@ -41,9 +34,9 @@ def register(sub: Any) -> None:
     p.add_argument("--url", help="AppURL (default QBWC_PUBLIC_URL); https:// unless localhost")
     p.add_argument(
         "--every",
-        type=bounded_int(1, 1440, " minutes"),
-        default=1,
+        type=bounded_int(MIN_EVERY, MAX_EVERY, " minutes"),
         metavar="MINUTES",
-        help="how often the Web Connector runs, 1 to 1440 minutes (default 1)",
+        help="how often the Web Connector runs, 1 to 1440 minutes (default: as the last .qwc, else 1);"
+        " kept on the tenant: `status` calls it inactive after 3 intervals without a call",
     )
     p.set_defaults(func=cmd_qwc)

@@ -95,6 +95,8 @@ class QbwcSession(Base):
     __table_args__ = (
         CheckConstraint(f"state IN ({', '.join(repr(s.value) for s in SessionState)})", name="state"),
         CheckConstraint("(state = 'open') = (closed_at IS NULL)", name="closed_at_matches_state"),
+        # A tenant's newest sessions (health, `status`): migration 0007.
+        Index("ix_qbwc_sessions_tenant_id_started_at", "tenant_id", "started_at"),
         # At most one live session per tenant: a second authenticate must expire the first.
         Index(
             "uq_qbwc_sessions_one_open_per_tenant",

@@ -25,18 +25,32 @@ def register(handler: JobHandler) -> None:
     """Add a job kind (or replace the handler of one)."""
     _HANDLERS[handler.kind] = handler
     batch_sizes_json.cache_clear()
+    nouns_json.cache_clear()
 
 
 def unregister(kind: str) -> None:
     """Remove a job kind (tests that add one of their own)."""
     _HANDLERS.pop(kind, None)
     batch_sizes_json.cache_clear()
+    nouns_json.cache_clear()
 
 
 @functools.cache
 def batch_sizes_json() -> str:
     """{kind: most jobs one message may carry} as the claim reads it (kinds absent go one at a time)."""
     return json.dumps({kind: h.batch_size for kind, h in _HANDLERS.items() if h.batch_size > 1})
+
+
+@functools.cache
+def nouns_json() -> str:
+    """[{kind, one, many, pull, place}] for the closing message's SQL (webconnector/summary.py);
+    `place` orders its parts as the kinds were registered (pulls in the order a session runs them)."""
+    return json.dumps(
+        [
+            {"kind": kind, "one": h.nouns[0], "many": h.nouns[1], "pull": h.counts_records, "place": place}
+            for place, (kind, h) in enumerate(_HANDLERS.items())
+        ]
+    )
 
 
 def handler_for(kind: str) -> JobHandler | None:

@@ -32,14 +32,13 @@ from qbwc_server.qbxml.core import (
 from qbwc_server.qbxml.errors import describe_hresult
 from qbwc_server.qbxml.host import HostInfo
 from qbwc_server.qbxml.preferences import CompanyPreferences
-from qbwc_server.sync import schedule
+from qbwc_server.sync import registry, schedule
 from qbwc_server.webconnector import statements as sql
 from qbwc_server.webconnector.answers import NOOP, NOOP_WINDOW_SECONDS, Answers, touch
 from qbwc_server.webconnector.auth import PasswordVerifier
 from qbwc_server.webconnector.lifecycle import ITERATOR_GRACE_SECONDS, OUTLIVED, end_session
 from qbwc_server.webconnector.login import Gate
 from qbwc_server.webconnector.requests import Requests
-from qbwc_server.webconnector.summary import counts_from_json, summarize
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +150,7 @@ class WebConnectorSessions:
             "ticket": ticket or "",
             "idle": self.idle,
             "from_hcp": bool(hcp_response and hcp_response.strip()),
+            "company_file": company_file,
             "preferences": preferences,
             "version": str(version) if version else None,
             "product": host.product,
@@ -259,17 +259,20 @@ class WebConnectorSessions:
         return "done"
 
     def close_connection(self, ticket: str | None) -> str:
-        """End the session; the one-line summary the Web Connector shows the user."""
-        row = self.bookkeeping.one(sql.CLOSE, {"ticket": ticket or ""})
+        """End the session; the one-line summary the Web Connector shows the user (kept on the
+        session for `status`)."""
+        params = {"ticket": ticket or "", "nouns": registry.nouns_json()}
+        row = self.bookkeeping.one(sql.CLOSE, params)
         if row is not None and not row["leased"]:
-            return summarize(counts_from_json(row["counts"]))
+            return str(row["summary"])
         if row is not None:  # closed with requests unanswered (rare): take them back first
             with self.engine.begin() as conn:
                 queue.release_leases(conn, ticket or "")
-        ended = self.single.one(sql.SESSION_STATE, {"ticket": ticket or ""})
+                return str(sql.SESSION_SUMMARY.on(conn, {**params, "keep": True})[0]["summary"])
+        ended = self.single.one(sql.SESSION_SUMMARY, {**params, "keep": False})
         if ended is None:
             return "Session not found: " + BAD_TICKET
-        return summarize(counts_from_json(ended["counts"]))
+        return str(ended["summary"])
 
     # -- helpers -----------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from qbwc_server.queue import (
 from qbwc_server.sync.push_settings import live_window_sql
 from qbwc_server.sync.schedule import PULLS_DUE_JOIN
 from qbwc_server.webconnector.login import USERNAME_KEY, VERIFIER
+from qbwc_server.webconnector.summary import summary_ctes
 
 #: Whether a poll with nothing to do should note that it was seen: at most every 15 s, so idle
 #: polls rarely write (AUTH_LOOKUP tells, so most idle polls are one statement).
@@ -104,7 +105,11 @@ def _send_claim(name: str, batch_sizes: str | None) -> Prepared:
     {claim},
     touched AS (
         UPDATE qbwc_sessions SET last_call_at = now(), qbxml_version = s.version, last_error = NULL,
-               requests_sent = requests_sent + (SELECT count(*) FROM claimed)
+               requests_sent = requests_sent + (SELECT count(*) FROM claimed),
+               -- the file QuickBooks has open (strCompanyFileName), for `status`
+               company_file = CASE WHEN %(from_hcp)s::boolean
+                   THEN coalesce(left(nullif(%(company_file)s::text, ''), 500), qbwc_sessions.company_file)
+                   ELSE qbwc_sessions.company_file END
         FROM s WHERE qbwc_sessions.ticket = s.ticket
     ),
     host AS (  -- the first call of a session brings QuickBooks' own description (HCP response)
@@ -248,46 +253,52 @@ FINISH = Prepared(
     retry_safe=True,  # a repeat finds the job no longer sent: it finishes and counts nothing twice
 )
 
-#: closeConnection: end the session, clear a fixed connection problem, and count what the
-#: session did. No row for an unknown or already-ended ticket. `leased` counts jobs still sent
-#: without an answer: the caller takes them back (queue.release_leases; rare). Never repeated
-#: after a lost connection: a repeat would find the session closed and skip taking them back.
+#: closeConnection: end the session, keep its closing message (summary.py) on it, clear a
+#: connection problem once QuickBooks opened again (this session negotiated a qbXML version: it
+#: got QuickBooks' own answer), and answer the message. No row for an unknown or already-ended
+#: ticket. `leased` counts jobs still sent without an answer: the caller takes them back
+#: (queue.release_leases; rare) and writes the message again. Never repeated after a lost
+#: connection: a repeat would find the session closed and skip taking them back.
 CLOSE = Prepared(
     "qbwc_close",
-    """
-    WITH s AS (
+    f"""
+    WITH {summary_ctes("%(ticket)s::text")},
+    s AS (
         UPDATE qbwc_sessions
-        SET state = 'closed', closed_at = now(), last_call_at = now()
+        SET state = 'closed', closed_at = now(), last_call_at = now(), summary = (SELECT line FROM summary)
         WHERE ticket = %(ticket)s::text AND state = 'open'
-        RETURNING tenant_id
-    ),
-    counts AS (
-        SELECT kind, status, count(*) AS n, sum(records) AS r FROM jobs
-        WHERE lease_ticket = %(ticket)s::text GROUP BY kind, status
+        RETURNING tenant_id, qbxml_version
     ),
     cleared AS (
         UPDATE tenants SET connection_error = NULL, connection_error_at = NULL
         FROM s
         WHERE tenants.id = s.tenant_id AND tenants.connection_error IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM counts WHERE status IN ('failed', 'dead', 'blocked', 'sent'))
+          AND s.qbxml_version IS NOT NULL
     )
-    SELECT s.tenant_id,
-           coalesce((SELECT json_agg(json_build_array(kind, status, n, r)) FROM counts
-                     WHERE status <> 'sent'), '[]') AS counts,
-           coalesce((SELECT sum(n) FROM counts WHERE status = 'sent'), 0) AS leased
+    SELECT s.tenant_id, (SELECT line FROM summary) AS summary,
+           (SELECT count(*) FROM jobs WHERE lease_ticket = %(ticket)s::text AND status = 'sent') AS leased
     FROM s
     """,
 )
 
-#: A session's state, last error, and what it did (getLastError; a repeated closeConnection).
+#: A session's state and last error (getLastError).
 SESSION_STATE = Prepared(
     "qbwc_session_state",
-    """
-    SELECT s.state, s.last_error,
-           (SELECT coalesce(json_agg(json_build_array(kind, status, n, r)), '[]') FROM (
-                SELECT kind, status, count(*) AS n, sum(records) AS r FROM jobs
-                WHERE lease_ticket = s.ticket AND status <> 'sent' GROUP BY kind, status) counts) AS counts
-    FROM qbwc_sessions s WHERE s.ticket = %(ticket)s::text
-    """,
+    "SELECT s.state, s.last_error FROM qbwc_sessions s WHERE s.ticket = %(ticket)s::text",
     retry_safe=True,
+)
+
+#: A session's closing message from its jobs as they are now (a repeated closeConnection, or one
+#: that had to take unanswered jobs back first); `keep` writes it on the session too.
+SESSION_SUMMARY = Prepared(
+    "qbwc_session_summary",
+    f"""
+    WITH {summary_ctes("%(ticket)s::text")},
+    kept AS (
+        UPDATE qbwc_sessions SET summary = (SELECT line FROM summary)
+        WHERE ticket = %(ticket)s::text AND %(keep)s::boolean
+    )
+    SELECT (SELECT line FROM summary) AS summary FROM qbwc_sessions WHERE ticket = %(ticket)s::text
+    """,
+    retry_safe=True,  # a repeat writes the same message again
 )

@@ -399,7 +399,11 @@ def test_3120_a_customer_deleted_in_quickbooks_is_added_again_when_the_tenant_al
         assert (mirrored["sync_state"], mirrored["qb_list_id"]) == ("synced", again.list_id)
     else:
         assert not any(c.name == "Bolt Supply" for c in company.customers.values())
-        assert mirrored["sync_state"] == "failed" and "readd_deleted" in mirrored["sync_error"]
+        assert (
+            mirrored["sync_state"] == "failed"
+            and "--readd-deleted yes" in mirrored["sync_error"]
+            and "{id}" not in mirrored["sync_error"]
+        )
         assert job(engine, job_id)["status"] == "failed"
 
 

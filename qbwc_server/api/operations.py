@@ -47,7 +47,10 @@ def sync_now(call: Call) -> ApiReply:
     assert call.tenant_id is not None  # a tenant route: the scope always names one
     with call.engine.begin() as conn:
         done = pulls.sync_now(conn, call.tenant_id)
-    message = f"{len(done.due)} pulls and {done.queued_jobs} queued jobs go at the Web Connector's next poll"
+    message = (
+        f"{_count(len(done.due), 'pull')} and {_count(done.queued_jobs, 'queued job')}"
+        " go at the Web Connector's next poll"
+    )
     if done.stuck:
         message += f"; {', '.join(done.stuck)} wait for an admin (their last pull failed)"
     reply = SyncNowReply(
@@ -146,3 +149,7 @@ ROUTES: tuple[Route, ...] = (
         response_headers={"Content-Disposition": 'attachment; filename="<tenant>.qwc"'},
     ),
 )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -243,8 +243,15 @@ class CustomerPushHandler(PushHandler):
             }
             return self._step(ctx, f"{said}; added again", {**params, "readd": True}, write=True)
         message = f"{said}: the QuickBooks customer was deleted, or its id is not valid"
-        fix = ("Link this customer to an existing QuickBooks customer (POST /customers/{id}/link), or let"
-               " deleted customers be added again (push setting readd_deleted).")  # fmt: skip
+        commerce_id = row.get("commerce_id") or row_id
+        tenant = ctx.conn.execute(
+            text("SELECT name FROM tenants WHERE id = :t"), {"t": ctx.tenant_id}
+        ).scalar()
+        fix = (
+            f"Link this customer to an existing QuickBooks customer (POST /customers/{commerce_id}/link),"
+            " or let deleted customers be added again"
+            f" (`qbwc-server tenant set {tenant} --readd-deleted yes`)."
+        )
         set_sync_state(ctx.conn, self.table, row_id, SyncState.FAILED, message=message, fix=fix)
         return _start_over(JobResult.fail(Outcome.NEEDS_ADMIN, f"{message}. {fix}"))
 

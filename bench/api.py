@@ -35,6 +35,8 @@ from sqlalchemy import Engine, text
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+import status_render  # noqa: E402  (bench/ is on sys.path when this file runs)
+
 from qbwc_server.admin import tenants  # noqa: E402
 from qbwc_server.admin.list_views import LISTINGS  # noqa: E402
 from qbwc_server.admin.listings import page_sql  # noqa: E402
@@ -206,7 +208,17 @@ PARTS: dict[
     str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], None]]
 ] = {
     "lists": ("page through GET /customers over HTTP", lists_arguments, run_lists),
+    "status": (
+        "render the status page of a tenant with 10k failed jobs over HTTP",
+        lambda parser: status_render.add_arguments(parser, common=False),
+        lambda args: _run_status(args),
+    ),
 }
+
+
+def _run_status(args: argparse.Namespace) -> None:
+    args.gunicorn = args.server == "gunicorn"
+    status_render.run(args)
 
 
 def main() -> None:

@@ -163,11 +163,15 @@ def time_page(base_url: str, admin_token: str, requests: int) -> Timing:
     return Timing(len(seconds), cuts[49] * 1000, cuts[94] * 1000, max(seconds) * 1000, size)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser, *, common: bool = True) -> None:
+    """This benchmark's options; `common=False` leaves out the server and database ones, which
+    bench/api.py adds to each of its parts itself."""
     parser.add_argument("--failures", type=int, default=10_000, help="failed jobs (default 10000)")
     parser.add_argument("--customers", type=int, default=5_000, help="QuickBooks customers (default 5000)")
     parser.add_argument("--waiting", type=int, default=20, help="customers waiting to be linked (default 20)")
     parser.add_argument("--requests", type=int, default=200, help="timed page loads (default 200)")
+    if not common:
+        return
     parser.add_argument(
         "--gunicorn", action="store_true", help="serve with gunicorn (1 worker), not a thread"
     )

@@ -12,10 +12,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import overload
 
 import platformdirs
 
 from qbwc_server.errors import QbwcError
+from qbwc_server.logs import logconfig_dict
+from qbwc_server.metrics_server import ServerHooks
 from qbwc_server.tenant_settings import DISABLED_KEY as DISABLED_KEY
 from qbwc_server.tenant_settings import MAX_PULL_INTERVAL_SECONDS as MAX_PULL_INTERVAL_SECONDS
 from qbwc_server.tenant_settings import MAX_PULL_PAGE_SIZE as MAX_PULL_PAGE_SIZE
@@ -86,11 +89,36 @@ def _int(
     return value
 
 
-def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
-    value = (env.get(name) or default).strip().lower()
+@overload
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str: ...
+@overload
+def _choice(env: Mapping[str, str], name: str, default: None, choices: tuple[str, ...]) -> str | None: ...
+def _choice(env: Mapping[str, str], name: str, default: str | None, choices: tuple[str, ...]) -> str | None:
+    """`name` lowercased, one of `choices`; `default` when it is unset or empty."""
+    raw = env.get(name)
+    if not raw:
+        return default
+    value = raw.strip().lower()
     if value not in choices:
-        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {env.get(name)!r}")
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
     return value
+
+
+def _address(env: Mapping[str, str], name: str) -> str | None:
+    """`name` as HOST:PORT, or None when it is unset."""
+    raw = (env.get(name) or "").strip()
+    port = raw.rpartition(":")[2]
+    if raw and not (":" in raw and port.isdigit() and 1 <= int(port) <= 65535):
+        raise ConfigError(f"{name} must be HOST:PORT such as 127.0.0.1:9100, got {raw!r}")
+    return raw or None
+
+
+def _directory(env: Mapping[str, str], name: str) -> Path | None:
+    """`name` as a directory that exists or can be made, or None when it is unset."""
+    path = Path(env[name]) if env.get(name) else None
+    if path is not None and path.exists() and not path.is_dir():
+        raise ConfigError(f"{name} must be a directory, got the file {str(path)!r}")
+    return path
 
 
 @dataclass(frozen=True)
@@ -120,7 +148,14 @@ class GunicornSettings:
     forwarded_allow_ips: str = "127.0.0.1,::1"
     #: None: no access log; "-": standard output; else a file path.
     access_log: str | None = None
-    log_level: str = "info"
+    #: QBWC_LOG_LEVEL and QBWC_LOG_FORMAT as set; None: info and JSON for the server, warning and
+    #: text for interactive commands (logs.py).
+    log_level: str | None = None
+    log_format: str | None = None
+    #: HOST:PORT where gunicorn's master serves /metrics without a token; None: only the app's /metrics.
+    metrics_bind: str | None = None
+    #: The workers' metric files (PROMETHEUS_MULTIPROC_DIR); None: a fresh temporary one per start.
+    metrics_dir: Path | None = None
     #: gunicorn >= 25.1 opens a control socket at one fixed path per user, which collides when
     #: several instances run (tests, benchmarks, more than one deployment): off unless a path is given.
     control_socket: str | None = None
@@ -154,16 +189,21 @@ class GunicornSettings:
             "forwarded_allow_ips": self.forwarded_allow_ips,
             "accesslog": self.access_log,
             "errorlog": "-",
-            "loglevel": self.log_level,
+            "loglevel": self.log_level or "info",
+            "logconfig_dict": logconfig_dict(self.log_format or "json", self.log_level or "info"),
             "proc_name": "qbwc-server",
             "control_socket": self.control_socket or "unused",
             "control_socket_disable": self.control_socket is None,
             # Retires a worker the app found grown past worker_max_rss_mb (webconnector/memory.py).
             "post_request": recycle_grown_worker,
+            # The metric files' directory and the master's /metrics listener (metrics_server.py).
+            **ServerHooks(self.metrics_dir, self.metrics_bind).options(),
         }
 
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+#: QBWC_LOG_FORMAT: one JSON object per line (for a log pipeline), or plain text (for a person).
+LOG_FORMATS = ("json", "text")
 
 
 def load_gunicorn_settings(env: Mapping[str, str]) -> GunicornSettings:
@@ -172,6 +212,10 @@ def load_gunicorn_settings(env: Mapping[str, str]) -> GunicornSettings:
     bind = (env.get("QBWC_BIND") or defaults.bind).strip()
     if not bind:
         raise ConfigError("QBWC_BIND must be an address such as 127.0.0.1:8000")
+    if bind == (env.get("QBWC_METRICS_BIND") or "").strip():
+        raise ConfigError(
+            "QBWC_METRICS_BIND must be another address than QBWC_BIND: /metrics there has no token"
+        )
     return GunicornSettings(
         bind=bind,
         workers=_int(env, "QBWC_WORKERS", defaults.workers, 1),
@@ -181,7 +225,10 @@ def load_gunicorn_settings(env: Mapping[str, str]) -> GunicornSettings:
         timeout=_int(env, "QBWC_WORKER_TIMEOUT", defaults.timeout),
         forwarded_allow_ips=env.get("QBWC_FORWARDED_ALLOW_IPS") or defaults.forwarded_allow_ips,
         access_log=env.get("QBWC_ACCESS_LOG") or None,
-        log_level=_choice(env, "QBWC_LOG_LEVEL", defaults.log_level, LOG_LEVELS),
+        log_level=_choice(env, "QBWC_LOG_LEVEL", None, LOG_LEVELS),
+        log_format=_choice(env, "QBWC_LOG_FORMAT", None, LOG_FORMATS),
+        metrics_bind=_address(env, "QBWC_METRICS_BIND"),
+        metrics_dir=_directory(env, "PROMETHEUS_MULTIPROC_DIR"),
         control_socket=env.get("QBWC_CONTROL_SOCKET") or None,
         max_body_mb=_int(env, "QBWC_MAX_BODY_MB", defaults.max_body_mb, 1),
         body_timeout=_int(env, "QBWC_BODY_TIMEOUT", defaults.body_timeout, 1),
@@ -218,6 +265,8 @@ class Settings:
     db_pool_size: int = 5
     #: Largest JSON body the API (/api/v1) takes, in kB (2^10 bytes); larger is 413.
     api_max_body_kb: int = 1024
+    #: Label SOAP call and session metrics with the tenant's name (QBWC_METRICS_TENANT_LABELS=1).
+    metrics_tenant_labels: bool = False
     #: How gunicorn serves the app (deploy/gunicorn.conf.py, `qbwc-server serve`).
     gunicorn: GunicornSettings = field(default_factory=GunicornSettings)
 
@@ -248,5 +297,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         job_max_attempts=_int(env, "QBWC_JOB_MAX_ATTEMPTS", 5, 1),
         db_pool_size=_int(env, "QBWC_DB_POOL_SIZE", 5, 1),
         api_max_body_kb=_int(env, "QBWC_API_MAX_BODY_KB", 1024, 1),
+        metrics_tenant_labels=_choice(env, "QBWC_METRICS_TENANT_LABELS", "0", ("0", "1")) == "1",
         gunicorn=load_gunicorn_settings(env),
     )

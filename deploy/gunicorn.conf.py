@@ -6,7 +6,7 @@ include hooks; keep them if you add hooks of your own: `post_request` replaces a
 QBWC_WORKER_MAX_RSS_MB after a large call (qbwc_server/webconnector/memory.py); `on_starting`,
 `when_ready`, `child_exit` and `on_exit` keep the workers' metric files in a fresh
 PROMETHEUS_MULTIPROC_DIR per start and serve QBWC_METRICS_BIND (qbwc_server/metrics_server.py);
-`logconfig_dict` logs JSON or text (qbwc_server/logs.py). Override below if you must; a
+`logger_class` logs JSON or text (qbwc_server/logs.py). Override below if you must; a
 malformed variable stops gunicorn with one line naming it.
 """
 

@@ -17,7 +17,7 @@ from typing import overload
 import platformdirs
 
 from qbwc_server.errors import QbwcError
-from qbwc_server.logs import logconfig_dict
+from qbwc_server.logs import gunicorn_logger
 from qbwc_server.metrics_server import ServerHooks
 from qbwc_server.tenant_settings import DISABLED_KEY as DISABLED_KEY
 from qbwc_server.tenant_settings import MAX_PULL_INTERVAL_SECONDS as MAX_PULL_INTERVAL_SECONDS
@@ -190,7 +190,8 @@ class GunicornSettings:
             "accesslog": self.access_log,
             "errorlog": "-",
             "loglevel": self.log_level or "info",
-            "logconfig_dict": logconfig_dict(self.log_format or "json", self.log_level or "info"),
+            # Our log format for gunicorn's lines and ours, at "loglevel" (logs.py).
+            "logger_class": gunicorn_logger(self.log_format or "json"),
             "proc_name": "qbwc-server",
             "control_socket": self.control_socket or "unused",
             "control_socket_disable": self.control_socket is None,

@@ -125,23 +125,20 @@ def configure_command(format: str | None, level: str | None) -> logging.Handler:
     return configure(format or "text", level or "warning")
 
 
-def logconfig_dict(format: str, level: str) -> dict[str, Any]:
-    """gunicorn's `logconfig_dict`: its own error log and our records through one handler on
-    stderr, in `format`, from the master and every worker (they inherit it). The access log
-    keeps gunicorn's format and destination (QBWC_ACCESS_LOG)."""
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"qbwc": {"()": formatter, "format": format}},
-        "filters": {"call": {"()": ContextFilter}},
-        "handlers": {
-            "stderr": {
-                "class": "logging.StreamHandler",
-                "stream": "ext://sys.stderr",
-                "formatter": "qbwc",
-                "filters": ["call"],
-            }
-        },
-        "root": {"level": level.upper(), "handlers": ["stderr"]},
-        "loggers": {"gunicorn.error": {"level": level.upper(), "handlers": [], "propagate": True}},
-    }
+def gunicorn_logger(format: str) -> type:
+    """gunicorn's `logger_class`: its error log and our records through one handler on stderr,
+    in `format`, at gunicorn's log level (QBWC_LOG_LEVEL, or its own --log-level), from the master
+    and every worker (they inherit it). The access log (QBWC_ACCESS_LOG) keeps gunicorn's format."""
+    from gunicorn.glogging import Logger
+
+    class GunicornLogger(Logger):  # type: ignore[misc]
+        def setup(self, cfg: Any) -> None:
+            super().setup(cfg)  # again on a reload (SIGHUP): `configure` replaces its handler
+            configure(format, cfg.loglevel)
+            if cfg.errorlog == "-":  # gunicorn's own lines through ours (a file it keeps to itself)
+                for handler in [h for h in self.error_log.handlers if getattr(h, "_gunicorn", False)]:
+                    self.error_log.removeHandler(handler)
+                self.error_log.propagate = True
+
+    GunicornLogger.__qualname__ = GunicornLogger.__name__ = f"GunicornLogger[{format}]"
+    return GunicornLogger

@@ -38,7 +38,9 @@ class ServerHooks:
 
     def on_starting(self, server: Any) -> None:
         """Before any worker: the directory, emptied (a previous run's counts must not add to this one's)."""
-        path = self.directory or Path(tempfile.mkdtemp(prefix="qbwc-server-metrics-"))
+        # In memory where there is /dev/shm, like gunicorn's heartbeat files: counts need no disk.
+        shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
+        path = self.directory or Path(tempfile.mkdtemp(prefix="qbwc-server-metrics-", dir=shm))
         path.mkdir(parents=True, exist_ok=True)
         for stale in path.glob("*.db"):
             stale.unlink()

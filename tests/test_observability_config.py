@@ -1,5 +1,5 @@
 """The observability variables (config.py): read and checked where the others are, one line
-naming a bad one; what they give gunicorn (logconfig_dict, the metric-directory hooks)."""
+naming a bad one; what they give gunicorn (its logger class, the metric-directory hooks)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from types import SimpleNamespace
 import pytest
 
 from qbwc_server.config import ConfigError, load_settings
-from qbwc_server.logs import logconfig_dict
 from qbwc_server.metrics_server import DIRECTORY_VARIABLE, ServerHooks
 from tests.conftest import REPO_ROOT
 
@@ -30,7 +29,7 @@ def test_unset_the_server_logs_json_at_info_and_counts_in_a_fresh_directory() ->
     )
     assert settings.metrics_tenant_labels is False
     options = gunicorn.options()
-    assert options["loglevel"] == "info" and options["logconfig_dict"] == logconfig_dict("json", "info")
+    assert options["loglevel"] == "info" and options["logger_class"].__name__ == "GunicornLogger[json]"
     assert all(callable(options[hook]) for hook in (*HOOKS, "post_request"))
 
 
@@ -51,8 +50,8 @@ def test_the_variables_as_set(tmp_path: Path) -> None:
         "127.0.0.1:9100",
     )
     assert gunicorn.metrics_dir == tmp_path / "metrics" and settings.metrics_tenant_labels is True
-    config = gunicorn.options()["logconfig_dict"]
-    assert config["root"]["level"] == "DEBUG" and config["formatters"]["qbwc"]["format"] == "text"
+    options = gunicorn.options()
+    assert options["loglevel"] == "debug" and options["logger_class"].__name__ == "GunicornLogger[text]"
 
 
 @pytest.mark.parametrize(
@@ -86,7 +85,7 @@ def test_deploy_gunicorn_conf_gives_gunicorn_the_logging_and_the_hooks(
 ) -> None:
     monkeypatch.setenv("QBWC_LOG_FORMAT", "text")
     conf = runpy.run_path(str(REPO_ROOT / "deploy" / "gunicorn.conf.py"))
-    assert conf["logconfig_dict"] == logconfig_dict("text", "info")
+    assert conf["logger_class"].__name__ == "GunicornLogger[text]" and conf["loglevel"] == "info"
     assert all(callable(conf[hook]) for hook in HOOKS)
 
 

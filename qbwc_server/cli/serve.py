@@ -90,7 +90,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     check_bind(bind)
     print(f"Web Connector endpoint: http://{bind}/qbwc", flush=True)
     # From here the server's logging (JSON unless QBWC_LOG_FORMAT says text); gunicorn's
-    # logconfig_dict (config.py) sets the same in its master, and its workers inherit it.
+    # logger_class (config.py) sets the same in its master, and its workers inherit it.
     logs.configure(settings.gunicorn.log_format or "json", settings.gunicorn.log_level or "info")
     try:
         run_gunicorn(settings.gunicorn, **overrides)

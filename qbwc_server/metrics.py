@@ -5,8 +5,8 @@ scrape time (the queue, pull lag).
 A call only adds to plain dicts under one lock (C operations, no database, no file); `flush`
 moves the sums into prometheus_client's values (under gunicorn, this worker's file in
 PROMETHEUS_MULTIPROC_DIR) every FLUSH_SECONDS, at each scrape of this process and at exit.
-Going through prometheus_client's objects on every call cost ~10 µs a call on this hot path
-(bench/README.md). Labels are bounded sets (operation, outcome, job kind, status code); a tenant
+Going through prometheus_client's objects on every call cost several times more on this hot
+path (bench/README.md, bench/instrumentation.py). Labels are bounded sets (operation, outcome, job kind, status code); a tenant
 label only when an operator asks for it (QBWC_METRICS_TENANT_LABELS=1); never anything secret.
 """
 

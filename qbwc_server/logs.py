@@ -17,6 +17,8 @@ import logging
 import sys
 from typing import Any, TextIO
 
+from qbwc_server.logsafe import safe
+
 #: Record attributes written after the message when present, in this order.
 FIELDS = ("event", "tenant", "session", "job", "kind", "outcome", "status_code", "duration_ms", "operation")
 #: How long a ticket may be in a log line: enough to find the session, useless to take it over.
@@ -33,11 +35,13 @@ CALL: contextvars.ContextVar[CallContext] = contextvars.ContextVar("qbwc_call", 
 
 
 def bind(*, tenant: int | None = None, ticket: str | None = None) -> None:
-    """Name the tenant and/or the session (by its ticket, cut here) of the call in progress."""
+    """Name the tenant and/or the session (by its ticket, cut here) of the call in progress. The
+    ticket is the client's string until it is looked up: a control character in it is escaped."""
     now_tenant, now_session = CALL.get()
-    CALL.set(
-        (now_tenant if tenant is None else tenant, now_session if not ticket else ticket[:TICKET_PREFIX])
-    )
+    session = now_session if not ticket else ticket[:TICKET_PREFIX]
+    if session is not None and not session.isprintable():
+        session = safe(session)
+    CALL.set((now_tenant if tenant is None else tenant, session))
 
 
 class ContextFilter(logging.Filter):

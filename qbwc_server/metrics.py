@@ -6,8 +6,9 @@ A call only adds to plain dicts under one lock (C operations, no database, no fi
 moves the sums into prometheus_client's values (under gunicorn, this worker's file in
 PROMETHEUS_MULTIPROC_DIR) every FLUSH_SECONDS, at each scrape of this process and at exit.
 Going through prometheus_client's objects on every call cost several times more on this hot
-path (bench/README.md, bench/instrumentation.py). Labels are bounded sets (operation, outcome, job kind, status code); a tenant
-label only when an operator asks for it (QBWC_METRICS_TENANT_LABELS=1); never anything secret.
+path (bench/README.md, bench/instrumentation.py). Labels are bounded sets (operation, outcome,
+job kind, status code); a tenant label only when an operator asks for it
+(QBWC_METRICS_TENANT_LABELS=1); never anything secret.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Builds the WSGI application: SOAP at /qbwc, the JSON API at /api/v1, /healthz, /readyz.
+"""Builds the WSGI application: SOAP at /qbwc, the JSON API at /api/v1, /healthz, /readyz, /metrics.
 
 Everything per process is built here once (Spyne app, engine, password verifier); nothing
 per request but the request. gunicorn serves it in production (wsgi.py); `BackgroundServer`
@@ -22,11 +22,13 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from sqlalchemy import Engine, text
 
+from qbwc_server import logs, metrics
 from qbwc_server.api.app import build_api
 from qbwc_server.api.routing import Route
 from qbwc_server.api.status_page import build_status_page
 from qbwc_server.config import Settings, load_settings
 from qbwc_server.db import make_engine, resolve_database_url
+from qbwc_server.metrics_scrape import MetricsEndpoint
 from qbwc_server.webconnector import faults
 from qbwc_server.webconnector.body import BodyError, read_body
 from qbwc_server.webconnector.client import remember_client_address
@@ -60,9 +62,12 @@ class QbwcApp:
         self.max_rss_mb = settings.gunicorn.worker_max_rss_mb
         self.calls = CallHealth()
         self.readiness = Readiness(engine)
+        self.metrics = MetricsEndpoint(engine, settings)  # first: it chooses what the calls count into
         self.soap_application = build_soap_application(self.sessions)
-        self.soap = build_soap_server(self.soap_application, self.max_body, self.calls.record)
-        self.fast = FastPath(self.sessions)
+        self.soap = build_soap_server(
+            self.soap_application, self.max_body, self.calls.record, metrics.soap_call
+        )
+        self.fast = FastPath(self.sessions, metrics.soap_call)
         self._wsdl: dict[str, bytes] = {}
         self.api = build_api(engine, settings, api_routes)
         self.status_page = build_status_page(engine, settings)
@@ -81,6 +86,8 @@ class QbwcApp:
         if path == "/readyz":
             ready, body = self.readiness.check()
             return _respond(start_response, "200 OK" if ready else "503 Service Unavailable", body)
+        if path == "/metrics":
+            return self.metrics(environ, start_response)
         if path == "/":  # the .qwc's AppSupport URL: it must answer on the same host
             return _respond(start_response, "200 OK", {"service": "qbwc-server", "web_connector": SOAP_PATH})
         return _respond(
@@ -88,6 +95,13 @@ class QbwcApp:
         )
 
     def _soap(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        call = logs.CALL.set(logs.NO_CALL)  # the session layer names the tenant and session for the log
+        try:
+            return self._soap_call(environ, start_response)
+        finally:
+            logs.CALL.reset(call)
+
+    def _soap_call(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         remember_client_address(environ)  # the login throttle counts failures per client address
         method = environ.get("REQUEST_METHOD")
         if method in ("GET", "HEAD"):
@@ -106,8 +120,10 @@ class QbwcApp:
         except BodyError as exc:
             address = faults.loggable(environ.get("REMOTE_ADDR"), 60)
             log.warning("refused a request from %s: %s", address, faults.loggable(exc))
+            metrics.soap_call(_operation(environ), metrics.CLIENT_FAULT)
             return faults.respond(start_response, exc.status, "Client", str(exc))
         if not chunks:
+            metrics.soap_call(_operation(environ), metrics.CLIENT_FAULT)
             return faults.respond(
                 start_response,
                 "500 Internal Server Error",
@@ -139,6 +155,7 @@ class QbwcApp:
         problem = _undecodable(body, environ.get("CONTENT_TYPE", ""))
         if problem:
             faults.log_client_fault(_operation(environ), problem)
+            metrics.soap_call(_operation(environ), metrics.CLIENT_FAULT)
             return faults.respond(start_response, "500 Internal Server Error", "Client", problem)
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
@@ -150,6 +167,7 @@ class QbwcApp:
             # reference in the Body): the client's mistake, one line in the log
             problem = f"the SOAP envelope could not be read ({type(exc).__name__})"
             faults.log_client_fault(_operation(environ), problem)
+            metrics.soap_call(_operation(environ), metrics.CLIENT_FAULT)
             return faults.respond(start_response, "500 Internal Server Error", "Client", problem)
 
     def _serve_wsdl(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:

@@ -1,5 +1,5 @@
 """Settings: the environment's (the one place that reads os.environ, gunicorn's included) and each
-tenant's (the `tenants.settings` jsonb), as frozen, checked objects.
+tenant's (the `tenants.settings` jsonb: tenant_settings.py, re-exported here), as frozen, checked objects.
 
 Everything else receives a `Settings`, a `GunicornSettings` or a `TenantSettings`, so tests and
 the CLI can build their own. A malformed value is a `ConfigError` naming it, never a traceback.
@@ -12,12 +12,18 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import MappingProxyType
-from typing import Any
+from typing import overload
 
 import platformdirs
 
 from qbwc_server.errors import QbwcError
+from qbwc_server.logs import gunicorn_logger
+from qbwc_server.metrics_server import ServerHooks
+from qbwc_server.tenant_settings import DISABLED_KEY as DISABLED_KEY
+from qbwc_server.tenant_settings import MAX_PULL_INTERVAL_SECONDS as MAX_PULL_INTERVAL_SECONDS
+from qbwc_server.tenant_settings import MAX_PULL_PAGE_SIZE as MAX_PULL_PAGE_SIZE
+from qbwc_server.tenant_settings import TenantSettings as TenantSettings
+from qbwc_server.tenant_settings import TenantSettingsError as TenantSettingsError
 from qbwc_server.webconnector.memory import recycle_grown_worker
 
 
@@ -83,11 +89,36 @@ def _int(
     return value
 
 
-def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
-    value = (env.get(name) or default).strip().lower()
+@overload
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str: ...
+@overload
+def _choice(env: Mapping[str, str], name: str, default: None, choices: tuple[str, ...]) -> str | None: ...
+def _choice(env: Mapping[str, str], name: str, default: str | None, choices: tuple[str, ...]) -> str | None:
+    """`name` lowercased, one of `choices`; `default` when it is unset or empty."""
+    raw = env.get(name)
+    if not raw:
+        return default
+    value = raw.strip().lower()
     if value not in choices:
-        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {env.get(name)!r}")
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
     return value
+
+
+def _address(env: Mapping[str, str], name: str) -> str | None:
+    """`name` as HOST:PORT, or None when it is unset."""
+    raw = (env.get(name) or "").strip()
+    port = raw.rpartition(":")[2]
+    if raw and not (":" in raw and port.isdigit() and 1 <= int(port) <= 65535):
+        raise ConfigError(f"{name} must be HOST:PORT such as 127.0.0.1:9100, got {raw!r}")
+    return raw or None
+
+
+def _directory(env: Mapping[str, str], name: str) -> Path | None:
+    """`name` as a directory that exists or can be made, or None when it is unset."""
+    path = Path(env[name]) if env.get(name) else None
+    if path is not None and path.exists() and not path.is_dir():
+        raise ConfigError(f"{name} must be a directory, got the file {str(path)!r}")
+    return path
 
 
 @dataclass(frozen=True)
@@ -117,7 +148,14 @@ class GunicornSettings:
     forwarded_allow_ips: str = "127.0.0.1,::1"
     #: None: no access log; "-": standard output; else a file path.
     access_log: str | None = None
-    log_level: str = "info"
+    #: QBWC_LOG_LEVEL and QBWC_LOG_FORMAT as set; None: info and JSON for the server, warning and
+    #: text for interactive commands (logs.py).
+    log_level: str | None = None
+    log_format: str | None = None
+    #: HOST:PORT where gunicorn's master serves /metrics without a token; None: only the app's /metrics.
+    metrics_bind: str | None = None
+    #: The workers' metric files (PROMETHEUS_MULTIPROC_DIR); None: a fresh temporary one per start.
+    metrics_dir: Path | None = None
     #: gunicorn >= 25.1 opens a control socket at one fixed path per user, which collides when
     #: several instances run (tests, benchmarks, more than one deployment): off unless a path is given.
     control_socket: str | None = None
@@ -151,16 +189,22 @@ class GunicornSettings:
             "forwarded_allow_ips": self.forwarded_allow_ips,
             "accesslog": self.access_log,
             "errorlog": "-",
-            "loglevel": self.log_level,
+            "loglevel": self.log_level or "info",
+            # Our log format for gunicorn's lines and ours, at "loglevel" (logs.py).
+            "logger_class": gunicorn_logger(self.log_format or "json"),
             "proc_name": "qbwc-server",
             "control_socket": self.control_socket or "unused",
             "control_socket_disable": self.control_socket is None,
             # Retires a worker the app found grown past worker_max_rss_mb (webconnector/memory.py).
             "post_request": recycle_grown_worker,
+            # The metric files' directory and the master's /metrics listener (metrics_server.py).
+            **ServerHooks(self.metrics_dir, self.metrics_bind).options(),
         }
 
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+#: QBWC_LOG_FORMAT: one JSON object per line (for a log pipeline), or plain text (for a person).
+LOG_FORMATS = ("json", "text")
 
 
 def load_gunicorn_settings(env: Mapping[str, str]) -> GunicornSettings:
@@ -169,6 +213,10 @@ def load_gunicorn_settings(env: Mapping[str, str]) -> GunicornSettings:
     bind = (env.get("QBWC_BIND") or defaults.bind).strip()
     if not bind:
         raise ConfigError("QBWC_BIND must be an address such as 127.0.0.1:8000")
+    if bind == (env.get("QBWC_METRICS_BIND") or "").strip():
+        raise ConfigError(
+            "QBWC_METRICS_BIND must be another address than QBWC_BIND: /metrics there has no token"
+        )
     return GunicornSettings(
         bind=bind,
         workers=_int(env, "QBWC_WORKERS", defaults.workers, 1),
@@ -178,7 +226,10 @@ def load_gunicorn_settings(env: Mapping[str, str]) -> GunicornSettings:
         timeout=_int(env, "QBWC_WORKER_TIMEOUT", defaults.timeout),
         forwarded_allow_ips=env.get("QBWC_FORWARDED_ALLOW_IPS") or defaults.forwarded_allow_ips,
         access_log=env.get("QBWC_ACCESS_LOG") or None,
-        log_level=_choice(env, "QBWC_LOG_LEVEL", defaults.log_level, LOG_LEVELS),
+        log_level=_choice(env, "QBWC_LOG_LEVEL", None, LOG_LEVELS),
+        log_format=_choice(env, "QBWC_LOG_FORMAT", None, LOG_FORMATS),
+        metrics_bind=_address(env, "QBWC_METRICS_BIND"),
+        metrics_dir=_directory(env, "PROMETHEUS_MULTIPROC_DIR"),
         control_socket=env.get("QBWC_CONTROL_SOCKET") or None,
         max_body_mb=_int(env, "QBWC_MAX_BODY_MB", defaults.max_body_mb, 1),
         body_timeout=_int(env, "QBWC_BODY_TIMEOUT", defaults.body_timeout, 1),
@@ -215,6 +266,8 @@ class Settings:
     db_pool_size: int = 5
     #: Largest JSON body the API (/api/v1) takes, in kB (2^10 bytes); larger is 413.
     api_max_body_kb: int = 1024
+    #: Label SOAP call and session metrics with the tenant's name (QBWC_METRICS_TENANT_LABELS=1).
+    metrics_tenant_labels: bool = False
     #: How gunicorn serves the app (deploy/gunicorn.conf.py, `qbwc-server serve`).
     gunicorn: GunicornSettings = field(default_factory=GunicornSettings)
 
@@ -245,140 +298,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         job_max_attempts=_int(env, "QBWC_JOB_MAX_ATTEMPTS", 5, 1),
         db_pool_size=_int(env, "QBWC_DB_POOL_SIZE", 5, 1),
         api_max_body_kb=_int(env, "QBWC_API_MAX_BODY_KB", 1024, 1),
+        metrics_tenant_labels=_choice(env, "QBWC_METRICS_TENANT_LABELS", "0", ("0", "1")) == "1",
         gunicorn=load_gunicorn_settings(env),
     )
-
-
-#: Bounds of a tenant's pull settings. A pull rarer than monthly is better turned off (0).
-MAX_PULL_INTERVAL_SECONDS = 31 * 86400
-MAX_PULL_PAGE_SIZE = 10_000
-
-
-class TenantSettingsError(QbwcError, ValueError):
-    """A tenant setting of the wrong type or out of bounds; the message names it."""
-
-    code = "validation_failed"
-
-
-#: The settings key whose presence (any value but JSON null) marks a tenant disabled; its value is
-#: when. Authenticate's lookup tests it in SQL (`settings->>'disabled_at' IS NULL`), which never fails.
-DISABLED_KEY = "disabled_at"
-
-
-def _interval_problem(name: str, seconds: object) -> str | None:
-    """Why `seconds` cannot be `name`'s pull interval, or None when it can."""
-    if not isinstance(seconds, int) or isinstance(seconds, bool):
-        return f"{name}: an interval is a whole number of seconds, got {seconds!r}"[:200]
-    if seconds < 0:
-        return f"{name}: an interval cannot be negative"
-    if seconds > MAX_PULL_INTERVAL_SECONDS:
-        return f"{name}: an interval cannot exceed 31 days; turn the pull off instead"
-    return None
-
-
-def _page_size_problem(size: object) -> str | None:
-    if size is None or (
-        isinstance(size, int) and not isinstance(size, bool) and 1 <= size <= MAX_PULL_PAGE_SIZE
-    ):
-        return None
-    return f"the page size must be between 1 and {MAX_PULL_PAGE_SIZE} records"
-
-
-@dataclass(frozen=True)
-class TenantSettings:
-    """One tenant's settings, typed: the `tenants.settings` jsonb, whose shape stays as it is.
-
-    Keys this release does not read are kept in `other` and written back unchanged, so settings
-    a newer release added survive an older one's change.
-    """
-
-    #: Seconds between pulls per entity, or "default" for every entity without its own; 0 turns
-    #: a pull off. An entity in neither uses its pull's own interval (sync/pulls.py).
-    pull_intervals: Mapping[str, int] = field(default_factory=dict)
-    #: Records per page of a pull (MaxReturned); None: the pull's own (500).
-    pull_page_size: int | None = None
-    other: Mapping[str, Any] = field(default_factory=dict)
-    #: When an admin disabled the tenant (as stored); None while it is enabled.
-    disabled_at: str | None = None
-    #: Stored values `from_stored` left out (the default applies instead), each with the reason.
-    ignored: tuple[str, ...] = field(default=(), compare=False)
-
-    def __post_init__(self) -> None:
-        for name, seconds in self.pull_intervals.items():
-            problem = _interval_problem(name, seconds)
-            if problem:
-                raise TenantSettingsError(problem)
-        problem = _page_size_problem(self.pull_page_size)
-        if problem:
-            raise TenantSettingsError(problem)
-        object.__setattr__(self, "pull_intervals", MappingProxyType(dict(self.pull_intervals)))
-        object.__setattr__(self, "other", MappingProxyType(dict(self.other)))
-
-    @classmethod
-    def from_stored(cls, raw: object) -> TenantSettings:
-        """From the stored jsonb, never raising: a value of the wrong type or out of bounds (an
-        older release, a hand edit) is left out, its default applies, and `ignored` says why.
-        Authenticate reads settings through this, so no stored value can stop a tenant."""
-        ignored: list[str] = []
-        if raw is None:
-            raw = {}
-        if not isinstance(raw, Mapping):
-            return cls(ignored=(f"the settings are not a JSON object: {raw!r}"[:200],))
-        rest = dict(raw)
-        stored_intervals = rest.pop("pull_intervals", None) or {}
-        intervals: dict[str, int] = {}
-        if isinstance(stored_intervals, Mapping):
-            for name, seconds in stored_intervals.items():
-                problem = _interval_problem(str(name), seconds)
-                if problem:
-                    ignored.append(problem)
-                else:
-                    intervals[str(name)] = seconds
-        else:
-            ignored.append(f"pull_intervals must map entities to seconds, got {stored_intervals!r}"[:200])
-        page_size = rest.pop("pull_page_size", None)
-        problem = _page_size_problem(page_size)
-        if problem:
-            ignored.append(f"{problem}, got {page_size!r}"[:200])
-            page_size = None
-        disabled = rest.pop(DISABLED_KEY, None)
-        return cls(
-            pull_intervals=intervals,
-            pull_page_size=page_size,
-            other=rest,
-            disabled_at=None if disabled is None else str(disabled),
-            ignored=tuple(ignored),
-        )
-
-    @classmethod
-    def from_json(cls, raw: Mapping[str, Any] | None) -> TenantSettings:
-        """From the stored jsonb, strictly: TenantSettingsError for the first value out of bounds."""
-        settings = cls.from_stored(raw)
-        if settings.ignored:
-            raise TenantSettingsError(settings.ignored[0])
-        return settings
-
-    def to_json(self) -> dict[str, Any]:
-        """The jsonb to store: the same shape `from_json` reads (what was ignored is left out)."""
-        stored: dict[str, Any] = dict(self.other)
-        if self.pull_intervals:
-            stored["pull_intervals"] = dict(self.pull_intervals)
-        if self.pull_page_size is not None:
-            stored["pull_page_size"] = self.pull_page_size
-        if self.disabled_at is not None:
-            stored[DISABLED_KEY] = self.disabled_at
-        return stored
-
-    def pull_interval(self, entity: str) -> int | None:
-        """Seconds between pulls of `entity` (0: off), or None when the tenant set none."""
-        return self.pull_intervals.get(entity, self.pull_intervals.get("default"))
-
-    def with_pulls(
-        self, *, intervals: Mapping[str, int] | None = None, page_size: int | None = None
-    ) -> TenantSettings:
-        """These settings with `intervals` merged over the current ones, and `page_size` if given."""
-        return replace(
-            self,
-            pull_intervals={**self.pull_intervals, **(intervals or {})},
-            pull_page_size=self.pull_page_size if page_size is None else page_size,
-        )

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
-from qbwc_server import __version__
+from qbwc_server import __version__, logs
 from qbwc_server.cli import customers, db, demo, jobs, qwc, serve, simulate, status, sync, tenant, tokens
 from qbwc_server.cli.common import CommandFailed, Parser, UsageError
 from qbwc_server.config import load_settings
@@ -42,6 +42,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     args = parser.parse_args(argv)
     try:
         settings = load_settings(environ)
+        logs.configure_command(settings.gunicorn.log_format, settings.gunicorn.log_level)
         return int(args.func(args, settings))
     except (UsageError, QbwcError) as exc:  # QbwcError: ConfigError, TenantError, QueueError, …
         print(f"qbwc-server: {exc}", file=sys.stderr)

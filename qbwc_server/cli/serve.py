@@ -13,6 +13,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from qbwc_server import logs
 from qbwc_server.cli.common import CommandFailed, UsageError, bounded_int, open_engine
 from qbwc_server.config import GunicornSettings, Settings
 from qbwc_server.db import resolve_database_url, upgrade_to_head
@@ -88,6 +89,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     bind = str(overrides.get("bind", settings.gunicorn.bind))
     check_bind(bind)
     print(f"Web Connector endpoint: http://{bind}/qbwc", flush=True)
+    # From here the server's logging (JSON unless QBWC_LOG_FORMAT says text); gunicorn's
+    # logger_class (config.py) sets the same in its master, and its workers inherit it.
+    logs.configure(settings.gunicorn.log_format or "json", settings.gunicorn.log_level or "info")
     try:
         run_gunicorn(settings.gunicorn, **overrides)
     except SystemExit as exc:  # gunicorn exits so when it cannot start (e.g. the port was taken since)

@@ -9,6 +9,7 @@ import json
 
 from sqlalchemy import Connection, text
 
+from qbwc_server import metrics
 from qbwc_server.db import Prepared
 from qbwc_server.models import JobStatus
 from qbwc_server.qbxml.errors import Outcome
@@ -36,7 +37,10 @@ def completion_params(job_id: int, result: JobResult) -> dict[str, object]:
     }
 
 
-_COMPLETE = Prepared("qbwc_complete_job", f"WITH {complete_cte()} SELECT id FROM done")
+_COMPLETE = Prepared(
+    "qbwc_complete_job",
+    f"WITH {complete_cte()} SELECT id, kind, extract(epoch FROM now() - created_at)::float8 AS age FROM done",
+)
 
 
 def settle(conn: Connection, job_id: int, result: JobResult) -> JobStatus:
@@ -47,8 +51,11 @@ def settle(conn: Connection, job_id: int, result: JobResult) -> JobStatus:
     Jobs that depend on a job now held (failed, dead, blocked) are blocked with the reason.
     """
     if result.action is Action.DONE or (result.action is Action.FAIL and result.outcome is Outcome.DONE):
-        if not _COMPLETE.on(conn, completion_params(job_id, result)):
+        done = _COMPLETE.on(conn, completion_params(job_id, result))
+        if not done:
             raise QueueError(f"job {job_id} is not in flight")
+        if done[0]["kind"].endswith(".push"):  # from the PUT that made it to QuickBooks' answer
+            metrics.push_done(done[0]["kind"], done[0]["age"])
         return JobStatus.DONE
     if result.action in (Action.CONTINUE, Action.RESTART):
         _continue(conn, job_id, result)

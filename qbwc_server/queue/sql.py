@@ -81,7 +81,8 @@ def claim_ctes(tenant: str, ticket: str, batch_sizes: str | None, guard: str = "
 
 
 def complete_cte(name: str = "done") -> str:
-    """A CTE that marks the sent job `%(job_id)s` done with its outcome; returns its id if it was in flight.
+    """A CTE that marks the sent job `%(job_id)s` done with its outcome; returns its id, kind and
+    created_at if it was in flight.
 
     Shared by `settle` and the Web Connector's one-statement finish; parameters `job_id`,
     `response_xml`, `status_code`, `message`, `params`, `records` (psycopg2 style, for `Prepared`).
@@ -95,6 +96,6 @@ def complete_cte(name: str = "done") -> str:
                             records = records + %(records)s::int,
                             iterator_id = NULL, iterator_remaining = NULL
             WHERE id = %(job_id)s::bigint AND status = 'sent'
-            RETURNING id
+            RETURNING id, kind, created_at
         )
     """

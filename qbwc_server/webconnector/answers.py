@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections import defaultdict
 
 from lxml import etree
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError
 
-from qbwc_server import queue
+from qbwc_server import metrics, queue
 from qbwc_server.db import SingleStatements
 from qbwc_server.logsafe import STORED_LIMIT, safe, traceback_of
 from qbwc_server.models import JobStatus
@@ -75,6 +76,7 @@ class Answers:
         session goes on. After any other HRESULT a write may or may not have happened
         (unconfirmed), and QuickBooks itself is in trouble: -1, getLastError says why.
         """
+        started = time.perf_counter()
         error = describe_hresult(hresult, message)
         not_run = request_not_run(hresult)
         outcome = explain_hresult(hresult).outcome
@@ -84,8 +86,7 @@ class Answers:
                     result = JobResult(Action.UNCONFIRMED, message=f"{error} It may have been done.")
                 else:
                     result = JobResult.fail(outcome, error)
-                settle(conn, job.id, result)
-            log.warning("jobs %s: %s", [job.id for job in jobs], safe(error))
+                settled(job, settle(conn, job.id, result), result, started)
             if not_run:
                 return _progress_on(conn, ticket, tenant_id, self.lifetime, failed=len(jobs))
             touch(conn, ticket, error=error, failed=len(jobs))
@@ -96,6 +97,7 @@ class Answers:
     ) -> tuple[str, int | None]:
         """Apply one job's reply and settle it: (its new status, the progress when the settling
         statement also answered it, else None)."""
+        started = time.perf_counter()
         handler = handler_for(job.kind)
         assert handler is not None  # it built the request
         # A read's outcome need not wait for the WAL flush: if a crash lost it, the job is still
@@ -125,6 +127,7 @@ class Answers:
                         "lifetime": self.lifetime,
                     },
                 )
+                settled(job, JobStatus.DONE, result, started)
                 return "done", (int(row["progress"]) if row else 100)
             try:
                 status = settle(db.conn, job.id, result)
@@ -132,17 +135,17 @@ class Answers:
                 db.rollback()
                 log.info("job %s: answered after it was taken back; the answer is dropped", job.id)
                 return "gone", None
-            if result.action is Action.FAIL or result.action is Action.UNCONFIRMED:
-                log.warning("job %s %s: %s", job.id, status.value, safe(result.message))
             db.commit()
+            settled(job, status, result, started)
             return status.value, None
         finally:
             db.close()
 
     def _settle_alone(self, job: ClaimedJob, result: JobResult) -> None:
+        started = time.perf_counter()
         with self.engine.begin() as conn:
-            settle(conn, job.id, result)
-        log.warning("job %s: %s", job.id, safe(result.message))
+            status = settle(conn, job.id, result)
+        settled(job, status, result, started)
 
     def _progress(self, ticket: str, tenant_id: int, *, failed: int = 0) -> int:
         with self.engine.begin() as conn:
@@ -161,6 +164,30 @@ def bounded(result: JobResult) -> JobResult:
 def settle(conn: Connection, job_id: int, result: JobResult) -> JobStatus:
     """`queue.settle`, with the message bounded."""
     return queue.settle(conn, job_id, bounded(result))
+
+
+#: What a job's round trip did when its status alone would mislead (a pull's next page is "queued").
+_GOING_ON = {Action.CONTINUE: "next_page", Action.RESTART: "restart"}
+
+
+def settled(job: ClaimedJob, status: JobStatus, result: JobResult, started: float) -> None:
+    """Count a job QuickBooks answered and log it on one line: info when it is done or goes on,
+    a warning with the reason (never the answer itself) when it failed, waits or is unconfirmed."""
+    outcome = _GOING_ON.get(result.action) or str(status)  # str(): a StrEnum's value, without .value's cost
+    metrics.job_settled(job.kind, outcome, result.status_code)
+    fields = {
+        "event": "job.settled",
+        "tenant": job.tenant_id,
+        "job": job.id,
+        "kind": job.kind,
+        "outcome": outcome,
+        "status_code": result.status_code,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+    }
+    if status is JobStatus.DONE or result.action in _GOING_ON:
+        log.info("job %s %s", job.id, outcome, extra=fields)
+    else:
+        log.warning("job %s %s: %s", job.id, outcome, safe(result.message), extra=fields)
 
 
 def _split(jobs: list[ClaimedJob], response: str) -> dict[int, Reply]:

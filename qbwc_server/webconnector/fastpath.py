@@ -9,6 +9,7 @@ them); it exists because Spyne's generic dispatch costs more than our database w
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -74,7 +75,11 @@ def _strings(operation: str, value: Any) -> str:
 class FastPath:
     """Parses a request, calls the session logic, and renders the reply; None means "ask Spyne"."""
 
-    def __init__(self, sessions: WebConnectorSessions) -> None:
+    def __init__(
+        self, sessions: WebConnectorSessions, observe: Callable[[str, str, float], None] | None = None
+    ) -> None:
+        #: Told each answered call: (operation, "ok" or "server_fault", seconds since the body came).
+        self.observe = observe or _unobserved
         calls: dict[str, tuple[Callable[..., Any], Callable[[str, Any], str]]] = {
             "serverVersion": (lambda strVersion: sessions.server_version(), _string),
             "clientVersion": (sessions.client_version, _string),
@@ -97,6 +102,7 @@ class FastPath:
         is emptied, before the arguments become strings: a huge `response` is never held as body,
         tree and string at once. When None is returned the chunks are left for Spyne.
         """
+        started = time.perf_counter()
         chunks = [body] if isinstance(body, bytes) else body
         request = self._read(_parse(chunks))
         if request is None:
@@ -109,9 +115,14 @@ class FastPath:
         operation = self.operations[name]
         arguments = {arg: _take_text(value) for arg, value in elements.items()}
         del request, elements
-        result = operation.call(*(arguments.get(arg) for arg in operation.arguments))
-        del arguments
-        reply = f"{_HEAD}<tns:{name}Response>{operation.render(name, result)}</tns:{name}Response>{_TAIL}"
+        try:
+            result = operation.call(*(arguments.get(arg) for arg in operation.arguments))
+            del arguments
+            reply = f"{_HEAD}<tns:{name}Response>{operation.render(name, result)}</tns:{name}Response>{_TAIL}"
+        except Exception:
+            self.observe(name, "server_fault", time.perf_counter() - started)
+            raise
+        self.observe(name, "ok", time.perf_counter() - started)
         return reply.encode("utf-8")
 
     def _read(self, root: etree._Element | None) -> tuple[str, dict[str, Any]] | None:
@@ -146,6 +157,10 @@ class FastPath:
         if not operation.ints <= arguments.keys():
             return None
         return name, arguments
+
+
+def _unobserved(operation: str, outcome: str, seconds: float) -> None:
+    pass
 
 
 def _parse(chunks: list[bytes]) -> etree._Element | None:

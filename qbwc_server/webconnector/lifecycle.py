@@ -11,7 +11,7 @@ import logging
 
 from sqlalchemy import Connection, text
 
-from qbwc_server import queue
+from qbwc_server import logs, metrics, queue
 from qbwc_server.logsafe import STORED_LIMIT, safe
 from qbwc_server.models import SessionState
 
@@ -29,18 +29,31 @@ ITERATOR_GRACE_SECONDS = 3600
 
 def end_session(conn: Connection, ticket: str, state: SessionState, error: str | None) -> int:
     """End one session (if still open) and take back its unanswered jobs; returns how many."""
-    conn.execute(
+    tenant_id = conn.execute(
         text("""
             UPDATE qbwc_sessions SET state = :state, closed_at = now(), last_call_at = now(),
                 last_error = coalesce(:error, last_error)
             WHERE ticket = :ticket AND state = 'open'
+            RETURNING tenant_id
         """),
         {"state": state.value, "error": error and safe(error, STORED_LIMIT), "ticket": ticket},
-    )
+    ).scalar_one_or_none()
     released = queue.release_leases(conn, ticket)
-    if released:
-        log.info("session %s… ended (%s); %s unanswered job(s) taken back", ticket[:8], state.value, released)
+    if tenant_id is not None:
+        note_ended(state, tenant_id, ticket=ticket, released=released)
+    elif released:
+        log.info("session %s… ended; %s unanswered job(s) taken back", ticket[:8], released)
     return released
+
+
+def note_ended(state: SessionState, tenant_id: int, *, ticket: str | None = None, released: int = 0) -> None:
+    """Count a session that just ended and say so in the log (its ticket's prefix only)."""
+    metrics.session_ended(state.value, tenant_id)
+    fields = {"event": "session.ended", "outcome": state.value, "tenant": tenant_id}
+    if ticket:
+        fields["session"] = ticket[: logs.TICKET_PREFIX]
+    taken = f"; {released} unanswered job(s) taken back" if released else ""
+    log.info("session ended (%s)%s", state.value, taken, extra=fields)
 
 
 def end_tenant_sessions(conn: Connection, tenant_id: int, state: SessionState, error: str) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -119,26 +120,48 @@ def build_soap_application(sessions: WebConnectorSessions) -> Application:
 
 
 def build_soap_server(
-    application: Application, max_body: int, on_outcome: Callable[[bool], None]
+    application: Application,
+    max_body: int,
+    on_outcome: Callable[[bool], None],
+    observe: Callable[[str, str, float], None] | None = None,
 ) -> WsgiApplication:
     """Spyne's WSGI face for `application`, reading bodies up to `max_body` bytes (the edge's limit,
     not Spyne's 2 MB). Each fault is logged on one line; `on_outcome(False)` after a Server
-    fault, `on_outcome(True)` after an answer."""
+    fault, `on_outcome(True)` after an answer; `observe(operation, outcome, seconds)` after each."""
     server = WsgiApplication(application, max_content_length=max_body)
+
+    def tell(ctx: Any, operation: str, outcome: str) -> None:
+        if observe is not None:
+            observe(operation, outcome, time.time() - ctx.call_start)  # Spyne's clock: time.time()
 
     def report_fault(ctx: Any) -> None:
         fault = ctx.out_error or ctx.in_error
-        operation = str(ctx.method_request_string or "").rsplit("}", 1)[-1]  # "{namespace}name"
+        operation = _operation(ctx)
         if str(getattr(fault, "faultcode", "Server")).startswith("Client"):
             faults.log_client_fault(operation, getattr(fault, "faultstring", fault))
+            tell(ctx, operation, "client_fault")
             return
         cause = getattr(ctx.transport, "req_env", {}).pop(_CAUSE, None)
         faults.log_server_error(operation, cause or fault)
         on_outcome(False)
+        tell(ctx, operation, "server_fault")
+
+    def report_return(ctx: Any) -> None:
+        on_outcome(True)
+        tell(ctx, _operation(ctx), "ok")
 
     server.event_manager.add_listener("wsgi_exception", report_fault)
-    server.event_manager.add_listener("wsgi_return", lambda ctx: on_outcome(True))
+    server.event_manager.add_listener("wsgi_return", report_return)
     return server
+
+
+def _operation(ctx: Any) -> str:
+    """The operation Spyne read ("{namespace}name"), else the one the SOAPAction names (an
+    envelope Spyne could not read still says what it was for)."""
+    if ctx.method_request_string:
+        return str(ctx.method_request_string).rsplit("}", 1)[-1]
+    action = getattr(ctx.transport, "req_env", {}).get("HTTP_SOAPACTION", "")
+    return str(action).strip().strip('"').rsplit("/", 1)[-1]
 
 
 # Spyne logs every fault itself, malformed requests with a full traceback; build_soap_server's

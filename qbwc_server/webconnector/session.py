@@ -15,7 +15,7 @@ import secrets
 
 from sqlalchemy import Connection, Engine, text
 
-from qbwc_server import __version__, queue
+from qbwc_server import __version__, logs, metrics, queue
 from qbwc_server.config import Settings
 from qbwc_server.db import ConstraintViolation, SingleStatements
 from qbwc_server.logsafe import LOG_LIMIT, STORED_LIMIT, safe
@@ -36,7 +36,7 @@ from qbwc_server.sync import registry, schedule
 from qbwc_server.webconnector import statements as sql
 from qbwc_server.webconnector.answers import NOOP, NOOP_WINDOW_SECONDS, Answers, touch
 from qbwc_server.webconnector.auth import PasswordVerifier
-from qbwc_server.webconnector.lifecycle import ITERATOR_GRACE_SECONDS, OUTLIVED, end_session
+from qbwc_server.webconnector.lifecycle import ITERATOR_GRACE_SECONDS, OUTLIVED, end_session, note_ended
 from qbwc_server.webconnector.login import Gate
 from qbwc_server.webconnector.requests import Requests
 
@@ -101,7 +101,9 @@ class WebConnectorSessions:
         """
         attempt = self.gate.attempt(username, source)
         row = self.single.one(sql.AUTH_LOOKUP, attempt)
+        logs.bind(tenant=None if row is None else row["id"])  # None too for an unknown username
         if row is None or not self.gate.admit(row, attempt, password or ""):
+            metrics.login_refused()
             return ["", NOT_VALID_USER]
         tenant_id = row["id"]
         runnable = row["runnable"]
@@ -128,6 +130,9 @@ class WebConnectorSessions:
             )
         except ConstraintViolation:  # a concurrent authenticate of the same tenant won the race
             return ["", NO_WORK, "30"]
+        logs.bind(ticket=ticket)
+        metrics.session_started(tenant_id)
+        log.info("session started", extra={"event": "session.started"})
         return [ticket, company_file or ""]
 
     # -- sendRequestXML ----------------------------------------------------------------------
@@ -143,6 +148,7 @@ class WebConnectorSessions:
     ) -> str:
         """The next message (one job's request, or a batch of one kind), or "" (then getLastError
         says why, or NoOp to wait)."""
+        logs.bind(ticket=ticket)
         host, preferences = _read_host(hcp_response, country)
         supported = list(host.supported_versions) or ([QbxmlVersion(major, minor or 0)] if major else [])
         version = negotiate_version(supported)
@@ -164,6 +170,7 @@ class WebConnectorSessions:
             self._expire_if_idle(ticket)
             return ""
         tenant_id, version_text = outcome.session
+        logs.bind(tenant=tenant_id)
         if version_text is None:
             return self._refuse_old_quickbooks(ticket or "", tenant_id, supported)
         if outcome.message is None:
@@ -214,11 +221,13 @@ class WebConnectorSessions:
     ) -> int:
         """Apply the answer to the jobs of the last message; percent done, or -1 when the session
         cannot go on (a bad ticket, nothing outstanding, QuickBooks itself failing)."""
+        logs.bind(ticket=ticket)
         rows = self.single.all(sql.RECEIVE_LOOKUP, {"ticket": ticket or "", "idle": self.idle})
         if not rows:
             self._expire_if_idle(ticket)
             return -1
         tenant_id = rows[0]["session_tenant_id"]
+        logs.bind(tenant=tenant_id)
         jobs = [queue.ClaimedJob.from_row(row) for row in rows if row["id"] is not None]
         if not jobs and rows[0]["session_progress"] >= 100:
             # The answer to the closing request (a live window that passed): the session is done.
@@ -239,6 +248,7 @@ class WebConnectorSessions:
     # -- errors and closing ------------------------------------------------------------------
 
     def get_last_error(self, ticket: str | None) -> str:
+        logs.bind(ticket=ticket)
         row = self.single.one(sql.SESSION_STATE, {"ticket": ticket or ""})
         if row is None:
             return BAD_TICKET
@@ -246,6 +256,7 @@ class WebConnectorSessions:
 
     def connection_error(self, ticket: str | None, hresult: str | None, message: str | None) -> str:
         """QuickBooks could not be reached: tell the admin how to fix it, give the work back, stop."""
+        logs.bind(ticket=ticket)
         error = describe_hresult(safe((hresult or "").strip(), 40), safe(message, LOG_LIMIT))
         with self.engine.begin() as conn:
             tenant_id = conn.execute(
@@ -253,16 +264,21 @@ class WebConnectorSessions:
                 {"t": ticket or ""},
             ).scalar_one_or_none()
             if tenant_id is not None:
+                logs.bind(tenant=tenant_id)
                 end_session(conn, ticket or "", SessionState.FAILED, error)
                 self._record_tenant_problem(conn, tenant_id, error)
-                log.warning("connectionError for tenant %s: %s", tenant_id, safe(error))
+                log.warning("connectionError: %s", safe(error), extra={"event": "session.connection_error"})
         return "done"
 
     def close_connection(self, ticket: str | None) -> str:
         """End the session; the one-line summary the Web Connector shows the user (kept on the
         session for `status`)."""
+        logs.bind(ticket=ticket)
         params = {"ticket": ticket or "", "nouns": registry.nouns_json()}
         row = self.bookkeeping.one(sql.CLOSE, params)
+        if row is not None:
+            logs.bind(tenant=row["tenant_id"])
+            note_ended(SessionState.CLOSED, row["tenant_id"])
         if row is not None and not row["leased"]:
             return str(row["summary"])
         if row is not None:  # closed with requests unanswered (rare): take them back first

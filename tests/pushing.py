@@ -54,6 +54,11 @@ class Recorder:
             return "<QBXML><QBXMLMsgsRs>"
         return response
 
+    @property
+    def work(self) -> list[str]:
+        """The requests but the read-only closing HostQuery that ends a session with nothing left."""
+        return [r for r in self.requests if 'requestID="closing"' not in r]
+
     def count(self, tag: str) -> int:
         """How many `tag` elements the requests so far held."""
         return sum(request.count(f"<{tag} ") + request.count(f"<{tag}>") for request in self.requests)

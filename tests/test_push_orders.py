@@ -217,7 +217,7 @@ def test_pro_holds_the_order_without_sending_anything(shop: Shop) -> None:
     shop.preferences(edition="pro", sales_orders=False)
     _, job_id = shop.put("sales_orders", "o-1", order_body(shop, "WC4001", "c-1"))
     report = shop.session()
-    assert shop.quickbooks.requests == [], "decided before a failing request goes out"
+    assert shop.quickbooks.work == [], "decided before a failing request goes out"
     row, job = shop.row("sales_orders", "o-1"), shop.job(job_id)
     assert row["sync_state"] == "waiting"
     message = json.loads(row["sync_error"])["message"]
@@ -316,6 +316,6 @@ def test_an_order_whose_customer_has_no_push_waits_with_the_reason(shop: Shop) -
     )
     _, job_id = shop.put("sales_orders", "o-1", order_body(shop, "WC6003", "c-x"))
     shop.session()
-    assert shop.quickbooks.requests == []
+    assert shop.quickbooks.work == []
     assert shop.job(job_id)["status"] == "blocked"
     assert shop.row("sales_orders", "o-1")["sync_state"] == "waiting"

@@ -91,6 +91,9 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
         max_overflow=pool_size,
         pool_recycle=1800,
         connect_args={"options": "-c timezone=UTC", "application_name": "qbwc-server"},
+        # A failed statement's error never carries its parameters: they hold tickets, password
+        # digests and whole qbXML responses with customers' names and addresses, and errors are logged.
+        hide_parameters=True,
     )
     event.listen(engine, "checkout", _refuse_closed)
     return engine

@@ -72,7 +72,9 @@ def test_demo_pulls_then_pushes_a_sale_made_through_the_api(database_url: str, t
     )
     total = re.search(r"PUT /api/v1/orders/o-1001 +-> 201, sync pending: order WC1001: .* = (\S+)\n", second)
     assert total is not None, second
-    assert "The Web Connector shows: Done: 1 customer push, 1 order sent to QuickBooks." in third
+    assert (
+        "The Web Connector shows: Done: 1 customer sent to QuickBooks, 1 order sent to QuickBooks." in third
+    )
     assert re.search(r"GET /api/v1/orders/o-1001 +-> synced, qb_txn_id \S+", third), third
     # The order invoiced in QuickBooks, its payment over HTTP; the invoice pulled, the payment pushed.
     assert re.search(r"PUT /api/v1/payments/p-1001 +-> 201, sync pending: payment WIZPAY-1001: ", third)

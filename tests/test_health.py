@@ -91,12 +91,22 @@ def test_a_sessions_closing_message_is_kept_and_shown(shop: Shop, cli: Run) -> N
     assert busy["headline"].startswith("Connected and syncing: 1 job goes at the Web Connector's next call")
 
     report = shop.session()
-    assert report.ok and report.close_message == "Done: 1 customer push."
+    assert report.ok and report.close_message == "Done: 1 customer sent to QuickBooks."
     after = api.status()
-    assert after["state"] == "idle" and after["last_session"]["summary"] == "Done: 1 customer push."
-    assert [s["summary"] for s in after["recent_sessions"][:2]] == ["Done: 1 customer push.", kept]
+    assert (
+        after["state"] == "idle"
+        and after["last_session"]["summary"] == "Done: 1 customer sent to QuickBooks."
+    )
+    assert [s["summary"] for s in after["recent_sessions"][:2]] == [
+        "Done: 1 customer sent to QuickBooks.",
+        kept,
+    ]
     out = cli("status", "shop").stdout
-    assert "shop: idle" in out and "Done: 1 customer push." in out and "Problem:        none" in out
+    assert (
+        "shop: idle" in out
+        and "Done: 1 customer sent to QuickBooks." in out
+        and "Problem:        none" in out
+    )
 
 
 def test_quickbooks_not_running_until_a_session_reaches_it(shop: Shop, cli: Run) -> None:
@@ -124,7 +134,9 @@ def test_quickbooks_not_running_until_a_session_reaches_it(shop: Shop, cli: Run)
     shop.quickbooks.inner.fail_connection = None
     assert shop.session().ok
     back = api.status()
-    assert back["state"] == "idle" and back["last_session"]["summary"] == "Done: 1 customer push."
+    assert (
+        back["state"] == "idle" and back["last_session"]["summary"] == "Done: 1 customer sent to QuickBooks."
+    )
     assert back["problems"] == [], "the connection problem cleared with a session that reached QuickBooks"
     assert back["recent_sessions"][1]["state"] == "failed", "the failed session stays in the history"
 

@@ -160,3 +160,17 @@ def test_the_cli_logs_as_the_settings_say(
     [ended] = [line for line in said if line.get("event") == "session.ended"]
     assert (ended["event"], ended["outcome"], ended["session"]) == ("session.ended", "expired", ticket[:8])
     assert ticket not in rotated.stderr
+
+
+def test_a_failed_statement_never_carries_its_parameters_into_the_error_that_gets_logged(
+    engine: Engine,
+) -> None:
+    """Statement parameters hold tickets, password digests and whole qbXML responses."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    secret = "ticket-3f1c9a7e-0b5d-4c1e-9a44-secret"
+    with pytest.raises(DBAPIError) as failed, engine.connect() as conn:
+        conn.execute(text("SELECT 1 / 0 WHERE CAST(:t AS text) IS NOT NULL"), {"t": secret})
+    assert "division by zero" in str(failed.value)
+    assert secret not in str(failed.value) and "hidden" in str(failed.value)

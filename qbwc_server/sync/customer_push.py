@@ -54,7 +54,7 @@ _INVALID_REFERENCE = re.compile(r'invalid reference to QuickBooks (\w+) "')
 
 class CustomerPushHandler(PushHandler):
     kind = "customers.push"
-    nouns = ("customer push", "customer pushes")
+    nouns = ("customer sent to QuickBooks", "customers sent to QuickBooks")
     table = "customers"
 
     # -- requests ---------------------------------------------------------------------------------

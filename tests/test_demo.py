@@ -102,6 +102,10 @@ def test_demo_pulls_then_pushes_a_sale_made_through_the_api(database_url: str, t
         tenant, admin = (tokens.authenticate_token(engine, token) for token in (tenant_token, admin_token))
         assert tenant is not None and (tenant.kind, tenant.tenant_name) == (TokenKind.TENANT, "demo")
         assert admin is not None and admin.admin, "a live admin token: what the status page's login takes"
+        link = re.search(r"The demo company's read-only page, no login: \S+/status/t/(qbws_\S+)", report)
+        assert link is not None, report
+        kinds = (TokenKind.STATUS_LINK,)
+        assert tokens.authenticate_token(engine, link[1], kinds) is not None, "a live status link"
 
         # Again on the same database: the same story (a clean slate), with a new tenant token.
         again = run_in_process(["demo", "--exit", "--port", "0"], cli_environment(database_url, tmp_path))
@@ -110,6 +114,7 @@ def test_demo_pulls_then_pushes_a_sale_made_through_the_api(database_url: str, t
         assert pushed(again.stdout) == records, "the simulated QuickBooks is the same on every run"
         assert_pushed_as_reported(engine, records, Decimal(total[1]))
         assert tokens.authenticate_token(engine, tenant_token) is None, "the earlier run's token is revoked"
+        assert tokens.authenticate_token(engine, link[1], kinds) is None, "and so is its status link"
     finally:
         engine.dispose()
 

@@ -91,7 +91,9 @@ def run_demo(settings: Settings, *, port: int = 8000, keep_serving: bool = True,
             f" {server.base_url}/api/v1/customers/{demo_api.CUSTOMER_ID}\n"
         )
         sale = run_sale(client, company, session)
-        print_report(pulled, sale, f"{server.base_url}/status", _admin_token(engine))
+        print_report(
+            pulled, sale, f"{server.base_url}/status", _admin_token(engine), _status_link(engine, server)
+        )
         ok = first.ok and second.ok and sale.ok
         print(f"\nThe demo {'ran' if ok else 'FAILED'} in {time.monotonic() - started:.1f} s.")
         if keep_serving:
@@ -149,6 +151,13 @@ def _admin_token(engine: Engine) -> str:
     """An admin token for the status page's login (earlier ones stay valid: they may not be the demo's)."""
     with engine.begin() as conn:
         return tokens.issue_admin_token(conn)
+
+
+def _status_link(engine: Engine, server: BackgroundServer) -> str:
+    """A read-only link to the demo company's status page; the earlier runs' are revoked."""
+    with engine.begin() as conn:
+        tokens.revoke_status_links(conn, DEMO_TENANT)
+        return tokens.status_link_url(server.base_url, tokens.issue_status_link(conn, DEMO_TENANT))
 
 
 def _session(server: BackgroundServer, password: str, quickbooks: SimulatedQuickBooks) -> SessionReport:

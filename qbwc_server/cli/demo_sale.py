@@ -82,7 +82,9 @@ def _run(
     sale.records = client.read_back()
 
 
-def print_report(pulled: dict[str, int], sale: Sale, status_url: str, admin_token: str) -> None:
+def print_report(
+    pulled: dict[str, int], sale: Sale, status_url: str, admin_token: str, status_link: str
+) -> None:
     """What the demo did, in a few lines, and how to look at it on the status page."""
     counts = ", ".join(f"{table.replace('_', ' ')} {n}" for table, n in pulled.items() if n)
     print(f"\nReport\n  Pulled from QuickBooks in sessions 1 and 2: {counts}.")
@@ -96,3 +98,4 @@ def print_report(pulled: dict[str, int], sale: Sale, status_url: str, admin_toke
         "  (a secret: it can do anything on this server; `qbwc-server admin-token --revoke` revokes"
         " every admin token)"
     )
+    print(f"  The demo company's read-only page, no login: {status_link}")

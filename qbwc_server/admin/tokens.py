@@ -75,14 +75,18 @@ def issue_tenant_token(conn_or_engine: Connection | Engine, tenant_name: str) ->
 
 def revoke_tenant_tokens(conn_or_engine: Connection | Engine, tenant_name: str) -> int:
     """Revoke every live token of the tenant (TenantNotFound if there is none); returns how many."""
+    return _revoke_of_tenant(conn_or_engine, tenant_name, TokenKind.TENANT)
+
+
+def _revoke_of_tenant(conn_or_engine: Connection | Engine, tenant_name: str, kind: TokenKind) -> int:
     with _connection(conn_or_engine) as conn:
         tenant_id = get_tenant(conn, tenant_name).id
         return conn.execute(
             text("""
                 UPDATE api_tokens SET revoked_at = now()
-                WHERE tenant_id = :tenant_id AND kind = 'tenant' AND revoked_at IS NULL
+                WHERE tenant_id = :tenant_id AND kind = :kind AND revoked_at IS NULL
             """),
-            {"tenant_id": tenant_id},
+            {"tenant_id": tenant_id, "kind": kind.value},
         ).rowcount
 
 
@@ -109,15 +113,7 @@ def issue_status_link(conn_or_engine: Connection | Engine, tenant_name: str) -> 
 
 def revoke_status_links(conn_or_engine: Connection | Engine, tenant_name: str) -> int:
     """Revoke every live status link of the tenant (TenantNotFound if there is none); returns how many."""
-    with _connection(conn_or_engine) as conn:
-        tenant_id = get_tenant(conn, tenant_name).id
-        return conn.execute(
-            text("""
-                UPDATE api_tokens SET revoked_at = now()
-                WHERE tenant_id = :tenant_id AND kind = 'status_link' AND revoked_at IS NULL
-            """),
-            {"tenant_id": tenant_id},
-        ).rowcount
+    return _revoke_of_tenant(conn_or_engine, tenant_name, TokenKind.STATUS_LINK)
 
 
 def status_link_url(public_url: str, token: str) -> str:

@@ -22,7 +22,13 @@ MIGRATION_LOCK_ID = 0x71627763  # "qbwc"
 
 
 def _database_url() -> str:
-    url = config.get_main_option("sqlalchemy.url") or load_settings().database_url
+    """The URL alembic was given, else QBWC_MIGRATIONS_DATABASE_URL (PostgreSQL itself when
+    DATABASE_URL is a transaction pooler: the advisory lock and timeouts below are per session),
+    else DATABASE_URL."""
+    settings = load_settings()
+    url = (
+        config.get_main_option("sqlalchemy.url") or settings.migrations_database_url or settings.database_url
+    )
     if not url:
         raise SystemExit("DATABASE_URL is not set: point it at the Postgres to migrate.")
     return normalize_database_url(url)

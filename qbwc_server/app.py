@@ -261,7 +261,8 @@ def create_app(
     serves `api_routes` instead of the declared ones when given (tests)."""
     settings = settings or load_settings()
     if engine is None:
-        engine = make_engine(resolve_database_url(settings), pool_size=settings.db_pool_size)
+        url = resolve_database_url(settings)
+        engine = make_engine(url, pool_size=settings.db_pool_size, pooled=settings.db_pooled)
     return QbwcApp(engine, settings, api_routes)
 
 

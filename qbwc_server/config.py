@@ -45,7 +45,7 @@ def normalize_database_url(url: str) -> str:
 DATABASE_URL_EXAMPLE = "postgresql://USER:PASSWORD@HOST:5432/DBNAME"
 
 
-def check_database_url(url: str) -> str:
+def check_database_url(url: str, name: str = "DATABASE_URL") -> str:
     """`url` pinned to psycopg2 (normalize_database_url), or a ConfigError naming what is wrong.
 
     The message never repeats the URL (it may hold a password): only its scheme.
@@ -54,7 +54,7 @@ def check_database_url(url: str) -> str:
     from sqlalchemy.exc import ArgumentError
 
     scheme = url.split("://", 1)[0] + "://" if "://" in url else None
-    wanted = f"DATABASE_URL must be a PostgreSQL URL such as {DATABASE_URL_EXAMPLE}"
+    wanted = f"{name} must be a PostgreSQL URL such as {DATABASE_URL_EXAMPLE}"
     if scheme is None:
         raise ConfigError(f"{wanted}; got a value without a scheme")
     normalized = normalize_database_url(url)
@@ -68,7 +68,7 @@ def check_database_url(url: str) -> str:
     if parsed.drivername != "postgresql+psycopg2":
         raise ConfigError(f"{wanted}; got a {scheme} URL")
     if port is not None and not 1 <= port <= 65535:
-        raise ConfigError(f"DATABASE_URL: the port must be from 1 to 65535, got {port}")
+        raise ConfigError(f"{name}: the port must be from 1 to 65535, got {port}")
     return normalized
 
 
@@ -202,6 +202,8 @@ class GunicornSettings:
         }
 
 
+#: QBWC_DB_POOLER: what DATABASE_URL points at; `transaction`: a pooler in transaction mode.
+DB_POOLERS = ("none", "transaction")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 #: QBWC_LOG_FORMAT: one JSON object per line (for a log pipeline), or plain text (for a person).
 LOG_FORMATS = ("json", "text")
@@ -264,6 +266,12 @@ class Settings:
     job_max_attempts: int = 5
     #: Connection pool size per process (gunicorn worker).
     db_pool_size: int = 5
+    #: DATABASE_URL is a transaction pooler (QBWC_DB_POOLER=transaction, e.g. PgBouncer): nothing
+    #: may outlive a transaction, so no PREPARE and no startup `options` (db.make_engine).
+    db_pooled: bool = False
+    #: Where migrations run when DATABASE_URL is a pooler: PostgreSQL itself (an advisory lock and
+    #: session timeouts must stay on one session). None: DATABASE_URL.
+    migrations_database_url: str | None = None
     #: Largest JSON body the API (/api/v1) takes, in kB (2^10 bytes); larger is 413.
     api_max_body_kb: int = 1024
     #: Label SOAP call and session metrics with the tenant's name (QBWC_METRICS_TENANT_LABELS=1).
@@ -279,6 +287,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read settings from the environment (`os.environ` unless given)."""
     env = os.environ if environ is None else environ
     url = env.get("DATABASE_URL") or None
+    migrations_url = env.get("QBWC_MIGRATIONS_DATABASE_URL") or None
     data_dir = Path(env.get("QBWC_DATA_DIR") or platformdirs.user_data_dir("qbwc-server"))
     public_url = env.get("QBWC_PUBLIC_URL") or "http://localhost:8000/qbwc"
     if not public_url.startswith(("http://", "https://")):
@@ -297,6 +306,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         fast_verifier_seconds=_int(env, "QBWC_FAST_VERIFIER_SECONDS", 900),
         job_max_attempts=_int(env, "QBWC_JOB_MAX_ATTEMPTS", 5, 1),
         db_pool_size=_int(env, "QBWC_DB_POOL_SIZE", 5, 1),
+        db_pooled=_choice(env, "QBWC_DB_POOLER", "none", DB_POOLERS) == "transaction",
+        migrations_database_url=(
+            check_database_url(migrations_url, "QBWC_MIGRATIONS_DATABASE_URL") if migrations_url else None
+        ),
         api_max_body_kb=_int(env, "QBWC_API_MAX_BODY_KB", 1024, 1),
         metrics_tenant_labels=_choice(env, "QBWC_METRICS_TENANT_LABELS", "0", ("0", "1")) == "1",
         gunicorn=load_gunicorn_settings(env),

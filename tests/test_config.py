@@ -142,3 +142,15 @@ def test_a_database_url_that_is_not_postgres_is_one_line_naming_it(url: str, rea
 def test_postgres_urls_are_accepted_and_pinned_to_psycopg2() -> None:
     for url in ("postgres://u:p@h/db", "postgresql://u@h:5432/db", "postgresql+psycopg2://u@/db?host=/tmp"):
         assert (load_settings({"DATABASE_URL": url}).database_url or "").startswith("postgresql+psycopg2://")
+
+
+def test_a_transaction_pooler_and_a_direct_url_for_migrations_are_settings() -> None:
+    assert not load_settings({}).db_pooled and load_settings({}).migrations_database_url is None
+    direct = "postgresql://qbwc@db.internal:5432/qbwc"
+    settings = load_settings({"QBWC_DB_POOLER": "Transaction", "QBWC_MIGRATIONS_DATABASE_URL": direct})
+    assert settings.db_pooled
+    assert settings.migrations_database_url == "postgresql+psycopg2://qbwc@db.internal:5432/qbwc"
+    with pytest.raises(ConfigError, match="QBWC_DB_POOLER must be one of none, transaction, got 'session'"):
+        load_settings({"QBWC_DB_POOLER": "session"})
+    with pytest.raises(ConfigError, match="QBWC_MIGRATIONS_DATABASE_URL must be a PostgreSQL URL"):
+        load_settings({"QBWC_MIGRATIONS_DATABASE_URL": "mysql://x@y/z"})

@@ -113,7 +113,7 @@ def open_engine(settings: Settings) -> Engine:
     url = resolve_database_url(settings)
     if settings.database_url is None:
         upgrade_to_head(url)
-    engine = make_engine(url, pool_size=1)
+    engine = make_engine(url, pool_size=1, pooled=settings.db_pooled)
     head = _head_revision()
     try:
         with engine.connect() as conn:

@@ -25,7 +25,9 @@ def libpq_url(url: str, *, show_password: bool = False) -> str:
 
 
 def cmd_upgrade(args: argparse.Namespace, settings: Settings) -> int:
-    upgrade_to_head(resolve_database_url(settings))
+    # Straight to PostgreSQL when DATABASE_URL is a pooler: the advisory lock and the session's
+    # timeouts (migrations/env.py) must stay on one server session.
+    upgrade_to_head(settings.migrations_database_url or resolve_database_url(settings))
     print("The database schema is up to date.")
     return 0
 

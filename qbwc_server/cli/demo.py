@@ -45,7 +45,7 @@ def run_demo(settings: Settings, *, port: int = 8000, keep_serving: bool = True,
     made through the API, report; 0 if every session and API call went as it should."""
     started = time.monotonic()
     url = _database(settings)
-    engine = make_engine(url)
+    engine = make_engine(url, pooled=settings.db_pooled)
     try:
         server = BackgroundServer(create_app(settings, engine), port=port)
     except OSError as exc:  # before touching the demo tenant or the queue

@@ -67,12 +67,13 @@ class WebConnectorSessions:
         self.settings = settings
         self.verifier = verifier or PasswordVerifier(settings.fast_verifier_seconds)
         url = engine.url.render_as_string(hide_password=False)
-        self.single = SingleStatements(url, max_connections=settings.db_pool_size)
+        size, pooled = settings.db_pool_size, settings.db_pooled
+        self.single = SingleStatements(url, max_connections=size, pooled=pooled)
         # Opening and closing a session, and the outcome of a read, need not wait for the disk:
         # if a database crash lost one, the next call finds the older state and at worst asks
         # QuickBooks again. Leasing a job, and any write's outcome, always wait (self.single): a
         # lease lost after the request went out would let it go out again as if never sent.
-        self.bookkeeping = SingleStatements(url, max_connections=settings.db_pool_size, durable=False)
+        self.bookkeeping = SingleStatements(url, max_connections=size, durable=False, pooled=pooled)
         self.idle = settings.session_idle_seconds
         self.gate = Gate(self.single, self.verifier, settings)
         self.requests = Requests(engine, self.single)

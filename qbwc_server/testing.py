@@ -127,7 +127,7 @@ class PgBouncer:
             f"[databases]\n* = {server}\n\n[pgbouncer]\n"
             f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\nunix_socket_dir =\n"
             f"auth_type = trust\nauth_file = {directory / 'users.txt'}\nadmin_users = {self.user}\n"
-            f"pool_mode = transaction\ndefault_pool_size = {pool_size}\nmax_client_conn = 500\n"
+            f"pool_mode = transaction\ndefault_pool_size = {pool_size}\nmax_client_conn = 5000\n"
         )
         # As the embedded server's own user when that is what it reaches: its socket is private.
         as_root = (

@@ -264,6 +264,8 @@ class Settings:
     job_max_attempts: int = 5
     #: Connection pool size per process (gunicorn worker).
     db_pool_size: int = 5
+    #: Finished jobs (and ended sessions) older than this many days are deleted; 0 keeps them.
+    job_retention_days: int = 30
     #: Largest JSON body the API (/api/v1) takes, in kB (2^10 bytes); larger is 413.
     api_max_body_kb: int = 1024
     #: Label SOAP call and session metrics with the tenant's name (QBWC_METRICS_TENANT_LABELS=1).
@@ -297,6 +299,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         fast_verifier_seconds=_int(env, "QBWC_FAST_VERIFIER_SECONDS", 900),
         job_max_attempts=_int(env, "QBWC_JOB_MAX_ATTEMPTS", 5, 1),
         db_pool_size=_int(env, "QBWC_DB_POOL_SIZE", 5, 1),
+        job_retention_days=_int(env, "QBWC_JOB_RETENTION_DAYS", 30, 0, 36500),
         api_max_body_kb=_int(env, "QBWC_API_MAX_BODY_KB", 1024, 1),
         metrics_tenant_labels=_choice(env, "QBWC_METRICS_TENANT_LABELS", "0", ("0", "1")) == "1",
         gunicorn=load_gunicorn_settings(env),

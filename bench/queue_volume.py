@@ -1,0 +1,269 @@
+"""The queue at volume (not a test): claim latency with 1k, 100k and 1M queued jobs over 10k
+tenants, behind ten times as many finished ones, through the Web Connector's own statements.
+
+    python bench/queue_volume.py                               # 1k, 100k, 1M queued; 10x history
+    python bench/queue_volume.py --sizes 1000 100000 --samples 300 --revision 0007
+
+Each size gets its own scratch database (dropped first and at the end), migrated to `--revision`
+(head by default; 0007 measures the schema before migration 0008), seeded with INSERT … SELECT,
+then VACUUM ANALYZE. Timed per sample, for a random tenant: sendRequestXML's lease
+(SEND_CLAIM_BATCH, what `Requests.next_message` runs while job kinds batch, and SEND_CLAIM, the
+one-job claim) on the tenant's open session, each rolled back so every sample sees the same
+queue; and authenticate's look-up (AUTH_LOOKUP, its `runnable` and `next_due` included). The
+plans printed are EXPLAIN (ANALYZE, BUFFERS) of the prepared statements as the server runs them
+(after warm-up, so a generic plan shows if PostgreSQL chose one). A plan with a Seq Scan on jobs
+prints a FAIL line, as does a 1M/1k ratio above 1.5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from qbwc_server.db import Prepared, alembic_config, make_engine  # noqa: E402
+from qbwc_server.sync.registry import batch_sizes_json  # noqa: E402
+from qbwc_server.testing import scratch_database  # noqa: E402
+from qbwc_server.webconnector import statements as sql  # noqa: E402
+from qbwc_server.webconnector.client import source_key  # noqa: E402
+
+#: The queued side's mix, by g % 20: kinds, priorities and statuses a busy deployment holds.
+_SEED_QUEUED = """
+    INSERT INTO jobs (tenant_id, kind, entity_ref, priority, status, if_unanswered, run_after,
+                      lease_ticket, sent_at, params, request_body, created_at)
+    SELECT t, k.kind, k.ref, k.priority,
+           CASE WHEN g % 20 = 17 THEN 'sent' WHEN g % 20 = 18 THEN 'blocked'
+                WHEN g % 20 = 19 THEN 'unconfirmed' ELSE 'queued' END,
+           CASE WHEN g % 20 = 19 AND g % 40 <> 19 THEN 'hold' WHEN k.kind LIKE '%.push' THEN 'look_up'
+                ELSE 'resend' END,
+           -- a twentieth waits out a retry's backoff
+           now() + CASE WHEN g % 20 = 16 THEN interval '10 minutes' ELSE interval '0' END,
+           CASE WHEN g % 20 = 17 THEN 'vbench-' || t END, CASE WHEN g % 20 = 17 THEN now() END,
+           CASE WHEN k.kind LIKE '%.pull' THEN '{"page_size": 500}'::jsonb END,
+           CASE WHEN k.kind = 'qbxml.raw' THEN '<CustomerQueryRq/>' END,
+           now() - interval '1 hour'
+    FROM generate_series(1, :n) g,
+         LATERAL (SELECT 1 + (g::bigint * 7919) % :tenants AS t) tt,
+         LATERAL (SELECT CASE WHEN g % 10 < 4 THEN 'customers.push' WHEN g % 10 < 6 THEN 'orders.push'
+                              WHEN g % 10 = 6 THEN 'payments.push' WHEN g % 10 = 7 THEN 'customers.pull'
+                              WHEN g % 10 = 8 THEN 'sales_orders.pull' ELSE 'qbxml.raw' END AS kind,
+                         'rec-' || g AS ref,
+                         CASE WHEN g % 10 < 7 THEN 50 WHEN g % 10 < 9 THEN 100 ELSE 10 END AS priority) k
+    ORDER BY g
+"""
+
+#: Finished history: ten done for every queued one by default, a few failed or dead, spread over
+#: the last sixty days (raw ones with their stored response).
+_SEED_HISTORY = """
+    INSERT INTO jobs (tenant_id, kind, entity_ref, priority, status, attempts, lease_ticket, sent_at,
+                      response_xml, last_status_code, last_message, records, created_at, finished_at)
+    SELECT 1 + (g::bigint * 7919) % :tenants, k.kind,
+           CASE WHEN k.kind LIKE '%.push' THEN 'old-' || g END, 50,
+           CASE WHEN g % 50 = 0 THEN 'failed' WHEN g % 97 = 0 THEN 'dead' ELSE 'done' END, 1,
+           'old-' || (g / 20), at,
+           CASE WHEN k.kind = 'qbxml.raw' THEN '<CustomerQueryRs statusCode="0"/>' END,
+           CASE WHEN g % 50 = 0 THEN 3100 ELSE 0 END, 'Status OK', g % 7, at, at
+    FROM generate_series(1, :n) g,
+         LATERAL (SELECT now() - (g % 86400) * interval '1 minute' AS at) a,
+         LATERAL (SELECT CASE WHEN g % 5 = 0 THEN 'customers.pull' WHEN g % 5 = 1 THEN 'customers.push'
+                              WHEN g % 5 = 2 THEN 'orders.push'
+                              WHEN g % 5 = 3 THEN 'inventory_quantities.pull'
+                              ELSE 'qbxml.raw' END AS kind) k
+"""
+
+
+def seed(engine: Engine, queued: int, history: int, tenants: int) -> None:
+    """Tenants (one open session each, ten closed), finished history, then the queued side with
+    some dependencies (an order on its customer's push, another's on a finished job)."""
+    with engine.begin() as conn:
+        conn.execute(
+            text("""
+                INSERT INTO tenants (id, name, username, password_kind, password_hash, settings, last_seen_at)
+                OVERRIDING SYSTEM VALUE
+                SELECT n, 'vbench-' || n, 'vbench-' || n || '-qb', 'token', 'x',
+                       '{"pull_intervals": {"default": 0}}', now()
+                FROM generate_series(1, :n) n
+            """),
+            {"n": tenants},
+        )
+        conn.execute(text("SELECT setval(pg_get_serial_sequence('tenants', 'id'), :n)"), {"n": tenants})
+        conn.execute(
+            text("""
+                INSERT INTO qbwc_sessions (ticket, tenant_id, state, started_at, last_call_at, closed_at)
+                SELECT 'vbench-' || t || CASE WHEN s = 0 THEN '' ELSE '-' || s END, t,
+                       CASE WHEN s = 0 THEN 'open' ELSE 'closed' END, at, at, CASE WHEN s > 0 THEN at END
+                FROM generate_series(1, :n) t, generate_series(0, 10) s,
+                     LATERAL (SELECT now() - s * interval '5 days' AS at) a
+            """),
+            {"n": tenants},
+        )
+        conn.execute(text(_SEED_HISTORY), {"n": history, "tenants": tenants})
+        base = conn.execute(text("SELECT coalesce(max(id), 0) FROM jobs")).scalar_one()
+        conn.execute(text(_SEED_QUEUED), {"n": queued, "tenants": tenants})
+        # Job base + g is the g-th queued one; base + g - tenants is the same tenant's previous one.
+        conn.execute(
+            text("""
+                INSERT INTO job_dependencies (job_id, depends_on_id, tenant_id)
+                SELECT :base + g, CASE WHEN g > :tenants THEN :base + g - :tenants ELSE 1 + g % 100 END,
+                       1 + (g::bigint * 7919) % :tenants
+                FROM generate_series(1, :n) g WHERE g % 10 IN (4, 5, 6) AND (g > :tenants OR :history > 100)
+            """),
+            {"base": base, "n": queued, "tenants": tenants, "history": history},
+        )
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
+
+
+def claim_params(tenant: int, batch_sizes: str) -> dict[str, Any]:
+    """SEND_CLAIM's parameters for the tenant's open session, as send_request_xml builds them."""
+    return {
+        "ticket": f"vbench-{tenant}", "idle": 600, "from_hcp": False, "company_file": None,
+        "preferences": None, "version": "13.0", "product": None, "host_version": None,
+        "country": None, "lifetime": 4 * 3600, "grace": 600, "batch_sizes": batch_sizes,
+    }  # fmt: skip
+
+
+def lookup_params(tenant: int) -> dict[str, Any]:
+    """AUTH_LOOKUP's parameters (Gate.attempt's) for the tenant's username from one address."""
+    return {"username": f"vbench-{tenant}-qb", "source": source_key("127.0.0.1")}
+
+
+class Timed:
+    """One statement timed on one connection, each run rolled back."""
+
+    def __init__(self, name: str, statement: Prepared, params: Callable[[int], dict[str, Any]]) -> None:
+        self.name, self.statement, self.params = name, statement, params
+        self.times: list[float] = []
+        self.rows: list[int] = []
+
+    def run(self, conn: Connection, tenant: int, record: bool = True) -> None:
+        with conn.begin() as transaction:
+            started = time.perf_counter()
+            rows = self.statement.on(conn, self.params(tenant))
+            elapsed = time.perf_counter() - started
+            transaction.rollback()
+        if record:
+            self.times.append(elapsed)
+            self.rows.append(sum(1 for row in rows if row.get("id") is not None))
+
+    def explain(self, conn: Connection, tenant: int) -> str:
+        params = self.params(tenant)
+        with conn.begin() as transaction:  # prepared on this connection by the timed runs
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            cursor.execute(
+                "EXPLAIN (ANALYZE, BUFFERS) " + self.statement.execute_sql,
+                [params[name] for name in self.statement.params],
+            )
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            transaction.rollback()
+        return plan
+
+    def summary(self) -> str:
+        ms = sorted(t * 1000 for t in self.times)
+        p95 = ms[min(len(ms) - 1, int(len(ms) * 0.95))]
+        leased = statistics.mean(self.rows)
+        per_job = f", p50 per job {statistics.median(ms) / leased:6.3f} ms" if leased > 1.5 else ""
+        return (f"{self.name:<17} p50 {statistics.median(ms):6.3f} ms  p95 {p95:6.3f} ms"
+                f"  (rows per call: {leased:.1f}{per_job})")  # fmt: skip
+
+
+def measure(args: argparse.Namespace, queued: int) -> tuple[dict[str, Timed], dict[str, str]]:
+    name = f"qbwc_bench_queue_{queued}"
+    url = scratch_database(args.admin_url, name)
+    try:
+        from alembic import command
+
+        command.upgrade(alembic_config(url), args.revision)
+        engine = make_engine(url)
+        started = time.perf_counter()
+        seed(engine, queued, queued * args.history, args.tenants)
+        print(f"queued {queued:,} over {args.tenants:,} tenants, {queued * args.history:,} finished:"
+              f" seeded in {time.perf_counter() - started:.1f} s (schema {args.revision})")  # fmt: skip
+        with engine.connect() as conn:
+            busy = list(
+                conn.execute(text("SELECT DISTINCT tenant_id FROM jobs WHERE status = 'queued'")).scalars()
+            )
+        batches = batch_sizes_json()
+        timed = {
+            each.name: each
+            for each in (
+                Timed("send_claim_batch", sql.SEND_CLAIM_BATCH, lambda t: claim_params(t, batches)),
+                Timed("send_claim", sql.SEND_CLAIM, lambda t: claim_params(t, "{}")),
+                Timed("auth_lookup", sql.AUTH_LOOKUP, lookup_params),
+            )
+        }
+        rng = random.Random(queued)
+        plans: dict[str, str] = {}
+        with engine.connect() as conn:
+            for each in timed.values():
+                for _ in range(10):  # prepare, and past PostgreSQL's five custom plans
+                    each.run(conn, rng.choice(busy), record=False)
+            for _ in range(args.samples):
+                for each in timed.values():  # interleaved, so drift hits all alike
+                    pool = busy if each.name != "auth_lookup" else range(1, args.tenants + 1)
+                    each.run(conn, rng.choice(pool))
+            deepest = conn.execute(
+                text("""SELECT tenant_id FROM jobs WHERE status = 'queued'
+                        GROUP BY 1 ORDER BY count(*) DESC LIMIT 1""")
+            ).scalar_one()
+            conn.rollback()
+            for each in timed.values():
+                plans[each.name] = each.explain(conn, deepest)
+        for each in timed.values():
+            print("  " + each.summary())
+        engine.dispose()
+        return timed, plans
+    finally:
+        if not args.keep:
+            scratch_database(args.admin_url, name, drop_only=True)
+
+
+_SEQ_SCAN = re.compile(r"Seq Scan on (jobs|job_dependencies)\b")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 100_000, 1_000_000])
+    parser.add_argument("--tenants", type=int, default=10_000)
+    parser.add_argument("--history", type=int, default=10, help="finished jobs per queued one")
+    parser.add_argument("--samples", type=int, default=500, help="timed calls per statement and size")
+    parser.add_argument("--revision", default="head", help="alembic revision to measure (0007: before 0008)")
+    parser.add_argument(
+        "--plans", action="store_true", help="print every plan in full, not only the largest size's"
+    )
+    parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch databases")
+    args = parser.parse_args()
+    results = {}
+    failed = False
+    for size in args.sizes:
+        timed, plans = measure(args, size)
+        results[size] = timed
+        for name, plan in plans.items():
+            if args.plans or size == max(args.sizes):
+                print(f"\n--- {name} at {size:,} queued (tenant with the most queued jobs) ---\n{plan}\n")
+            if _SEQ_SCAN.search(plan):
+                failed = True
+                print(f"FAIL: {name} at {size:,} queued scans a whole table: {_SEQ_SCAN.search(plan)[0]}")  # type: ignore[index]
+    small, large = min(results), max(results)
+    for name in results[small]:
+        ratio = statistics.median(results[large][name].times) / statistics.median(results[small][name].times)
+        verdict = "ok" if ratio <= 1.5 else "FAIL"
+        failed |= verdict == "FAIL"
+        print(f"{verdict}: {name} p50 at {large:,} queued / at {small:,}: {ratio:.2f}x (target <= 1.5x)")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -6,7 +6,9 @@ tenants, behind ten times as many finished ones, through the Web Connector's own
 
 Each size gets its own scratch database (dropped first and at the end), migrated to `--revision`
 (head by default; 0007 measures the schema before migration 0008), seeded with INSERT … SELECT,
-then VACUUM ANALYZE. Timed per sample, for a random tenant: sendRequestXML's lease
+then VACUUM ANALYZE. All sizes are seeded first, then sampled in turn (one call of each
+statement per size per round), so the machine's load drifts over all alike. Timed, for a random
+tenant: sendRequestXML's lease
 (SEND_CLAIM_BATCH, what `Requests.next_message` runs while job kinds batch, and SEND_CLAIM, the
 one-job claim) on the tenant's open session, each rolled back so every sample sees the same
 queue; and authenticate's look-up (AUTH_LOOKUP, its `runnable` and `next_due` included). The
@@ -178,24 +180,28 @@ class Timed:
                 f"  (rows per call: {leased:.1f}{per_job})")  # fmt: skip
 
 
-def measure(args: argparse.Namespace, queued: int) -> tuple[dict[str, Timed], dict[str, str]]:
-    name = f"qbwc_bench_queue_{queued}"
-    url = scratch_database(args.admin_url, name)
-    try:
+class Queue:
+    """One size's scratch database, seeded, with its timed statements on one connection."""
+
+    def __init__(self, args: argparse.Namespace, queued: int) -> None:
         from alembic import command
 
-        command.upgrade(alembic_config(url), args.revision)
-        engine = make_engine(url)
+        self.queued, self.tenants = queued, args.tenants
+        self.url = scratch_database(args.admin_url, f"qbwc_bench_queue_{queued}")
+        command.upgrade(alembic_config(self.url), args.revision)
+        self.engine = make_engine(self.url)
         started = time.perf_counter()
-        seed(engine, queued, queued * args.history, args.tenants)
+        seed(self.engine, queued, queued * args.history, args.tenants)
+        seconds = time.perf_counter() - started
         print(f"queued {queued:,} over {args.tenants:,} tenants, {queued * args.history:,} finished:"
-              f" seeded in {time.perf_counter() - started:.1f} s (schema {args.revision})")  # fmt: skip
-        with engine.connect() as conn:
-            busy = list(
-                conn.execute(text("SELECT DISTINCT tenant_id FROM jobs WHERE status = 'queued'")).scalars()
-            )
+              f" seeded in {seconds:.1f} s (schema {args.revision})", flush=True)  # fmt: skip
+        self.conn = self.engine.connect()
+        self.busy = list(
+            self.conn.execute(text("SELECT DISTINCT tenant_id FROM jobs WHERE status = 'queued'")).scalars()
+        )
+        self.conn.rollback()
         batches = batch_sizes_json()
-        timed = {
+        self.timed = {
             each.name: each
             for each in (
                 Timed("send_claim_batch", sql.SEND_CLAIM_BATCH, lambda t: claim_params(t, batches)),
@@ -203,30 +209,29 @@ def measure(args: argparse.Namespace, queued: int) -> tuple[dict[str, Timed], di
                 Timed("auth_lookup", sql.AUTH_LOOKUP, lookup_params),
             )
         }
-        rng = random.Random(queued)
-        plans: dict[str, str] = {}
-        with engine.connect() as conn:
-            for each in timed.values():
-                for _ in range(10):  # prepare, and past PostgreSQL's five custom plans
-                    each.run(conn, rng.choice(busy), record=False)
-            for _ in range(args.samples):
-                for each in timed.values():  # interleaved, so drift hits all alike
-                    pool = busy if each.name != "auth_lookup" else range(1, args.tenants + 1)
-                    each.run(conn, rng.choice(pool))
-            deepest = conn.execute(
-                text("""SELECT tenant_id FROM jobs WHERE status = 'queued'
-                        GROUP BY 1 ORDER BY count(*) DESC LIMIT 1""")
-            ).scalar_one()
-            conn.rollback()
-            for each in timed.values():
-                plans[each.name] = each.explain(conn, deepest)
-        for each in timed.values():
-            print("  " + each.summary())
-        engine.dispose()
-        return timed, plans
-    finally:
-        if not args.keep:
-            scratch_database(args.admin_url, name, drop_only=True)
+        self.rng = random.Random(queued)
+        for each in self.timed.values():
+            for _ in range(10):  # prepare, and past PostgreSQL's five custom plans
+                each.run(self.conn, self.rng.choice(self.busy), record=False)
+
+    def sample(self) -> None:
+        """One timed call of each statement: a tenant with work for the claims, any for the look-up."""
+        for each in self.timed.values():
+            pool = self.busy if each.name != "auth_lookup" else range(1, self.tenants + 1)
+            each.run(self.conn, self.rng.choice(pool))
+
+    def plans(self) -> dict[str, str]:
+        """Each statement's plan for the tenant with the most queued jobs."""
+        deepest = self.conn.execute(
+            text("""SELECT tenant_id FROM jobs WHERE status = 'queued'
+                    GROUP BY 1 ORDER BY count(*) DESC LIMIT 1""")
+        ).scalar_one()
+        self.conn.rollback()
+        return {each.name: each.explain(self.conn, deepest) for each in self.timed.values()}
+
+    def close(self) -> None:
+        self.conn.close()
+        self.engine.dispose()
 
 
 _SEQ_SCAN = re.compile(r"Seq Scan on (jobs|job_dependencies)\b")
@@ -245,17 +250,32 @@ def main() -> None:
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--keep", action="store_true", help="keep the scratch databases")
     args = parser.parse_args()
-    results = {}
+    queues: list[Queue] = []
     failed = False
-    for size in args.sizes:
-        timed, plans = measure(args, size)
-        results[size] = timed
-        for name, plan in plans.items():
-            if args.plans or size == max(args.sizes):
-                print(f"\n--- {name} at {size:,} queued (tenant with the most queued jobs) ---\n{plan}\n")
-            if _SEQ_SCAN.search(plan):
-                failed = True
-                print(f"FAIL: {name} at {size:,} queued scans a whole table: {_SEQ_SCAN.search(plan)[0]}")  # type: ignore[index]
+    try:
+        for size in args.sizes:
+            queues.append(Queue(args, size))
+        for _ in range(args.samples):  # every size in turn, so drift in the machine's load hits all alike
+            for queue in queues:
+                queue.sample()
+        for queue in queues:
+            print(f"queued {queue.queued:,}:")
+            for each in queue.timed.values():
+                print("  " + each.summary())
+        for queue in queues:
+            for name, plan in queue.plans().items():
+                if args.plans or queue.queued == max(args.sizes):
+                    print(f"\n--- {name} at {queue.queued:,} queued (the tenant with the most) ---\n{plan}\n")
+                found = _SEQ_SCAN.search(plan)
+                if found:
+                    failed = True
+                    print(f"FAIL: {name} at {queue.queued:,} queued scans a whole table: {found[0]}")
+    finally:
+        for queue in queues:
+            queue.close()
+            if not args.keep:
+                scratch_database(args.admin_url, f"qbwc_bench_queue_{queue.queued}", drop_only=True)
+    results = {queue.queued: queue.timed for queue in queues}
     small, large = min(results), max(results)
     for name in results[small]:
         ratio = statistics.median(results[large][name].times) / statistics.median(results[small][name].times)

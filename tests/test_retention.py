@@ -114,12 +114,13 @@ def test_batches_are_small_and_sessions_go_too(engine: Engine, tenant: TenantCre
             text("""
                 INSERT INTO qbwc_sessions (ticket, tenant_id, state, started_at, last_call_at, closed_at)
                 VALUES ('old-closed', :t, 'closed', now() - :old, now() - :old, now() - :old),
+                       ('older-expired', :t, 'expired', now() - :older, now() - :older, now() - :older),
                        ('recent-closed', :t, 'closed', now() - :recent, now() - :recent, now() - :recent),
                        ('old-open', :t, 'open', now() - :old, now() - :old, NULL)
             """),
-            {"t": tenant.id, "old": OLD, "recent": RECENT},
+            {"t": tenant.id, "old": OLD, "older": OLD * 2, "recent": RECENT},
         )
-        assert retention.prune_tenant(conn, tenant.id, KEEP, batch=3) == (3, 1)
+        assert retention.prune_tenant(conn, tenant.id, KEEP, batch=3) == (3, 2)
         # oldest first: the three oldest went
         left = set(conn.execute(text("SELECT id FROM jobs WHERE id = ANY(:ids)"), {"ids": ids}).scalars())
         assert left == set(ids[:4])
@@ -281,3 +282,16 @@ def test_authenticate_and_retention_read_indexes(engine: Engine, tenant: TenantC
         plan = "\n".join(conn.execute(text("EXPLAIN " + retention._PRUNE_TENANT.text), params).scalars())
     assert "ix_jobs_tenant_id_finished_at" in plan, plan
     assert "Seq Scan on jobs" not in plan, plan
+
+
+def test_a_quiet_tenant_keeps_its_last_session(engine: Engine, tenant: TenantCredentials) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            text("""
+                INSERT INTO qbwc_sessions (ticket, tenant_id, state, started_at, last_call_at, closed_at)
+                VALUES ('last-closed', :t, 'closed', now() - :old, now() - :old, now() - :old),
+                       ('last-expired', :t, 'expired', now() - :late, now() - :late, now() - :late)
+            """),
+            {"t": tenant.id, "old": OLD, "late": OLD - dt.timedelta(days=1)},
+        )
+    assert retention.prune(engine, KEEP).sessions == 0, "the last session and the last completed one stay"

@@ -2,7 +2,8 @@
 older than a bound, in small batches (each its own short transaction), so the tables stay
 bounded without a long lock. Knows which finished job still tells something; not when to run.
 
-What stays, however old: anything not finished (queued, sent, unconfirmed, blocked); a failed or
+What stays, however old: a tenant's last session and last completed one (`status` shows them);
+anything not finished (queued, sent, unconfirmed, blocked); a failed or
 dead job that is still the newest of its record's pushes (or of its tenant's pulls of that kind,
 or raw requests): the record reads `failed` from it, and an admin has yet to act; and a finished
 job a job not yet finished depends on. A deleted dependency counts as met (its `job_dependencies`
@@ -38,6 +39,13 @@ _PRUNE_TENANT = text(f"""
         DELETE FROM qbwc_sessions WHERE ticket IN (
             SELECT ticket FROM qbwc_sessions
             WHERE tenant_id = :t AND started_at < now() - :keep AND state <> 'open'
+              -- the tenant's last session and last completed one stay: `status` shows them
+              AND ticket NOT IN (
+                  (SELECT ticket FROM qbwc_sessions WHERE tenant_id = :t
+                   ORDER BY started_at DESC, ticket LIMIT 1)
+                  UNION ALL
+                  (SELECT ticket FROM qbwc_sessions WHERE tenant_id = :t AND state = 'closed'
+                   ORDER BY started_at DESC, ticket LIMIT 1))
             ORDER BY started_at LIMIT :batch FOR UPDATE SKIP LOCKED
         )
         RETURNING 1

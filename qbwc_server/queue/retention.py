@@ -2,12 +2,12 @@
 older than a bound, in small batches (each its own short transaction), so the tables stay
 bounded without a long lock. Knows which finished job still tells something; not when to run.
 
-What stays, however old: a tenant's last session and last completed one (`status` shows them);
-anything not finished (queued, sent, unconfirmed, blocked); a failed or
-dead job that is still the newest of its record's pushes (or of its tenant's pulls of that kind,
-or raw requests): the record reads `failed` from it, and an admin has yet to act; and a finished
-job a job not yet finished depends on. A deleted dependency counts as met (its `job_dependencies`
-rows go with it, ON DELETE CASCADE); only done ones go while a dependent waits.
+What stays, however old: anything not finished (queued, sent, unconfirmed, blocked); a failed
+or dead job that is still the newest of its record's pushes (or of its tenant's pulls of that
+kind, or raw requests): the record reads `failed` from it, and an admin has yet to act; a
+finished job that a job not yet finished depends on; a tenant's last session and last completed
+one (`status` shows them). A deleted dependency counts as met (its `job_dependencies` rows go
+with it, ON DELETE CASCADE): only done ones go while a dependent waits.
 """
 
 from __future__ import annotations

@@ -272,6 +272,8 @@ class Settings:
     #: Where migrations run when DATABASE_URL is a pooler: PostgreSQL itself (an advisory lock and
     #: session timeouts must stay on one session). None: DATABASE_URL.
     migrations_database_url: str | None = None
+    #: Finished jobs (and ended sessions) older than this many days are deleted; 0 keeps them.
+    job_retention_days: int = 30
     #: Largest JSON body the API (/api/v1) takes, in kB (2^10 bytes); larger is 413.
     api_max_body_kb: int = 1024
     #: Label SOAP call and session metrics with the tenant's name (QBWC_METRICS_TENANT_LABELS=1).
@@ -310,6 +312,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         migrations_database_url=(
             check_database_url(migrations_url, "QBWC_MIGRATIONS_DATABASE_URL") if migrations_url else None
         ),
+        job_retention_days=_int(env, "QBWC_JOB_RETENTION_DAYS", 30, 0, 36500),
         api_max_body_kb=_int(env, "QBWC_API_MAX_BODY_KB", 1024, 1),
         metrics_tenant_labels=_choice(env, "QBWC_METRICS_TENANT_LABELS", "0", ("0", "1")) == "1",
         gunicorn=load_gunicorn_settings(env),

@@ -1,4 +1,4 @@
-"""`qbwc-server jobs enqueue-raw|list|show|retry|cancel`: parsing and printing only.
+"""`qbwc-server jobs enqueue-raw|list|show|retry|cancel|prune`: parsing and printing only.
 
 The work is admin/jobs.py's (and, behind it, queue.py's).
 """
@@ -13,15 +13,17 @@ from typing import Any
 
 from qbwc_server.admin import jobs, tenants
 from qbwc_server.admin.jobs import JobRow
-from qbwc_server.cli.common import JOB_ID, UsageError, bounded_int, reading, transaction
+from qbwc_server.cli.common import JOB_ID, UsageError, bounded_int, open_engine, reading, transaction
 from qbwc_server.config import Settings
 from qbwc_server.models import JobStatus
 from qbwc_server.qbxml.core import QbxmlParseError
+from qbwc_server.queue import retention
 
 STATUSES = [status.value for status in JobStatus]
 #: jobs.priority is a smallint; lower runs first.
 PRIORITY = bounded_int(0, 32767)
 LIMIT = bounded_int(1, jobs.MAX_LIST_LIMIT)
+DAYS = bounded_int(0, 36500, " days")
 
 
 def cmd_enqueue_raw(args: argparse.Namespace, settings: Settings) -> int:
@@ -108,6 +110,24 @@ def cmd_retry(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
+    days = settings.job_retention_days if args.older_than is None else args.older_than
+    keep = retention.keep_for(days)
+    if keep is None:
+        print("Retention is off (QBWC_JOB_RETENTION_DAYS=0): nothing deleted.")
+        return 0
+    engine = open_engine(settings)
+    try:
+        pruned = retention.prune(engine, keep)
+    finally:
+        engine.dispose()
+    print(
+        f"Deleted {pruned.jobs} finished jobs and {pruned.sessions} ended Web Connector sessions older"
+        f" than {days} days, and {pruned.page_sessions} expired status-page sessions."
+    )
+    return 0
+
+
 def _action(action: Callable[[Any, int], None], verb: str) -> Callable[[argparse.Namespace, Settings], int]:
     def command(args: argparse.Namespace, settings: Settings) -> int:
         with transaction(settings) as conn:
@@ -157,3 +177,18 @@ def register(sub: Any) -> None:
     p = jsub.add_parser("cancel", help="give up on a job that has not finished (or an unconfirmed one)")
     p.add_argument("id", type=JOB_ID)
     p.set_defaults(func=_action(jobs.cancel_job, "cancelled"))
+    p = jsub.add_parser(
+        "prune",
+        help="delete finished jobs and ended sessions past retention (for cron or a systemd timer)",
+        description="Delete finished jobs (done, and failed or dead ones a later job replaced; raw jobs"
+        " included) and ended Web Connector sessions older than the retention, and expired status-page"
+        " sessions, in small batches. Jobs not finished, a failed job still waiting for an admin, and a"
+        " job another waits on stay. Authenticate also prunes a little of each tenant's as it goes.",
+    )
+    p.add_argument(
+        "--older-than",
+        type=DAYS,
+        metavar="DAYS",
+        help="retention in days (default: QBWC_JOB_RETENTION_DAYS, 30; 0 deletes nothing)",
+    )
+    p.set_defaults(func=cmd_prune)

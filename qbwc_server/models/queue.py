@@ -105,6 +105,17 @@ class Job(Base):
         Index("ix_jobs_lease_ticket", "lease_ticket", postgresql_where=text("lease_ticket IS NOT NULL")),
         Index("ix_jobs_depends_on", "depends_on", postgresql_where=text("depends_on IS NOT NULL")),
         Index("ix_jobs_tenant_status", "tenant_id", "status", "id"),
+        # Retention: a tenant's finished jobs, oldest first (queue/retention.py).
+        Index(
+            "ix_jobs_tenant_id_finished_at",
+            "tenant_id",
+            "finished_at",
+            postgresql_where=text("finished_at IS NOT NULL"),
+        ),
+        # authenticate's next-due hint: the tenant's earliest queued run_after, one probe.
+        Index(
+            "ix_jobs_queued_run_after", "tenant_id", "run_after", postgresql_where=text("status = 'queued'")
+        ),
         # A record's push jobs (sync/push.py reuses one not yet sent instead of queueing another).
         Index(
             "ix_jobs_push_entity",

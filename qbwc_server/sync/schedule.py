@@ -17,12 +17,16 @@ from sqlalchemy import Connection, text
 from qbwc_server import queue
 from qbwc_server.config import TenantSettings
 from qbwc_server.errors import QbwcError
+from qbwc_server.queue import retention
 from qbwc_server.sync.pull import PullSpec
 from qbwc_server.sync.pulls import GROUPS, PULLS, PULLS_BY_ENTITY
 
 #: Finished pull jobs are kept this long (for `jobs list` and closing messages), then deleted:
 #: a tenant runs about a hundred an hour, and the cursors hold all a pull needs.
 KEEP_DONE_PULLS = dt.timedelta(days=1)
+#: Finished jobs (and ended sessions) deleted per planning pass when the tenant has some past
+#: retention (queue/retention.py): a backlog drains over passes, or at once with `jobs prune`.
+PRUNE_PER_PASS = 100
 #: Re-read this much before the cursor: QuickBooks' clock may lag ours, and DST shifts hit
 #: FromModifiedDate filters. Rows re-read unchanged are not rewritten.
 OVERLAP = dt.timedelta(minutes=5)
@@ -68,8 +72,12 @@ def page_size_for(spec: PullSpec, settings: TenantSettings) -> int | None:
     return settings.pull_page_size or spec.page_size
 
 
-def enqueue_due_pulls(conn: Connection, tenant_id: int) -> int:
-    """Queue every pull of the tenant that is due and not already queued; returns how many."""
+def enqueue_due_pulls(conn: Connection, tenant_id: int, keep: dt.timedelta | None = None) -> int:
+    """Queue every pull of the tenant that is due and not already queued; returns how many.
+
+    With `keep` (QBWC_JOB_RETENTION_DAYS), a small batch of the tenant's finished jobs and ended
+    sessions older than that goes too: planning runs every few minutes per active tenant, and
+    with nothing to delete the pass is a probe of two indexes."""
     settings = tenant_settings(conn, tenant_id, for_update=True)  # one planner per tenant at a time
     cursors = {
         row.entity: row
@@ -79,6 +87,8 @@ def enqueue_due_pulls(conn: Connection, tenant_id: int) -> int:
         )
     }
     _prune_done_pulls(conn, tenant_id)
+    if keep is not None:
+        retention.prune_tenant(conn, tenant_id, keep, PRUNE_PER_PASS)
     open_kinds = _open_pull_kinds(conn, tenant_id)
     now = conn.execute(text("SELECT now()")).scalar_one()
     queued = 0

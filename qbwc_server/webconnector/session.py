@@ -32,6 +32,7 @@ from qbwc_server.qbxml.core import (
 from qbwc_server.qbxml.errors import describe_hresult
 from qbwc_server.qbxml.host import HostInfo
 from qbwc_server.qbxml.preferences import CompanyPreferences
+from qbwc_server.queue import retention
 from qbwc_server.sync import registry, schedule
 from qbwc_server.webconnector import statements as sql
 from qbwc_server.webconnector.answers import NOOP, NOOP_WINDOW_SECONDS, Answers, touch
@@ -75,6 +76,7 @@ class WebConnectorSessions:
         # lease lost after the request went out would let it go out again as if never sent.
         self.bookkeeping = SingleStatements(url, max_connections=size, durable=False, pooled=pooled)
         self.idle = settings.session_idle_seconds
+        self.keep_finished = retention.keep_for(settings.job_retention_days)
         self.gate = Gate(self.single, self.verifier, settings)
         self.requests = Requests(engine, self.single)
         self.answers = Answers(engine, self.single, self.bookkeeping, lifetime=settings.session_max_seconds)
@@ -115,7 +117,7 @@ class WebConnectorSessions:
                     # authenticate with the right password means the old session is over.
                     end_session(conn, row["open_ticket"], SessionState.EXPIRED, TAKEN_OVER)
                 if row["pulls_due"]:
-                    schedule.enqueue_due_pulls(conn, tenant_id)
+                    schedule.enqueue_due_pulls(conn, tenant_id, self.keep_finished)
                 runnable = queue.count_runnable(conn, tenant_id)
         if runnable == 0:
             if row["seen_due"]:

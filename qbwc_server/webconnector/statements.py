@@ -38,7 +38,10 @@ AUTH_LOOKUP = Prepared(
     SELECT t.id, t.password_kind, t.password_hash, t.company_file,
            coalesce(f.failures, 0) AS failures, coalesce(f.locked_until > now(), false) AS locked,
            {_SEEN_DUE} AS seen_due, s.ticket AS open_ticket,
-           (SELECT count(*) FROM jobs j WHERE {runnable_condition("j", "t.id", "0")}) AS runnable,
+           -- 1 when any job is runnable: one is enough to open a session, and counting them all
+           -- would read every queued job of a busy tenant on every poll
+           (SELECT count(*) FROM (SELECT FROM jobs j WHERE {runnable_condition("j", "t.id", "0")} LIMIT 1) r)
+               AS runnable,
            ceil(extract(epoch FROM least(
                (SELECT min(q.run_after) FROM jobs q WHERE q.tenant_id = t.id AND q.status = 'queued'),
                pulls.next_at

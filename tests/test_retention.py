@@ -273,7 +273,9 @@ def test_the_claim_reads_the_claim_index(engine: Engine, tenant: TenantCredentia
 def test_authenticate_and_retention_read_indexes(engine: Engine, tenant: TenantCredentials) -> None:
     seed_volume(engine, tenant.id)
     lookup = explain_prepared(
-        engine, sql.AUTH_LOOKUP, {"username": tenant.username, "source": source_key("127.0.0.1")}
+        engine,
+        sql.AUTH_LOOKUP,
+        {"username": tenant.username, "source": source_key("127.0.0.1"), "ticket": "t" * 32, "digest": ""},
     )
     assert "Seq Scan on jobs" not in lookup, lookup
     assert "ix_jobs_queued_run_after" in lookup, lookup

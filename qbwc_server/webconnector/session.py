@@ -36,10 +36,11 @@ from qbwc_server.queue import retention
 from qbwc_server.sync import registry, schedule
 from qbwc_server.webconnector import statements as sql
 from qbwc_server.webconnector.answers import NOOP, NOOP_WINDOW_SECONDS, Answers, touch
-from qbwc_server.webconnector.auth import PasswordVerifier
+from qbwc_server.webconnector.auth import PasswordVerifier, hash_generated
 from qbwc_server.webconnector.lifecycle import ITERATOR_GRACE_SECONDS, OUTLIVED, end_session, note_ended
 from qbwc_server.webconnector.login import Gate
 from qbwc_server.webconnector.requests import Requests
+from qbwc_server.webconnector.seen import SeenStamps
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class WebConnectorSessions:
         self.idle = settings.session_idle_seconds
         self.keep_finished = retention.keep_for(settings.job_retention_days)
         self.gate = Gate(self.single, self.verifier, settings)
+        self.seen = SeenStamps(self.bookkeeping)
         self.requests = Requests(engine, self.single)
         self.answers = Answers(engine, self.single, self.bookkeeping, lifetime=settings.session_max_seconds)
 
@@ -103,8 +105,12 @@ class WebConnectorSessions:
         `source` is the client's address; without it, the one the WSGI layer noted (client.py).
         """
         attempt = self.gate.attempt(username, source)
-        row = self.single.one(sql.AUTH_LOOKUP, attempt)
+        ticket = secrets.token_hex(16)  # 128 bits: the ticket is the session's only credential
+        digest = hash_generated(password or "")  # a generated password's verifier, checked in SQL
+        row = self.bookkeeping.one(sql.AUTH_LOOKUP, {**attempt, "ticket": ticket, "digest": digest})
         logs.bind(tenant=None if row is None else row["id"])  # None too for an unknown username
+        if row is not None and ticket in (row["started"], row["open_ticket"]):  # started in the look-up
+            return self._started(row["id"], ticket, row["company_file"])
         if row is None or not self.gate.admit(row, attempt, password or ""):
             metrics.login_refused()
             return ["", NOT_VALID_USER]
@@ -120,12 +126,13 @@ class WebConnectorSessions:
                     schedule.enqueue_due_pulls(conn, tenant_id, self.keep_finished)
                 runnable = queue.count_runnable(conn, tenant_id)
         if runnable == 0:
-            if row["seen_due"]:
+            if row["seen_now"]:
                 self.bookkeeping.one(sql.AUTH_SEEN, {"tenant_id": tenant_id})
+            elif row["seen_due"]:
+                self.seen.note(tenant_id)
             wait = self.settings.idle_postpone_seconds
             next_due = row["next_due"]
             return ["", NO_WORK, str(max(1, wait if next_due is None else min(next_due, wait)))]
-        ticket = secrets.token_hex(16)  # 128 bits: the ticket is the session's only credential
         company_file = row["company_file"]
         try:
             self.bookkeeping.one(
@@ -133,6 +140,9 @@ class WebConnectorSessions:
             )
         except ConstraintViolation:  # a concurrent authenticate of the same tenant won the race
             return ["", NO_WORK, "30"]
+        return self._started(tenant_id, ticket, company_file)
+
+    def _started(self, tenant_id: int, ticket: str, company_file: str | None) -> list[str]:
         logs.bind(ticket=ticket)
         metrics.session_started(tenant_id)
         log.info("session started", extra={"event": "session.started"})

@@ -24,20 +24,19 @@ from qbwc_server.sync.schedule import PULLS_DUE_JOIN
 from qbwc_server.webconnector.login import USERNAME_KEY, VERIFIER
 from qbwc_server.webconnector.summary import summary_ctes
 
-#: Whether a poll with nothing to do should note that it was seen: at most every 15 s, so idle
-#: polls rarely write (AUTH_LOOKUP tells, so most idle polls are one statement).
+#: Whether a poll with nothing to do should note that it was seen: at most every 15 s (AUTH_LOOKUP
+#: tells). With every company polling each minute that is every poll, so seen.py batches them.
 _SEEN_DUE = (
     "(t.last_seen_at IS NULL OR t.last_seen_at < now() - interval '15 seconds' OR t.failed_logins > 0)"
 )
 
-#: Who is this, may they come in, and is there anything to do? Read-only. Always one row, an
-#: unknown username's too (NULL tenant columns): its attempt is throttled the same way.
-AUTH_LOOKUP = Prepared(
-    "qbwc_auth_lookup",
-    f"""
+#: Who is this, may they come in, and is there anything to do? Always one row, an unknown
+#: username's too (NULL tenant columns): its attempt is throttled the same way.
+_LOOKUP = f"""
     SELECT t.id, t.password_kind, t.password_hash, t.company_file,
            coalesce(f.failures, 0) AS failures, coalesce(f.locked_until > now(), false) AS locked,
-           {_SEEN_DUE} AS seen_due, s.ticket AS open_ticket,
+           {_SEEN_DUE} AS seen_due, t.last_seen_at IS NULL OR t.failed_logins > 0 AS seen_now,
+           s.ticket AS open_ticket,
            -- 1 when any job is runnable: one is enough to open a session, and counting them all
            -- would read every queued job of a busy tenant on every poll
            (SELECT count(*) FROM (SELECT FROM jobs j WHERE {runnable_condition("j", "t.id", "0")} LIMIT 1) r)
@@ -54,12 +53,39 @@ AUTH_LOOKUP = Prepared(
           AND f.verifier = {VERIFIER.format(hash="t.password_hash")}
     LEFT JOIN qbwc_sessions s ON s.tenant_id = t.id AND s.state = 'open'
     {PULLS_DUE_JOIN}
+"""
+
+#: authenticate in one statement: the look-up, and in the common case of a session with work,
+#: its start. The session starts here only when nothing else has to happen first: a generated
+#: password whose digest (`digest`, SHA-256 hex of what was presented) matches, no failures to
+#: clear, no open session to end, no pulls to plan, and a job runnable. Otherwise `started` is
+#: NULL and authenticate goes on from the row (Gate, AUTH_START). Not durable: opening a session
+#: is bookkeeping (a crash forgets it; the Web Connector starts another). Safe to repeat with the
+#: same `ticket`: a repeat finds that session open (`open_ticket`) and starts no other.
+AUTH_LOOKUP = Prepared(
+    "qbwc_auth_lookup",
+    f"""
+    WITH look AS MATERIALIZED ({_LOOKUP}),
+    started AS (
+        INSERT INTO qbwc_sessions (ticket, tenant_id, company_file)
+        SELECT %(ticket)s::text, look.id, look.company_file FROM look
+        WHERE look.password_kind = 'token' AND look.password_hash = %(digest)s::text
+          AND look.failures = 0 AND look.open_ticket IS NULL AND NOT look.pulls_due AND look.runnable > 0
+        ON CONFLICT DO NOTHING  -- a concurrent authenticate of the same tenant won the race
+        RETURNING ticket, tenant_id
+    ),
+    seen AS (
+        UPDATE tenants SET last_seen_at = now(), failed_logins = 0, locked_until = NULL
+        FROM started WHERE tenants.id = started.tenant_id
+    )
+    SELECT look.*, (SELECT ticket FROM started) AS started FROM look
     """,
     retry_safe=True,
 )
 
-#: Open a session. The partial unique index refuses a second open session for the tenant. Never
-#: repeated after a lost connection: the first may have opened one.
+#: Open a session, when the look-up could not (AUTH_LOOKUP). The partial unique index refuses a
+#: second open session for the tenant. Never repeated after a lost connection: the first may
+#: have opened one.
 AUTH_START = Prepared(
     "qbwc_auth_start",
     """
@@ -72,7 +98,8 @@ AUTH_START = Prepared(
     """,
 )
 
-#: A valid poll with nothing to do: note it (when AUTH_LOOKUP's `seen_due` says so).
+#: A valid poll with nothing to do, its first ever or after failed logins: note it at once (when
+#: AUTH_LOOKUP's `seen_due` says so). Other polls are noted in batches (seen.py).
 AUTH_SEEN = Prepared(
     "qbwc_auth_seen",
     f"""

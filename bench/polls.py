@@ -1,0 +1,222 @@
+"""Idle Web Connector polls per second against the app under gunicorn (not a test).
+
+An idle poll is what every company's Web Connector does about once a minute whether or not there
+is work: serverVersion, clientVersion, authenticate, answered "none" (nothing to do). At scale it
+is the call pattern that dominates: 100,000 companies polling every minute make ~1,670 polls/s.
+Each load process plays many companies (its share of `--tenants`, in turn), on one keep-alive
+connection or a new one per poll (`--reconnect`). Also prints PostgreSQL's cost per poll, read
+from its statistics views around each measurement: transactions committed (each statement is its
+own, the server runs in autocommit), WAL bytes written and WAL flushes (durable commits).
+
+    python bench/polls.py                            # embedded Postgres, or DATABASE_URL
+    python bench/polls.py --concurrency 4 --duration 10 --tenants 1000 --auth-only
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import Connection, create_engine, text
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH.parent))
+sys.path.insert(0, str(BENCH))
+
+from sessions import STRINGS, Client, element, envelope  # noqa: E402
+
+from qbwc_server.admin import tenants  # noqa: E402
+from qbwc_server.admin.settings import set_pull_settings  # noqa: E402
+from qbwc_server.config import load_settings  # noqa: E402
+from qbwc_server.db import resolve_database_url, upgrade_to_head  # noqa: E402
+from qbwc_server.testing import spawn_gunicorn  # noqa: E402
+
+PREFIX = "benchpoll-"
+
+
+def login_envelope(username: str, password: str) -> bytes:
+    return envelope("authenticate", element("strUserName", username) + element("strPassword", password))
+
+
+def poll(client: Client, login: bytes, *, auth_only: bool) -> None:
+    """One idle poll as the Web Connector makes it; raises unless the answer is "none"."""
+    if not auth_only:
+        client.post("serverVersion", client.server_version)
+        client.post("clientVersion", client.client_version)
+    answer = client.post("authenticate", login)
+    items = [m.group(1) or b"" for m in STRINGS.finditer(answer)]  # the floor app's: ["", "none", "60"]
+    if len(items) < 2 or items[1] != b"none":
+        raise RuntimeError(f"authenticate gave {items!r}, not an idle answer")
+
+
+def load_process(args: tuple[str, list[tuple[str, str]], float, bool, bool, mp.Queue]) -> None:  # type: ignore[type-arg]
+    """One load process: its companies poll in turn until the time is up."""
+    url, logins, duration, reconnect, auth_only, results = args
+    host, port = url.split("//", 1)[1].split("/", 1)[0].split(":")
+    client = Client(host, int(port), "/qbwc", logins[0][0], logins[0][1], "")
+    envelopes = [login_envelope(username, password) for username, password in logins]
+    for login in envelopes[:3]:  # warm-up: the connection, the worker's statements
+        poll(client, login, auth_only=auth_only)
+    latencies: list[float] = []
+    deadline = time.perf_counter() + duration
+    cpu = time.process_time()
+    i = 0
+    while (start := time.perf_counter()) < deadline:
+        if reconnect:
+            client.reconnect()
+        poll(client, envelopes[i % len(envelopes)], auth_only=auth_only)
+        latencies.append(time.perf_counter() - start)
+        i += 1
+    results.put((latencies, time.process_time() - cpu))
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes so far (gone ones count 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def gunicorn_pids(master: int) -> list[int]:
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return [master, *map(int, children)]
+
+
+def backend_pids(conn: Connection) -> list[int]:
+    """PostgreSQL backends connected to this database (the server's pools), this one excepted."""
+    rows = conn.execute(
+        text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    )
+    return [int(r.pid) for r in rows]
+
+
+def pg_counters(conn: Connection) -> dict[str, int]:
+    """The database's committed transactions, and the cluster's WAL bytes and flushes."""
+    conn.execute(text("SELECT pg_stat_clear_snapshot()"))
+    row = conn.execute(
+        text("""
+            SELECT d.xact_commit, w.wal_bytes, w.wal_sync
+            FROM pg_stat_database d, pg_stat_wal w WHERE d.datname = current_database()
+        """)
+    ).one()
+    return {"commits": int(row.xact_commit), "wal_bytes": int(row.wal_bytes), "wal_syncs": int(row.wal_sync)}
+
+
+def make_tenants(conn: Connection, count: int) -> list[tuple[str, str]]:
+    """`count` companies with generated passwords and their pulls off (an idle poll finds nothing)."""
+    conn.execute(text("DELETE FROM tenants WHERE name LIKE :p"), {"p": PREFIX + "%"})
+    logins = []
+    for i in range(count):
+        info, password = tenants.add_tenant(conn, f"{PREFIX}{i}", f"{PREFIX}{i}")
+        set_pull_settings(conn, info.id, intervals={"default": 0})
+        logins.append((f"{PREFIX}{i}", password or ""))
+    return logins
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[4])
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement (default 10)")
+    parser.add_argument("--tenants", type=int, default=1000, help="companies polling, shared by the clients")
+    parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default 2 per core)")
+    parser.add_argument("--threads", type=int, default=None, help="threads per worker (default 2)")
+    parser.add_argument("--worker-class", default="gthread")
+    parser.add_argument("--reconnect", action="store_true", help="a new TCP connection for every poll")
+    parser.add_argument("--auth-only", action="store_true", help="authenticate alone, not the three calls")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="serve bench/floor_app.py (a fixed idle reply, no work) instead of qbwc-server: the HTTP floor",
+    )
+    args = parser.parse_args()
+
+    database_url = resolve_database_url(load_settings())
+    upgrade_to_head(database_url)
+    engine = create_engine(database_url)
+    print(f"creating {args.tenants} companies …", flush=True)
+    with engine.begin() as conn:
+        logins = make_tenants(conn, args.tenants)
+    workers = args.workers or 2 * (os.cpu_count() or 1)
+    app = "floor_app:application" if args.floor else "qbwc_server.wsgi:application"
+    environ = {**os.environ, "QBWC_WORKERS": str(workers)}
+    if args.threads:
+        environ["QBWC_THREADS"] = str(args.threads)
+    options = ["--worker-class", args.worker_class, "--log-level", "warning", "--pythonpath", str(BENCH)]
+    log = tempfile.TemporaryFile()  # noqa: SIM115  (lives as long as gunicorn)
+    process, base_url = spawn_gunicorn(database_url, options=options, environ=environ, output=log, app=app)
+    url = base_url + "/qbwc"
+    what = "authenticate calls" if args.auth_only else "idle polls (3 calls)"
+    print(
+        f"gunicorn (pid {process.pid}) {args.worker_class} workers={workers}"
+        f" threads={args.threads or 'default'};"
+        f" {'a new connection per poll' if args.reconnect else 'keep-alive connections'};"
+        f" {args.tenants} companies; {os.cpu_count()} cores; load generator on the same machine"
+    )
+    try:
+        for concurrency in args.concurrency:
+            shares = [logins[i::concurrency] for i in range(concurrency)]
+            results: mp.Queue = mp.Queue()  # type: ignore[type-arg]
+            procs = [
+                mp.Process(
+                    target=load_process,
+                    args=((url, share, args.duration, args.reconnect, args.auth_only, results),),
+                )
+                for share in shares
+            ]
+            with engine.connect() as conn:
+                for p in procs:
+                    p.start()
+                time.sleep(1.0)  # past the warm-up: every pool's connections are open
+                before = pg_counters(conn)
+                servers, backends = gunicorn_pids(process.pid), backend_pids(conn)
+                server_cpu, pg_cpu = cpu_seconds(servers), cpu_seconds(backends)
+                answers = [results.get(timeout=args.duration + 120) for _ in procs]
+                server_cpu, pg_cpu = cpu_seconds(servers) - server_cpu, cpu_seconds(backends) - pg_cpu
+                after = pg_counters(conn)
+                for p in procs:
+                    p.join()
+                    if p.exitcode:
+                        raise SystemExit(f"a load process failed (exit {p.exitcode})")
+            latencies = [lat for lats, _ in answers for lat in lats]
+            client_cpu = sum(c for _, c in answers)
+            n = len(latencies)
+            cost = {k: (after[k] - before[k]) / n for k in before}
+            q = statistics.quantiles(latencies, n=20)
+            print(
+                f"concurrency {concurrency}: {n / args.duration:8.1f} {what}/s"
+                f"  (p50 {statistics.median(latencies) * 1000:5.2f} ms,"
+                f" p95 {q[18] * 1000:5.2f} ms, {n} polls);"
+                f" per poll: {cost['commits']:.2f} commits, {cost['wal_bytes']:.1f} WAL bytes,"
+                f" {cost['wal_syncs']:.3f} WAL flushes",
+                flush=True,
+            )
+            print(
+                f"    CPU per poll: gunicorn {server_cpu / n * 1e6:.0f} µs, PostgreSQL backends"
+                f" {pg_cpu / n * 1e6:.0f} µs, load clients {client_cpu / n * 1e6:.0f} µs",
+                flush=True,
+            )
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM tenants WHERE name LIKE :p"), {"p": PREFIX + "%"})
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -15,6 +15,7 @@ own, the server runs in autocommit), WAL bytes written and WAL flushes (durable 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import multiprocessing as mp
 import os
 import statistics
@@ -35,7 +36,9 @@ from qbwc_server.admin import tenants  # noqa: E402
 from qbwc_server.admin.settings import set_pull_settings  # noqa: E402
 from qbwc_server.config import load_settings  # noqa: E402
 from qbwc_server.db import resolve_database_url, upgrade_to_head  # noqa: E402
+from qbwc_server.sync import schedule  # noqa: E402
 from qbwc_server.testing import spawn_gunicorn  # noqa: E402
+from qbwc_server.webconnector.auth import generate_password, hash_generated  # noqa: E402
 
 PREFIX = "benchpoll-"
 
@@ -116,13 +119,45 @@ def pg_counters(conn: Connection) -> dict[str, int]:
 
 
 def make_tenants(conn: Connection, count: int) -> list[tuple[str, str]]:
-    """`count` companies with generated passwords and their pulls off (an idle poll finds nothing)."""
+    """`count` companies with generated passwords, their pulls off and planned (an idle poll finds
+    nothing to do), last seen an hour ago: each poll is one a minute after the company's last,
+    as in production, never a first contact. Made in bulk from one made the normal way."""
     conn.execute(text("DELETE FROM tenants WHERE name LIKE :p"), {"p": PREFIX + "%"})
-    logins = []
-    for i in range(count):
-        info, password = tenants.add_tenant(conn, f"{PREFIX}{i}", f"{PREFIX}{i}")
-        set_pull_settings(conn, info.id, intervals={"default": 0})
-        logins.append((f"{PREFIX}{i}", password or ""))
+    template, password = tenants.add_tenant(conn, f"{PREFIX}0", f"{PREFIX}0")
+    set_pull_settings(conn, template.id, intervals={"default": 0})
+    schedule.enqueue_due_pulls(conn, template.id, dt.timedelta(days=30))
+    logins = [(f"{PREFIX}0", password or "")] + [
+        (f"{PREFIX}{i}", generate_password()) for i in range(1, count)
+    ]
+    rows = [{"n": name, "h": hash_generated(secret)} for name, secret in logins[1:]]
+    if rows:
+        conn.execute(
+            text("""
+                INSERT INTO tenants (name, username, password_kind, password_hash, settings)
+                SELECT :n, :n, 'token', :h, (SELECT settings FROM tenants WHERE id = :t)
+            """),
+            [{**row, "t": template.id} for row in rows],
+        )
+    columns = [
+        c
+        for c in conn.execute(
+            text("SELECT column_name FROM information_schema.columns WHERE table_name = 'sync_cursors'")
+        ).scalars()
+        if c != "tenant_id"
+    ]
+    listed = ", ".join(columns)
+    conn.execute(
+        text(f"""
+            INSERT INTO sync_cursors (tenant_id, {listed})
+            SELECT t.id, {", ".join("c." + c for c in columns)} FROM tenants t, sync_cursors c
+            WHERE c.tenant_id = :t AND t.name LIKE :p AND t.id <> :t
+        """),
+        {"t": template.id, "p": PREFIX + "%"},
+    )
+    conn.execute(
+        text("UPDATE tenants SET last_seen_at = now() - interval '1 hour' WHERE name LIKE :p"),
+        {"p": PREFIX + "%"},
+    )
     return logins
 
 
@@ -132,10 +167,16 @@ def main() -> None:
     )
     parser.add_argument("--concurrency", type=int, nargs="+", default=[4])
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement (default 10)")
-    parser.add_argument("--tenants", type=int, default=1000, help="companies polling, shared by the clients")
+    parser.add_argument(
+        "--tenants",
+        type=int,
+        default=20000,
+        help="companies polling, shared by the clients (default 20,000: each polls about once a minute"
+        " at the rates measured here)",
+    )
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default 2 per core)")
     parser.add_argument("--threads", type=int, default=None, help="threads per worker (default 2)")
-    parser.add_argument("--worker-class", default="gthread")
+    parser.add_argument("--worker-class", default=None, help="gunicorn worker class (default: the config's)")
     parser.add_argument("--reconnect", action="store_true", help="a new TCP connection for every poll")
     parser.add_argument("--auth-only", action="store_true", help="authenticate alone, not the three calls")
     parser.add_argument(
@@ -156,13 +197,15 @@ def main() -> None:
     environ = {**os.environ, "QBWC_WORKERS": str(workers)}
     if args.threads:
         environ["QBWC_THREADS"] = str(args.threads)
-    options = ["--worker-class", args.worker_class, "--log-level", "warning", "--pythonpath", str(BENCH)]
+    options = ["--log-level", "warning", "--pythonpath", str(BENCH)]
+    if args.worker_class:
+        options += ["--worker-class", args.worker_class]
     log = tempfile.TemporaryFile()  # noqa: SIM115  (lives as long as gunicorn)
     process, base_url = spawn_gunicorn(database_url, options=options, environ=environ, output=log, app=app)
     url = base_url + "/qbwc"
     what = "authenticate calls" if args.auth_only else "idle polls (3 calls)"
     print(
-        f"gunicorn (pid {process.pid}) {args.worker_class} workers={workers}"
+        f"gunicorn (pid {process.pid}) {args.worker_class or 'the config'}'s worker, workers={workers}"
         f" threads={args.threads or 'default'};"
         f" {'a new connection per poll' if args.reconnect else 'keep-alive connections'};"
         f" {args.tenants} companies; {os.cpu_count()} cores; load generator on the same machine"

@@ -174,7 +174,8 @@ class GunicornSettings:
         settings (the worker class, timeouts and limits every deployment wants)."""
         return {
             "bind": self.bind,
-            "worker_class": "gthread",
+            # gthread, serving back-to-back requests on one thread (http_worker.py)
+            "worker_class": "qbwc_server.http_worker.LingeringThreadWorker",
             "workers": self.workers,
             "threads": self.threads,
             "worker_connections": self.worker_connections,

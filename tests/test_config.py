@@ -29,7 +29,8 @@ def test_gunicorn_settings_come_from_the_environment_with_their_defaults() -> No
         {"QBWC_BIND": "0.0.0.0:9000", "QBWC_WORKERS": "3", "QBWC_LOG_LEVEL": "WARNING"}
     ).gunicorn.options()
     assert options["bind"] == "0.0.0.0:9000" and options["workers"] == 3 and options["loglevel"] == "warning"
-    assert options["worker_class"] == "gthread" and options["control_socket_disable"] is True
+    assert options["worker_class"] == "qbwc_server.http_worker.LingeringThreadWorker"
+    assert options["control_socket_disable"] is True
     socket = load_settings({"QBWC_CONTROL_SOCKET": "/run/qbwc/gunicorn.ctl"}).gunicorn.options()
     assert socket["control_socket"] == "/run/qbwc/gunicorn.ctl" and socket["control_socket_disable"] is False
 

@@ -17,6 +17,7 @@ from spyne.server.wsgi import WsgiApplication
 
 from qbwc_server.webconnector.fastpath import FastPath
 from qbwc_server.webconnector.service import build_soap_application
+from qbwc_server.webconnector.session import WebConnectorSessions
 from tests.wire import envelope
 
 pytestmark = pytest.mark.spyne
@@ -195,3 +196,28 @@ def test_a_body_in_chunks_is_read_as_a_stream_with_the_same_reply() -> None:
     kept = [unusual[:50], unusual[50:]]
     assert FastPath(RecordingSessions("x")).answer(kept) is None  # type: ignore[arg-type]
     assert b"".join(kept) == unusual, "what the fast path declines is left whole for Spyne"
+
+
+class VersionedSessions(RecordingSessions):
+    """The real clientVersion rule (old Web Connectors are warned), recording like the others."""
+
+    def client_version(self, version: str | None) -> str:
+        self.calls.append(("client_version", (version,)))
+        return WebConnectorSessions.client_version(self, version)  # type: ignore[arg-type]
+
+
+def test_repeated_version_calls_get_the_same_replies_as_spyne_each_time() -> None:
+    """An idle poll's serverVersion and clientVersion come byte-identical every minute: their
+    replies are kept, and every repeat must still be exactly what Spyne says for that request."""
+    sessions = VersionedSessions("qbwc-server 0.1.0")
+    fast = FastPath(sessions)  # type: ignore[arg-type]
+    bodies = [
+        envelope("serverVersion"),
+        envelope("clientVersion", ("strVersion", "2.3.0.215")),
+        envelope("clientVersion", ("strVersion", "1.5.0.1")),
+    ]
+    expected = [spyne_answer(VersionedSessions("qbwc-server 0.1.0"), body) for body in bodies]
+    assert b"W:Web Connector 1.5.0.1 is old" in expected[2] and b"W:" not in expected[1]
+    for _ in range(3):
+        assert [fast.answer(body) for body in bodies] == expected
+    assert [name for name, _ in sessions.calls] == ["server_version", "client_version", "client_version"]

@@ -116,6 +116,7 @@ def _send_claim(name: str, batch_sizes: str | None) -> Prepared:
         SELECT {", ".join(f"j.{c}" for c in JOB_COLUMNS)}, {LOOKING_UP} AS unconfirmed
         FROM jobs j JOIN s ON j.tenant_id = s.tenant_id AND j.lease_ticket = s.ticket
         WHERE j.status = 'sent'
+        FOR UPDATE OF j  -- a lease taken back meanwhile (a takeover) is re-read, and not sent
     ),
     {claim},
     touched AS (

@@ -2,7 +2,9 @@
 
 The lease is one durable statement (SEND_CLAIM) that commits before the request leaves: a
 request QuickBooks may run is never sent without a record that it was. Handlers build their
-requests at send time, for the negotiated version, reading their rows if they need to.
+requests at send time, for the negotiated version, reading their rows if they need to. A call
+asked again (its answer lost on the way) gets the same jobs back and rebuilds the same message:
+a pull continues the page it asked for (its iterator is in the job's params), not the next one.
 """
 
 from __future__ import annotations
@@ -60,6 +62,12 @@ class Requests:
             jobs = [ClaimedJob.from_row(row) for row in rows if row["id"] is not None]
             if session[1] is None or not jobs:
                 return NextMessage(session, past_lifetime=outlived)
+            if rows[0]["resent"]:
+                log.info(
+                    "sendRequestXML asked again: its message (jobs %s) goes again",
+                    ", ".join(str(job.id) for job in jobs),
+                    extra={"event": "session.resent"},
+                )
             version = QbxmlVersion.parse(session[1]) or QbxmlVersion(*MIN_VERSION)
             requests = self._build(jobs, version)
             if requests:

@@ -118,7 +118,10 @@ _MAY_CLAIM = """(SELECT version FROM s) IS NOT NULL
 
 
 def _send_claim(name: str, batch_sizes: str | None) -> Prepared:
-    claim = claim_ctes("(SELECT tenant_id FROM s)", "%(ticket)s::text", batch_sizes, _MAY_CLAIM)
+    # Nothing new is leased while the ticket still holds the last message's jobs (`held`).
+    guard = f"{_MAY_CLAIM} AND NOT EXISTS (SELECT FROM held)"
+    claim = claim_ctes("(SELECT tenant_id FROM s)", "%(ticket)s::text", batch_sizes, guard)
+    columns = ", ".join(JOB_COLUMNS)
     return Prepared(
         name,
         f"""
@@ -131,6 +134,16 @@ def _send_claim(name: str, batch_sizes: str | None) -> Prepared:
         FROM qbwc_sessions
         WHERE ticket = %(ticket)s::text AND state = 'open'
           AND last_call_at > now() - make_interval(secs => %(idle)s::int)
+    ),
+    -- Jobs leased to this ticket and still unanswered: the Web Connector asks for the next message
+    -- only after receiveResponseXML, so this call is the last one asked again (its answer was lost,
+    -- and the client resent the POST). That message never reached QuickBooks: it goes again as it
+    -- was (same jobs, rebuilt from the same rows), never as well as new work, never as a new lease.
+    held AS (
+        SELECT {", ".join(f"j.{c}" for c in JOB_COLUMNS)}, {LOOKING_UP} AS unconfirmed
+        FROM jobs j JOIN s ON j.tenant_id = s.tenant_id AND j.lease_ticket = s.ticket
+        WHERE j.status = 'sent'
+        FOR UPDATE OF j  -- a lease taken back meanwhile (a takeover) is re-read, and not sent
     ),
     {claim},
     touched AS (
@@ -150,8 +163,9 @@ def _send_claim(name: str, batch_sizes: str | None) -> Prepared:
         FROM s WHERE %(from_hcp)s::boolean AND tenants.id = s.tenant_id
     )
     SELECT s.tenant_id AS session_tenant_id, s.version, s.past_lifetime,
-           {", ".join(f"c.{c}" for c in JOB_COLUMNS)}, c.unconfirmed
-    FROM s LEFT JOIN claimed c ON true
+           {", ".join(f"c.{c}" for c in JOB_COLUMNS)}, c.unconfirmed, c.resent
+    FROM s LEFT JOIN (SELECT {columns}, unconfirmed, false AS resent FROM claimed
+                      UNION ALL SELECT {columns}, unconfirmed, true FROM held) c ON true
     ORDER BY c.id
     """,
     )
@@ -159,7 +173,8 @@ def _send_claim(name: str, batch_sizes: str | None) -> Prepared:
 
 #: sendRequestXML: check the ticket, fix the qbXML version, lease the next job, note the call.
 #: No row for a bad or idle ticket; one row with a NULL job id when nothing is runnable, else a
-#: row per job leased. Never repeated after a lost connection: it may have leased a job already.
+#: row per job leased. A call asked again after its answer was lost gets the same jobs back
+#: (`resent`), leasing nothing. Never repeated after a lost connection: it may have leased a job already.
 SEND_CLAIM = _send_claim("qbwc_send_claim", None)
 #: The same, when some job kinds batch: a row per job of the batch (one kind).
 SEND_CLAIM_BATCH = _send_claim("qbwc_send_claim_batch", "%(batch_sizes)s::jsonb")

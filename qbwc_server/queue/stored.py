@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import zlib
 
-#: Fast over small: level 1 takes a third of level 6's time for 10 % more bytes on qbXML.
-LEVEL = 1
+#: Fast over small. On qbXML, level 3 is as fast as 1 and 10 % smaller; 6 takes two to three
+#: times as long for a fifth fewer bytes (bench/README.md, edge_memory section).
+LEVEL = 3
 #: Characters encoded and compressed at a time: the most of the answer copied at once.
 SLICE = 1 << 20
 #: gzip framing (a header and a CRC), so a `psql \copy` of the column can be read with gunzip.

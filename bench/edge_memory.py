@@ -5,11 +5,12 @@ receiveResponseXML whose envelope is that many MB (a CustomerQueryRs, escaped as
 and samples the worker's VmRSS from /proc every 10 ms: before, peak during, right after the
 reply, and 3 s later (a recycled worker shows as a new pid). Each row has a gunicorn of its own,
 so "before" is a fresh worker's. `--ticket bad` measures the HTTP/SOAP edge alone (the session
-answers -1 at once); `--ticket live` sends it as the answer to a queued raw job, which stores it
-in PostgreSQL.
+answers -1 at once); `--ticket live` sends it as the answer to a queued job: `--job raw` (a raw
+qbXML job, which stores the answer in PostgreSQL) and/or `--job pull` (a customers pull, whose
+page is applied to the mirror).
 
-    python bench/edge_memory.py                        # 100 and 200 MB, both tickets
-    python bench/edge_memory.py --sizes 50 --ticket live --max-body-mb 100
+    python bench/edge_memory.py                        # 100 and 200 MB: bad, live raw, live pull
+    python bench/edge_memory.py --sizes 50 --ticket live --job raw --max-body-mb 100
 """
 
 from __future__ import annotations
@@ -103,12 +104,20 @@ def big_envelope(ticket: str, megabytes: float) -> bytes:
     return body
 
 
-def start_session(port: int, engine, tenant_id: int, password: str) -> str:  # type: ignore[no-untyped-def]
+def start_session(port: int, engine, tenant_id: int, password: str, job: str) -> str:  # type: ignore[no-untyped-def]
+    """A session whose one outstanding request is a raw CustomerQueryRq or a customers pull's page."""
     with engine.begin() as conn:
-        conn.execute(
-            text("INSERT INTO jobs (tenant_id, kind, request_body) VALUES (:t, 'qbxml.raw', :b)"),
-            {"t": tenant_id, "b": REQUEST},
-        )
+        if job == "raw":
+            conn.execute(
+                text("INSERT INTO jobs (tenant_id, kind, request_body) VALUES (:t, 'qbxml.raw', :b)"),
+                {"t": tenant_id, "b": REQUEST},
+            )
+        else:  # a whole pull in one page (no iterator left): applied, then the cursor moves
+            conn.execute(
+                text("""INSERT INTO jobs (tenant_id, kind, params) VALUES (:t, 'customers.pull',
+                        jsonb_build_object('started_at', now(), 'page_size', 500))"""),
+                {"t": tenant_id},
+            )
     auth = envelope("authenticate", element("strUserName", TENANT) + element("strPassword", password))
     ticket = re.findall(rb"<tns:string>([^<]*)</tns:string>", post(port, "authenticate", auth)[1])[0].decode()
     hcp = host_response(company_file=COMPANY, supported_versions=["12.0", "13.0"], country="US")
@@ -173,6 +182,13 @@ def main() -> None:
     parser.add_argument("--sizes", type=float, nargs="+", default=[100, 200], help="envelope sizes in MB")
     parser.add_argument("--ticket", choices=["bad", "live", "both"], default="both")
     parser.add_argument(
+        "--job",
+        choices=["raw", "pull"],
+        nargs="+",
+        default=["raw", "pull"],
+        help="what a live ticket answers",
+    )
+    parser.add_argument(
         "--max-body-mb", type=int, default=256, help="QBWC_MAX_BODY_MB for gunicorn (default 256)"
     )
     args = parser.parse_args()
@@ -187,15 +203,17 @@ def main() -> None:
         set_pull_settings(conn, info.id, intervals={"default": 0})
         set_push_settings(conn, info.id, live_window_seconds=0)  # no live window: ends when done
     environ = {**os.environ, "QBWC_WORKERS": "1", "QBWC_MAX_BODY_MB": str(args.max_body_mb)}
-    tickets = ["bad", "live"] if args.ticket == "both" else [args.ticket]
+    tickets = [("bad", "-")] if args.ticket in ("bad", "both") else []
+    if args.ticket in ("live", "both"):
+        tickets += [("live", job) for job in args.job]
     print(f"gunicorn gthread, 1 fresh worker per row, QBWC_MAX_BODY_MB={args.max_body_mb}; RSS in MB")
     print(
-        f"{'envelope':>9} {'ticket':6} {'HTTP':>4} {'result':>6} {'s':>6} "
+        f"{'envelope':>9} {'ticket':6} {'job':4} {'HTTP':>4} {'result':>6} {'s':>6} "
         f"{'before':>7} {'peak':>7} {'after':>7} {'+3 s':>7}  recycled"
     )
     try:
         for megabytes in args.sizes:
-            for ticket_kind in tickets:
+            for ticket_kind, job in tickets:
                 log = tempfile.TemporaryFile()  # noqa: SIM115  (lives as long as gunicorn)
                 process, base_url = spawn_gunicorn(database_url, environ=environ, output=log)
                 try:
@@ -204,7 +222,7 @@ def main() -> None:
                         post(port, "serverVersion", envelope("serverVersion", ""))
                     ticket = "no-such-ticket"
                     if ticket_kind == "live":
-                        ticket = start_session(port, engine, info.id, password or "")
+                        ticket = start_session(port, engine, info.id, password or "", job)
                     body = big_envelope(ticket, megabytes)
                     row = measure(process.pid, port, body)
                     del body
@@ -214,7 +232,7 @@ def main() -> None:
                     log.seek(0)
                     said = log.read().decode(errors="replace")
                 print(
-                    f"{megabytes:7.1f}MB {ticket_kind:6} {row['status']:>4} {row['result']!s:>6}"
+                    f"{megabytes:7.1f}MB {ticket_kind:6} {job:4} {row['status']:>4} {row['result']!s:>6}"
                     f" {row['seconds']:6.1f} {row['before']:7.0f} {row['peak']:7.0f} {row['after']!s:>7}"
                     f" {row['later']:7.0f}  {'yes' if row['recycled'] else 'no'}",
                     flush=True,

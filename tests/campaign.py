@@ -34,6 +34,7 @@ from sqlalchemy.engine import make_url
 from qbwc_server.admin import tenants
 from qbwc_server.admin.settings import set_pull_settings, set_push_settings
 from qbwc_server.db import start_embedded_postgres, stop_embedded_postgres
+from qbwc_server.queue.stored import response_text
 from qbwc_server.simulator import (
     OPERATIONS,
     QuickBooksRequestError,
@@ -690,13 +691,15 @@ def job_rows(engine: Engine, tenant_id: int | None = None) -> list[dict[str, Any
         rows = conn.execute(
             text(f"""
                 SELECT j.id, j.tenant_id, j.kind, j.status, j.if_unanswered, j.attempts, j.last_message,
-                       j.lease_ticket, j.response_xml, s.tenant_id AS lease_tenant_id
+                       j.lease_ticket, j.response_gz, j.response_xml, s.tenant_id AS lease_tenant_id
                 FROM jobs j LEFT JOIN qbwc_sessions s ON s.ticket = j.lease_ticket {where}
                 ORDER BY j.id
             """),
             {"t": tenant_id},
         ).mappings()
-        return [dict(row) for row in rows]
+        return [
+            {**row, "response_xml": response_text(row["response_gz"], row["response_xml"])} for row in rows
+        ]
 
 
 def settle_violations(engine: Engine, world: World) -> list[Violation]:

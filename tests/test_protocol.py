@@ -10,6 +10,7 @@ from sqlalchemy import Engine, text
 
 from qbwc_server import queue
 from qbwc_server.models import JobKind
+from qbwc_server.queue.stored import response_text
 from qbwc_server.simulator import host_response
 from qbwc_server.sync import raw
 from qbwc_server.webconnector.session import BAD_TICKET
@@ -303,7 +304,7 @@ def test_two_jobs_report_truthful_progress_and_store_responses(server, tenant, e
     for job_id in (first, second):
         row = job_row(engine, job_id)
         assert row["status"] == "done"
-        assert "Caf\u00e9 &amp; Co" in row["response_xml"]
+        assert "Caf\u00e9 &amp; Co" in str(response_text(row["response_gz"], row["response_xml"]))
         assert row["last_status_code"] == 0
     summary = call(server.url, "closeConnection", ("ticket", ticket)).text("closeConnection")
     assert summary == "Done: 2 raw qbXML requests."

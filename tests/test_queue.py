@@ -20,6 +20,7 @@ from qbwc_server import queue
 from qbwc_server.models import JobStatus
 from qbwc_server.qbxml.errors import Outcome
 from qbwc_server.queue import Action, JobResult, QueueError
+from qbwc_server.queue.stored import response_text
 from tests.conftest import TenantCredentials
 
 CUSTOMER_QUERY = '<CustomerQueryRq requestID="1"/>'
@@ -231,7 +232,8 @@ def test_finishing_a_job_is_part_of_the_callers_transaction(
             queue.settle(conn, job_id, JobResult(Action.DONE))
         conn.commit()
     row = job(engine, job_id)
-    assert (row["status"], row["response_xml"], row["last_status_code"]) == ("done", "<CustomerQueryRs/>", 0)
+    answer = response_text(row["response_gz"], row["response_xml"])
+    assert (row["status"], answer, row["last_status_code"]) == ("done", "<CustomerQueryRs/>", 0)
     assert row["finished_at"] is not None
 
 

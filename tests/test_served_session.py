@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 
 from qbwc_server import queue
 from qbwc_server.admin import tenants
+from qbwc_server.admin.jobs import get_job
 from qbwc_server.admin.settings import set_pull_settings, set_push_settings
 from qbwc_server.db import make_engine
 from qbwc_server.models import JobKind
@@ -98,9 +99,8 @@ def test_complete_session_with_two_raw_jobs(gunicorn: Served) -> None:
     assert report.close_message == "Done: 2 raw qbXML requests."
     for job in jobs:
         assert gunicorn.scalar("SELECT status FROM jobs WHERE id = :id", id=job) == "done"
-    assert "ItemInventoryRet" in str(
-        gunicorn.scalar("SELECT response_xml FROM jobs WHERE id = :id", id=jobs[1])
-    )
+    with gunicorn.engine.connect() as conn:
+        assert "ItemInventoryRet" in str(get_job(conn, jobs[1]).response_xml)
     assert (
         gunicorn.scalar("SELECT qbxml_version FROM tenants WHERE id = :id", id=gunicorn.tenant_id) == "13.0"
     )

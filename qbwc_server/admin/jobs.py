@@ -15,6 +15,7 @@ from qbwc_server import queue
 from qbwc_server.admin.tenants import get_tenant
 from qbwc_server.errors import QbwcError
 from qbwc_server.qbxml.core import request_messages
+from qbwc_server.queue.stored import response_text
 from qbwc_server.sync import raw
 
 #: Most jobs one listing returns.
@@ -55,6 +56,7 @@ class JobRow:
     updated_at: dt.datetime
     finished_at: dt.datetime | None
     request_body: str | None
+    #: QuickBooks' answer (raw jobs), as text however it is stored.
     response_xml: str | None
     params: dict[str, Any] | None = None
     records: int = 0
@@ -102,11 +104,14 @@ def list_jobs(
 def get_job(conn: Connection, job_id: int) -> JobRow:
     """One job in full, with its request and QuickBooks' response."""
     row = conn.execute(
-        text(_SELECT.format(bodies="j.request_body, j.response_xml") + " WHERE j.id = :id"), {"id": job_id}
+        text(_SELECT.format(bodies="j.request_body, j.response_gz, j.response_xml") + " WHERE j.id = :id"),
+        {"id": job_id},
     ).first()
     if row is None:
         raise JobNotFound(f"no job {job_id}")
-    return JobRow(**row._mapping)
+    fields = dict(row._mapping)
+    fields["response_xml"] = response_text(fields.pop("response_gz"), fields["response_xml"])
+    return JobRow(**fields)
 
 
 def job_counts(conn: Connection, tenant_id: int) -> dict[str, int]:

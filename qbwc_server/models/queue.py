@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, SmallInteger, func, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, SmallInteger, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from qbwc_server.models.base import Base, bigint_pk, created_at, int_zero, updated_at
@@ -73,6 +73,9 @@ class Job(Base):
     sent_at: Mapped[dt.datetime | None]
     #: The qbXML messages to send (the QBXMLMsgsRq children); the envelope is added at send time.
     request_body: Mapped[str | None]
+    #: QuickBooks' answer to a raw job, gzipped (queue/stored.py; stored as is, not TOAST-compressed).
+    response_gz: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: The same, as text, for answers stored before migration 0009 (none are written since).
     response_xml: Mapped[str | None]
     iterator_id: Mapped[str | None]
     iterator_remaining: Mapped[int | None]

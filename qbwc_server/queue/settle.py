@@ -23,13 +23,14 @@ from qbwc_server.queue.jobs import (
     QueueError,
 )
 from qbwc_server.queue.sql import complete_cte
+from qbwc_server.queue.stored import compress
 
 
 def completion_params(job_id: int, result: JobResult) -> dict[str, object]:
-    """The parameters of `complete_cte` for a DONE result."""
+    """The parameters of `complete_cte` for a DONE result; the answer kept (raw jobs) compressed."""
     return {
         "job_id": job_id,
-        "response_xml": result.response_xml,
+        "response_gz": _compressed(result),
         "status_code": result.status_code,
         "message": result.message,
         "params": json.dumps(result.params) if result.params is not None else None,
@@ -138,7 +139,7 @@ def _update_sent(
     status = conn.execute(
         text(f"""
             UPDATE jobs SET {assignments}, last_message = :message, last_status_code = :status_code,
-                   response_xml = coalesce(:response_xml, response_xml),
+                   response_gz = coalesce(CAST(:response_gz AS bytea), response_gz),
                    params = coalesce(CAST(:params AS jsonb), params), records = records + :records,
                    updated_at = now()
             WHERE id = :job_id AND status = 'sent'
@@ -148,7 +149,7 @@ def _update_sent(
             "job_id": job_id,
             "message": result.message,
             "status_code": result.status_code,
-            "response_xml": result.response_xml,
+            "response_gz": _compressed(result),
             "params": json.dumps(result.params) if result.params is not None else None,
             "records": result.records,
             **extra,
@@ -157,6 +158,10 @@ def _update_sent(
     if status is None:
         raise QueueError(f"job {job_id} is not in flight")
     return JobStatus(status)
+
+
+def _compressed(result: JobResult) -> bytes | None:
+    return compress(result.response_xml) if result.response_xml is not None else None
 
 
 def _continue(conn: Connection, job_id: int, result: JobResult) -> None:

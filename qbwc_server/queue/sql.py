@@ -85,17 +85,22 @@ def complete_cte(name: str = "done") -> str:
     created_at if it was in flight.
 
     Shared by `settle` and the Web Connector's one-statement finish; parameters `job_id`,
-    `response_xml`, `status_code`, `message`, `params`, `records` (psycopg2 style, for `Prepared`).
+    `response_gz` (the answer kept, gzipped: queue/stored.py; NULL keeps what the job has),
+    `status_code`, `message`, `params`, `records` (psycopg2 style, for `Prepared`). The answer is
+    named once (`answer`): behind a pooler psycopg2 writes each mention of it into the statement.
     """
     return f"""
         {name} AS (
             UPDATE jobs SET status = 'done', finished_at = now(), updated_at = now(),
-                            response_xml = coalesce(%(response_xml)s::text, response_xml),
+                            response_gz = coalesce(answer.gz, jobs.response_gz),
+                            -- an answer kept as text (before 0009) is replaced, not kept beside it
+                            response_xml = CASE WHEN answer.gz IS NULL THEN jobs.response_xml END,
                             last_status_code = %(status_code)s::int, last_message = %(message)s::text,
-                            params = coalesce(%(params)s::jsonb, params),
-                            records = records + %(records)s::int,
+                            params = coalesce(%(params)s::jsonb, jobs.params),
+                            records = jobs.records + %(records)s::int,
                             iterator_id = NULL, iterator_remaining = NULL
-            WHERE id = %(job_id)s::bigint AND status = 'sent'
-            RETURNING id, kind, created_at
+            FROM (SELECT %(response_gz)s::bytea AS gz) AS answer
+            WHERE jobs.id = %(job_id)s::bigint AND jobs.status = 'sent'
+            RETURNING jobs.id, jobs.kind, jobs.created_at
         )
     """

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
+from lxml import etree
 from sqlalchemy import Connection
 
 from qbwc_server import queue
 from qbwc_server.models import IfUnanswered, JobKind
-from qbwc_server.qbxml.core import QbxmlVersion, ResponseStatus
+from qbwc_server.qbxml.core import QbxmlParseError, QbxmlVersion, ResponseStatus, response_messages
 from qbwc_server.queue import Action, ClaimedJob, JobResult
 from qbwc_server.sync.base import Database, Reply
 
@@ -53,8 +55,7 @@ class RawQbxmlHandler:
         The most severe status among the `*Rs` elements is recorded on the job.
         """
         worst: ResponseStatus | None = None
-        for message in reply.messages():
-            status = ResponseStatus.from_element(message)
+        for status in read_statuses(reply.text):
             if worst is None or _severity(status) > _severity(worst):
                 worst = status
         if worst is None:
@@ -65,6 +66,70 @@ class RawQbxmlHandler:
             message=f"{worst.name}: {worst.message or 'no status message'}",
             response_xml=reply.text,
         )
+
+
+def read_statuses(response: str) -> list[ResponseStatus]:
+    """The status of each `*Rs` element of `response`, read in one pass without building its
+    records: an answer of any size costs a few elements' memory, not a tree several times its
+    size. It must still be well-formed qbXML (QbxmlError otherwise), as for any other job."""
+    skeleton = _Skeleton()
+    parser = etree.XMLParser(target=skeleton, **_PARSER_OPTIONS)
+    start = 0
+    declaration = _DECLARATION.match(response)
+    if declaration is not None:  # the declared encoding no longer applies to decoded text
+        start = declaration.end()
+    try:
+        for offset in range(start, len(response), _SLICE):
+            parser.feed(response[offset : offset + _SLICE])
+        root = parser.close()
+    except (etree.XMLSyntaxError, ValueError) as exc:  # ValueError: a name lxml refuses (bad prefix)
+        raise QbxmlParseError(f"not well-formed XML: {exc}", response) from None
+    if root is None:
+        raise QbxmlParseError("not well-formed XML: no element found", response)
+    return [ResponseStatus.from_element(message) for message in response_messages(root)]
+
+
+#: Characters handed to the parser at a time.
+_SLICE = 1 << 20
+_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+# Responses are data from another machine: no DTDs, no entity expansion, no network.
+_PARSER_OPTIONS: dict[str, Any] = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "huge_tree": True,
+    "remove_comments": True,
+    "remove_pis": True,
+}
+
+
+class _Skeleton:
+    """Parser target: builds the document's top three levels (QBXML, QBXMLMsgsRs, the `*Rs`
+    elements with their attributes) and nothing below; the records are parsed, never built.
+
+    Its `close` never raises: a malformed answer's error is the parser's own (line, column).
+    """
+
+    def __init__(self) -> None:
+        self.root: etree._Element | None = None
+        self._open: list[etree._Element] = []
+        self._depth = 0
+
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        self._depth += 1
+        if self._depth == 1:
+            self.root = etree.Element(tag, attrib)
+            self._open.append(self.root)
+        elif self._depth <= 3:
+            self._open.append(etree.SubElement(self._open[-1], tag, attrib))
+
+    def end(self, tag: str) -> None:
+        if self._depth <= 3:
+            self._open.pop()
+        self._depth -= 1
+
+    def close(self) -> etree._Element | None:
+        return self.root
 
 
 def _severity(status: ResponseStatus) -> int:

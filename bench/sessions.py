@@ -75,10 +75,10 @@ DONE_PULL = re.compile(rb"Done: (?:pulled \d+ customers?|everything was already 
 #: Per-session values in a pull page's template (control characters: never in qbXML text).
 JOB_ID, STAMP, NOW = "\x01", "\x02", "\x03"
 PULL = PULLS_BY_ENTITY["customers"]
-#: What `sync/schedule.py` queues for a due customers pull, in one statement.
+#: What `sync/schedule.py` queues for a due incremental customers pull, in one statement.
 ENQUEUE_PULL = (
     "INSERT INTO jobs (tenant_id, kind, priority, params) VALUES ($1, 'customers.pull', $2,"
-    " jsonb_build_object('started_at', now(), 'page_size', 500))"
+    " jsonb_build_object('started_at', now(), 'page_size', 500, 'since', now() - interval '20 minutes'))"
 )
 
 

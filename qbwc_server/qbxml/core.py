@@ -254,7 +254,12 @@ class ResponseStream:
         except etree.XMLSyntaxError as exc:
             raise QbxmlParseError(f"not well-formed XML: {exc}", self._text) from None
 
-    def _tagged_records(self, tags: Collection[str]) -> Iterator[tuple[ResponseStatus, etree._Element]]:
+    def batches(
+        self, tags: Collection[str], size: int
+    ) -> Iterator[list[tuple[ResponseStatus, etree._Element]]]:
+        """The records of `tags` (as `records(tags)`), `size` at a time: a consumer that looks up
+        a page's records in one statement before reading them. A batch's elements are cleared
+        once the consumer asks for the next batch, so memory stays bounded by `size` records."""
         parser = etree.XMLPullParser(
             events=("end",),
             tag=list(tags),
@@ -267,6 +272,7 @@ class ResponseStream:
         )
         parent: etree._Element | None = None
         status: ResponseStatus | None = None
+        batch: list[tuple[ResponseStatus, etree._Element]] = []
         try:
             for chunk in self._chunks():
                 parser.feed(chunk)
@@ -277,10 +283,11 @@ class ResponseStream:
                     if above is not parent:
                         parent, status = above, ResponseStatus.from_element(above)
                     assert status is not None
-                    yield status, element
-                    element.clear()
-                    while element.getprevious() is not None:  # the tree never grows
-                        del above[0]
+                    batch.append((status, element))
+                    if len(batch) >= size:
+                        yield batch
+                        _drop(batch)
+                        batch = []
             root = parser.close()
         except etree.XMLSyntaxError as exc:
             raise QbxmlParseError(f"not well-formed XML: {exc}", self._text) from None
@@ -292,6 +299,13 @@ class ResponseStream:
             for rs in (messages if messages is not None else ())
             if isinstance(rs.tag, str)
         ]
+        if batch:
+            yield batch
+            _drop(batch)
+
+    def _tagged_records(self, tags: Collection[str]) -> Iterator[tuple[ResponseStatus, etree._Element]]:
+        for batch in self.batches(tags, 1):
+            yield batch[0]
 
     def _chunks(self) -> Iterator[str]:
         text = self._text
@@ -301,6 +315,15 @@ class ResponseStream:
             start = head.end()
         for offset in range(start, len(text), _CHUNK_CHARS):
             yield text[offset : offset + _CHUNK_CHARS]
+
+
+def _drop(batch: list[tuple[ResponseStatus, etree._Element]]) -> None:
+    """Free a batch's records and every sibling before them: the tree never grows."""
+    for _, element in batch:
+        element.clear()
+        above = element.getparent()
+        while above is not None and element.getprevious() is not None:
+            del above[0]
 
 
 def _count(text: str | None, what: str) -> int | None:

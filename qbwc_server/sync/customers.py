@@ -81,6 +81,7 @@ def apply_customers(conn: Connection, tenant_id: int, customers: list[Customer])
             ]
             for list_id, row_id in changed.items()
         },
+        new=changed.inserted,
     )
     return len(changed)
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
+from qbwc_server.qbxml import core
 from qbwc_server.qbxml.core import QbxmlError, QbxmlVersion, ResponseStream, wrap_request
 from qbwc_server.queue import ClaimedJob
 from qbwc_server.simulator.generator import generate_company
@@ -126,7 +127,10 @@ def test_a_record_whose_compared_values_cannot_be_read_fails_the_pull_even_when_
         handler.apply(conn, tenant_id, job, Reply(text=broken))
 
 
-def test_a_response_is_read_a_batch_at_a_time_and_each_batch_is_freed_after_it() -> None:
+def test_a_response_is_read_a_batch_at_a_time_and_each_batch_is_freed_after_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(core, "_CHUNK_CHARS", 64)  # a response of many slices, as a huge one is
     rets = "".join(f"<CustomerRet><ListID>{n}</ListID><Name>n{n}</Name></CustomerRet>" for n in range(5))
     response = (
         '<?xml version="1.0" ?><QBXML><QBXMLMsgsRs><CustomerQueryRs requestID="3" statusCode="0"'

@@ -198,9 +198,10 @@ class ResponseStatus:
 class ResponseStream:
     """Reads a qbXML response incrementally: each record (`*Ret`) as it is parsed, then freed.
 
-    Memory stays bounded by one record however large the response is; the text itself is fed
-    to the parser in slices. `statuses` fills as `*Rs` elements open, so after `records()` is
-    exhausted it holds every message's status, in order.
+    Memory stays bounded by one slice of the text (the parser's tree of it) and the records
+    being read, however large the response is; the text is fed to the parser in slices.
+    `statuses` fills as `*Rs` elements open, so after `records()` is exhausted it holds every
+    message's status, in order.
     """
 
     def __init__(self, text: str) -> None:
@@ -258,8 +259,10 @@ class ResponseStream:
         self, tags: Collection[str], size: int
     ) -> Iterator[list[tuple[ResponseStatus, etree._Element]]]:
         """The records of `tags` (as `records(tags)`), `size` at a time: a consumer that looks up
-        a page's records in one statement before reading them. A batch's elements are cleared
-        once the consumer asks for the next batch, so memory stays bounded by `size` records."""
+        a page's records in one statement before reading them. A text longer than one chunk has
+        each batch's elements freed once the consumer asks for the next batch, so memory stays
+        bounded by a chunk and `size` records; a shorter one is a tree already, freed whole."""
+        bounded = len(self._text) > _CHUNK_CHARS
         parser = etree.XMLPullParser(
             events=("end",),
             tag=list(tags),
@@ -286,7 +289,8 @@ class ResponseStream:
                     batch.append((status, element))
                     if len(batch) >= size:
                         yield batch
-                        _drop(batch)
+                        if bounded:
+                            _drop(batch)
                         batch = []
             root = parser.close()
         except etree.XMLSyntaxError as exc:
@@ -301,7 +305,6 @@ class ResponseStream:
         ]
         if batch:
             yield batch
-            _drop(batch)
 
     def _tagged_records(self, tags: Collection[str]) -> Iterator[tuple[ResponseStatus, etree._Element]]:
         for batch in self.batches(tags, 1):

@@ -5,6 +5,7 @@ full refresh still rewrites whatever differs. Pages are read once, a batch at a 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
@@ -146,3 +147,36 @@ def test_a_response_is_read_a_batch_at_a_time_and_each_batch_is_freed_after_it(
         previous = [element for _, element in batch]
     assert seen == [["0", "1"], ["2", "3"], ["4"]]
     assert [status.code for status in stream.statuses] == [0]
+
+
+def test_an_edited_customer_keeps_the_ship_to_rows_that_did_not_change_and_gets_the_others_rewritten(
+    engine: Engine, tenant_id: int
+) -> None:
+    company = generate_company(seed=13, customers=40, items=5, invoices=0, sales_orders=0, payments=0)
+    quickbooks = SimulatedQuickBooks(company)
+    pull(engine, tenant_id, quickbooks, since=None)
+    customer = next(c for c in company.customers.values() if len(c.ship_to_addresses) >= 2)
+    first, *rest = customer.ship_to_addresses
+    moved = dataclasses.replace(first, city="Savannah")
+    company.edit(customer.list_id, notes="moved", ship_to_addresses=[moved, *rest])
+
+    def ship_tos() -> list[dict[str, Any]]:
+        with engine.connect() as conn:
+            found = conn.execute(
+                text("""SELECT s.* FROM customer_ship_addresses s JOIN customers c ON c.id = s.customer_id
+                        WHERE c.tenant_id = :t AND c.qb_list_id = :l ORDER BY s.position"""),
+                {"t": tenant_id, "l": customer.list_id},
+            )
+            return [dict(row) for row in found.mappings()]
+
+    before = ship_tos()
+    assert pull(engine, tenant_id, quickbooks, since=LONG_AGO).changed == 1
+    after = ship_tos()
+    assert [row["city"] for row in after] == ["Savannah", *(s.city for s in rest)]
+    assert [row["name"] for row in after] == [s.name for s in customer.ship_to_addresses]
+    assert after[0]["id"] != before[0]["id"]
+    assert [row["id"] for row in after[1:]] == [row["id"] for row in before[1:]]  # left alone
+
+    company.edit(customer.list_id, ship_to_addresses=rest[:1])
+    pull(engine, tenant_id, quickbooks, since=LONG_AGO)
+    assert [row["name"] for row in ship_tos()] == [rest[0].name]

@@ -129,7 +129,7 @@ class Run:
     rows: int
     seconds: float
     cpu: float  # this process
-    db_cpu: float  # every postgres process on the machine
+    db_cpu: float  # the PostgreSQL backend the pass used
     changed: int = 0
     parse_seconds: float = 0.0  # inside spec.parse: a record element into its dataclass
     apply_seconds: float = 0.0  # inside spec.apply: rows built, SQL sent and answered
@@ -138,15 +138,28 @@ class Run:
     def rate(self) -> float:
         return self.rows / self.seconds
 
+    @property
+    def cpu_rate(self) -> float:
+        """Rows per CPU second (ours and our backend's): what other load on the machine does
+        not change much, unlike wall time."""
+        return self.rows / (self.cpu + self.db_cpu)
 
-def pull_job() -> ClaimedJob:
-    started = dt.datetime.now(dt.UTC).isoformat()
-    params = {"page_size": SPEC.page_size, "started_at": started}
+
+def pull_job(incremental: bool = False) -> ClaimedJob:
+    """A full pull's job; `incremental`: one from a cursor (it skips records the mirror holds)."""
+    started = dt.datetime.now(dt.UTC)
+    params = {"page_size": SPEC.page_size, "started_at": started.isoformat()}
+    if incremental:
+        params["since"] = (started - dt.timedelta(days=365)).isoformat()
     return ClaimedJob(id=1, tenant_id=0, kind=SPEC.kind, params=params)
 
 
 def apply_pages(
-    engine: Engine, tenant_id: int, pages: list[str], profile: cProfile.Profile | None = None
+    engine: Engine,
+    tenant_id: int,
+    pages: list[str],
+    profile: cProfile.Profile | None = None,
+    incremental: bool = False,
 ) -> Run:
     """Each page through `receive` in its own transaction, as the session commits it.
 
@@ -167,9 +180,11 @@ def apply_pages(
 
     spec = dataclasses.replace(SPEC, parse=timed("parse", SPEC.parse), apply=timed("apply", SPEC.apply))
     handler = PullHandler(spec)
-    job = pull_job()
+    job = pull_job(incremental)
     rows = changed = 0
-    with measured() as clock:
+    with engine.connect() as conn:  # the pool holds one connection: the backend every page uses
+        backend = int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+    with measured(backend) as clock:
         for page in pages:
             with engine.begin() as conn:
                 conn.execute(text("SET LOCAL synchronous_commit = off"))  # as the server does for pulls
@@ -230,8 +245,10 @@ def limit_pages(dsn: str, tenant_id: int, pages: list[str], ship_tos: bool) -> R
     rows, next_id, next_ship_to = 0, 1, 1
     with contextlib.closing(psycopg2.connect(dsn, options="-c timezone=UTC")) as db, db.cursor() as cur:
         cur.execute("TRUNCATE ingest_limit_customers, ingest_limit_ship_addresses")
+        cur.execute("SELECT pg_backend_pid()")
+        (backend,) = cur.fetchone()
         db.commit()
-        with measured() as clock:
+        with measured(backend) as clock:
             for page in pages:
                 customers, addresses = io.StringIO(), io.StringIO()
                 for ret in etree.fromstring(page).iter("CustomerRet"):
@@ -294,10 +311,11 @@ def create_limit_tables(engine: Engine) -> None:
 # -- measuring -------------------------------------------------------------------------------
 
 
-def postgres_cpu() -> float:
-    """CPU seconds used so far by every process named postgres (the server and its backends)."""
+def postgres_cpu(backend: int | None = None) -> float:
+    """CPU seconds used so far by PostgreSQL backend `backend`, else by every process named
+    postgres (the server and its backends, other people's included)."""
     total = 0
-    for pid in os.listdir("/proc"):
+    for pid in [str(backend)] if backend else os.listdir("/proc"):
         if not pid.isdigit():
             continue
         with contextlib.suppress(OSError):
@@ -323,12 +341,13 @@ def tree_cpu(pid: int) -> float:
 
 
 @contextlib.contextmanager
-def measured() -> Iterator[Callable[[], tuple[float, float, float]]]:
-    """Wall, own CPU and PostgreSQL CPU seconds of the block, read by calling what it yields."""
-    wall, cpu, db = time.perf_counter(), time.process_time(), postgres_cpu()
+def measured(backend: int | None = None) -> Iterator[Callable[[], tuple[float, float, float]]]:
+    """Wall, own CPU and PostgreSQL CPU seconds of the block (of `backend` when given), read by
+    calling what it yields."""
+    wall, cpu, db = time.perf_counter(), time.process_time(), postgres_cpu(backend)
     done: list[float] = []
     yield lambda: (done[0], done[1], done[2])
-    done += [time.perf_counter() - wall, time.process_time() - cpu, postgres_cpu() - db]
+    done += [time.perf_counter() - wall, time.process_time() - cpu, postgres_cpu(backend) - db]
 
 
 def checkpoint(engine: Engine) -> None:
@@ -517,6 +536,8 @@ def apply_rate(args: argparse.Namespace, url: str) -> tuple[float, list[str]]:
     first = apply_pages(engine, tenant_id, pages)
     checkpoint(engine)
     second = apply_pages(engine, tenant_id, pages)
+    checkpoint(engine)
+    third = apply_pages(engine, tenant_id, pages, incremental=True)
     with engine.connect() as conn:
         count = "SELECT count(*) FROM {} WHERE tenant_id = :t"
         landed = conn.execute(text(count.format("customers")), {"t": tenant_id}).scalar()
@@ -536,17 +557,25 @@ def apply_rate(args: argparse.Namespace, url: str) -> tuple[float, list[str]]:
         f"  landed: {landed:,} customers, {landed_ship:,} ship-to addresses;"
         f" second pass changed {second.changed}"
     )
-    print(f"  {'path':54} {'s':>6} {'rows/s':>8} {'vs limit':>8} {'our CPU':>8} {'PG CPU':>7}")
+    print(
+        f"  {'path':54} {'s':>6} {'rows/s':>8} {'vs limit':>8} {'our CPU':>8} {'PG CPU':>7}"
+        f" {'rows/CPU s':>10} {'vs limit':>8}"
+    )
     table = [
         ("ours: apply(), first pass (all new)", first, limit),
         ("ours: apply(), second pass (all unchanged)", second, limit),
+        ("ours: apply(), incremental pass (all unchanged)", third, limit),
         ("limit: lxml + COPY, customers table", limit, None),
         ("limit: lxml + COPY, customers + ship-to addresses", limit_ship, None),
         ("ours first pass vs limit with ship-to addresses", first, limit_ship),
     ]
     for label, run, against in table:
         ratio = f"{run.rate / against.rate:8.0%}" if against else " " * 8
-        print(f"  {label:54} {run.seconds:6.2f} {run.rate:8,.0f} {ratio} {run.cpu:7.2f}s {run.db_cpu:6.2f}s")
+        cpu_ratio = f"{run.cpu_rate / against.cpu_rate:8.0%}" if against else " " * 8
+        print(
+            f"  {label:54} {run.seconds:6.2f} {run.rate:8,.0f} {ratio} {run.cpu:7.2f}s {run.db_cpu:6.2f}s"
+            f" {run.cpu_rate:10,.0f} {cpu_ratio}"
+        )
     for label, run in (("first", first), ("second", second)):
         rest = run.seconds - run.parse_seconds - run.apply_seconds
         print(

@@ -1,19 +1,27 @@
 """Full Web Connector sessions per second against the app under gunicorn (not a test).
 
-Each session is what QBWC does for one queued raw qbXML job: serverVersion, clientVersion,
+Each session is what QBWC does for one queued job: serverVersion, clientVersion,
 authenticate, sendRequestXML (with the HCP response), receiveResponseXML, closeConnection —
 the exact envelopes and headers of PROTOCOL.md §4 over one keep-alive connection. One load
 process per concurrent Web Connector (each its own tenant, as in production); each enqueues one
 job before each session. Prints sessions/s and latency per concurrency and response size.
 
+The job is a raw CustomerQuery (`--job raw`, the default), or one page of a customers pull
+(`--job pull`): the server's own CustomerQueryRq, answered with 500 customers the simulated
+QuickBooks rendered, applied to the mirror. The same customers every session (unchanged after
+the first: the common case of an incremental pull re-reading its overlap), or with `--changed`
+a new EditSequence, TimeModified and name for every customer every session.
+
     python bench/sessions.py                       # embedded Postgres, or DATABASE_URL
     python bench/sessions.py --concurrency 1 4 --duration 15 --worker-class gthread --workers 3
+    python bench/sessions.py --job pull --sizes large --concurrency 1 4 --duration 8 [--changed]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import multiprocessing as mp
 import os
 import re
@@ -37,7 +45,13 @@ from qbwc_server.admin import tenants  # noqa: E402
 from qbwc_server.admin.settings import set_pull_settings, set_push_settings  # noqa: E402
 from qbwc_server.config import load_settings  # noqa: E402
 from qbwc_server.db import resolve_database_url, upgrade_to_head  # noqa: E402
+from qbwc_server.qbxml.core import QbxmlVersion, wrap_request  # noqa: E402
+from qbwc_server.queue import ClaimedJob  # noqa: E402
 from qbwc_server.simulator import host_response  # noqa: E402
+from qbwc_server.simulator.generator import generate_company  # noqa: E402
+from qbwc_server.simulator.quickbooks import SimulatedQuickBooks  # noqa: E402
+from qbwc_server.sync.pull import PullHandler  # noqa: E402
+from qbwc_server.sync.pulls import PULLS_BY_ENTITY  # noqa: E402
 from qbwc_server.testing import spawn_gunicorn  # noqa: E402
 
 TNS = "http://developer.intuit.com/"
@@ -55,6 +69,17 @@ RESULT = re.compile(rb"Result>([^<]*)</")
 STRINGS = re.compile(rb"<(?:\w+:)?string>([^<]*)</(?:\w+:)?string>|<(?:\w+:)?string\s*/>")
 COMPANY = r"C:\Users\Public\Documents\Intuit\QuickBooks\Company Files\Bench.QBW"
 REQUEST = '<CustomerQueryRq requestID="1"><MaxReturned>500</MaxReturned></CustomerQueryRq>'
+REQUEST_ID = re.compile(rb"requestID=(?:&quot;|\")(\d+)")
+DONE_RAW = re.compile(rb"Done: 1 raw qbXML request\.")
+DONE_PULL = re.compile(rb"Done: (?:pulled \d+ customers?|everything was already up to date)\.")
+#: Per-session values in a pull page's template (control characters: never in qbXML text).
+JOB_ID, STAMP, NOW = "\x01", "\x02", "\x03"
+PULL = PULLS_BY_ENTITY["customers"]
+#: What `sync/schedule.py` queues for a due incremental customers pull, in one statement.
+ENQUEUE_PULL = (
+    "INSERT INTO jobs (tenant_id, kind, priority, params) VALUES ($1, 'customers.pull', $2,"
+    " jsonb_build_object('started_at', now(), 'page_size', 500, 'since', now() - interval '20 minutes'))"
+)
 
 
 def customer_response(customers: int) -> str:
@@ -90,6 +115,25 @@ def customer_response(customers: int) -> str:
     )
 
 
+def pull_page(customers: int, changed: bool) -> str:
+    """The page a customers pull gets: the server's own first request (MaxReturned 500, iterator
+    Start), answered by the simulated QuickBooks, with the iterator ending there. A template:
+    JOB_ID stands for the job's requestID; with `changed`, STAMP is appended to every
+    EditSequence and name and NOW replaces every TimeModified."""
+    company = generate_company(1, customers=customers, items=10, sales_orders=0, invoices=0, payments=0)
+    job = ClaimedJob(id=1, tenant_id=0, kind=PULL.kind, params={"page_size": 500})
+    version = QbxmlVersion(13, 0)
+    request = PullHandler(PULL).build_request(None, job, version)  # type: ignore[arg-type]
+    page = SimulatedQuickBooks(company).process(wrap_request(request, version))
+    page = re.sub(r'iteratorRemainingCount="\d+"', 'iteratorRemainingCount="0"', page, count=1)
+    page = page.replace('requestID="1"', f'requestID="{JOB_ID}"', 1)
+    if changed:
+        page = re.sub(r"(</EditSequence><Name>[^<]*)</Name>", rf"\1 {STAMP}</Name>", page)
+        page = page.replace("</EditSequence>", f"{STAMP}</EditSequence>")
+        page = re.sub(r"<TimeModified>[^<]*</TimeModified>", f"<TimeModified>{NOW}</TimeModified>", page)
+    return page
+
+
 def envelope(operation: str, children: str = "") -> bytes:
     if not children:
         return f'{PREFIX}<{operation} xmlns="{TNS}" />{SUFFIX}'.encode()
@@ -108,8 +152,10 @@ class Client:
     request (about 0.25 ms here) would otherwise be measured instead of the server's.
     """
 
-    def __init__(self, host: str, port: int, path: str, username: str, password: str, response: str) -> None:
-        self.address, self.path = (host, port), path
+    def __init__(
+        self, host: str, port: int, path: str, username: str, password: str, response: str, job: str = "raw"
+    ) -> None:
+        self.address, self.path, self.job = (host, port), path, job
         self.sock: socket.socket | None = None  # connected on the first call
         self.buffer = b""
         self.server_version = envelope("serverVersion")
@@ -186,21 +232,32 @@ class Client:
         )
         if b"CustomerQueryRq" not in request:
             raise RuntimeError(f"sendRequestXML gave {request[:300]!r}")
-        receive = envelope("receiveResponseXML", element("ticket", ticket) + self.receive_tail)
+        tail = self.receive_tail
+        if self.job == "pull":  # this job's requestID; a new version of every customer if --changed
+            job_id = REQUEST_ID.search(request)
+            if job_id is None:
+                raise RuntimeError(f"sendRequestXML gave no requestID: {request[:300]!r}")
+            tail = tail.replace(JOB_ID, job_id.group(1).decode(), 1)
+            if STAMP in tail:
+                now = dt.datetime.now(dt.UTC)
+                tail = tail.replace(STAMP, str(time.time_ns() // 1000))
+                tail = tail.replace(NOW, now.replace(microsecond=0).isoformat())
+        receive = envelope("receiveResponseXML", element("ticket", ticket) + tail)
         percent = RESULT.search(self.post("receiveResponseXML", receive))
         if not percent or percent.group(1) != b"100":
             raise RuntimeError(f"receiveResponseXML gave {percent!r}")
-        if b"Done: 1 raw qbXML request." not in self.post(
-            "closeConnection", envelope("closeConnection", element("ticket", ticket))
-        ):
-            raise RuntimeError("closeConnection did not report the job done")
+        closing = self.post("closeConnection", envelope("closeConnection", element("ticket", ticket)))
+        done = DONE_RAW if self.job == "raw" else DONE_PULL
+        if not done.search(closing):
+            raise RuntimeError(f"closeConnection did not report the job done: {closing[-300:]!r}")
 
 
-def load_process(args: tuple[str, str, str, str, str, float, bool, mp.Queue]) -> None:  # type: ignore[type-arg]
-    """One Web Connector's loop: queue one job (the push that makes its work), run one session."""
-    url, database_url, username, password, response, duration, reconnect, results = args
+def load_process(args: tuple[str, str, str, str, str, float, bool, str, mp.Queue]) -> None:  # type: ignore[type-arg]
+    """One Web Connector's loop: queue one job (the push or the due pull that makes its work),
+    run one session."""
+    url, database_url, username, password, response, duration, reconnect, job, results = args
     host, port = url.split("//", 1)[1].split("/", 1)[0].split(":")
-    client = Client(host, int(port), "/qbwc", username, password, response)
+    client = Client(host, int(port), "/qbwc", username, password, response, job)
     dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
     # closing(), not `with connection`: psycopg2's own context opens a transaction even in autocommit.
     with contextlib.closing(psycopg2.connect(dsn)) as db:
@@ -209,17 +266,22 @@ def load_process(args: tuple[str, str, str, str, str, float, bool, mp.Queue]) ->
         cursor.execute("SELECT id FROM tenants WHERE username = %s", (username,))
         (tenant_id,) = cursor.fetchone()
         # Prepared, so the push costs the database what a real one does, not a fresh plan each time.
-        cursor.execute(
-            "PREPARE bench_enqueue AS"
-            " INSERT INTO jobs (tenant_id, kind, request_body) VALUES ($1, 'qbxml.raw', $2)"
-        )
+        if job == "pull":
+            cursor.execute(f"PREPARE bench_enqueue AS {ENQUEUE_PULL}")
+            enqueue = (tenant_id, PULL.priority)
+        else:
+            cursor.execute(
+                "PREPARE bench_enqueue AS"
+                " INSERT INTO jobs (tenant_id, kind, request_body) VALUES ($1, 'qbxml.raw', $2)"
+            )
+            enqueue = (tenant_id, REQUEST)
         latencies: list[float] = []
-        for _ in range(3):  # warm-up: connections, prepared statements
-            cursor.execute("EXECUTE bench_enqueue(%s, %s)", (tenant_id, REQUEST))
+        for _ in range(3):  # warm-up: connections, prepared statements, the mirror's first rows
+            cursor.execute("EXECUTE bench_enqueue(%s, %s)", enqueue)
             client.session()
         deadline = time.perf_counter() + duration
         while time.perf_counter() < deadline:
-            cursor.execute("EXECUTE bench_enqueue(%s, %s)", (tenant_id, REQUEST))
+            cursor.execute("EXECUTE bench_enqueue(%s, %s)", enqueue)
             start = time.perf_counter()
             if reconnect:
                 client.reconnect()
@@ -247,6 +309,15 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement (default 10)")
     parser.add_argument("--sizes", nargs="+", choices=["small", "large"], default=["small", "large"])
+    parser.add_argument(
+        "--job",
+        choices=["raw", "pull"],
+        default="raw",
+        help="raw: one raw CustomerQuery a session (default); pull: one page of a customers pull, applied",
+    )
+    parser.add_argument(
+        "--changed", action="store_true", help="--job pull: every customer changes every session"
+    )
     parser.add_argument("--worker-class", default="gthread")
     parser.add_argument(
         "--workers", type=int, default=None, help="gunicorn workers (default: the config's, 2 per core)"
@@ -280,12 +351,17 @@ def main() -> None:
     print(
         f"gunicorn {args.worker_class} workers={workers} threads={args.threads or 'default'};"
         f" {'a new connection per session' if args.reconnect else 'one keep-alive connection per client'};"
+        f" job: {args.job}{' (every customer changed)' if args.changed else ''};"
         f" {os.cpu_count()} cores; "
         f"load generator on the same machine"
     )
     try:
         for size in args.sizes:
-            response = customer_response(1 if size == "small" else 500)
+            customers = 1 if size == "small" else 500
+            if args.job == "pull":
+                response = pull_page(customers, args.changed)
+            else:
+                response = customer_response(customers)
             for concurrency in args.concurrency:
                 results: mp.Queue = mp.Queue()  # type: ignore[type-arg]
                 procs = [
@@ -300,6 +376,7 @@ def main() -> None:
                                 response,
                                 args.duration,
                                 args.reconnect,
+                                args.job,
                                 results,
                             ),
                         ),

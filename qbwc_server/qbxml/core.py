@@ -198,9 +198,10 @@ class ResponseStatus:
 class ResponseStream:
     """Reads a qbXML response incrementally: each record (`*Ret`) as it is parsed, then freed.
 
-    Memory stays bounded by one record however large the response is; the text itself is fed
-    to the parser in slices. `statuses` fills as `*Rs` elements open, so after `records()` is
-    exhausted it holds every message's status, in order.
+    Memory stays bounded by one slice of the text (the parser's tree of it) and the records
+    being read, however large the response is; the text is fed to the parser in slices.
+    `statuses` fills as `*Rs` elements open, so after `records()` is exhausted it holds every
+    message's status, in order.
     """
 
     def __init__(self, text: str) -> None:
@@ -254,7 +255,14 @@ class ResponseStream:
         except etree.XMLSyntaxError as exc:
             raise QbxmlParseError(f"not well-formed XML: {exc}", self._text) from None
 
-    def _tagged_records(self, tags: Collection[str]) -> Iterator[tuple[ResponseStatus, etree._Element]]:
+    def batches(
+        self, tags: Collection[str], size: int
+    ) -> Iterator[list[tuple[ResponseStatus, etree._Element]]]:
+        """The records of `tags` (as `records(tags)`), `size` at a time: a consumer that looks up
+        a page's records in one statement before reading them. A text longer than one chunk has
+        each batch's elements freed once the consumer asks for the next batch, so memory stays
+        bounded by a chunk and `size` records; a shorter one is a tree already, freed whole."""
+        bounded = len(self._text) > _CHUNK_CHARS
         parser = etree.XMLPullParser(
             events=("end",),
             tag=list(tags),
@@ -267,6 +275,7 @@ class ResponseStream:
         )
         parent: etree._Element | None = None
         status: ResponseStatus | None = None
+        batch: list[tuple[ResponseStatus, etree._Element]] = []
         try:
             for chunk in self._chunks():
                 parser.feed(chunk)
@@ -277,10 +286,12 @@ class ResponseStream:
                     if above is not parent:
                         parent, status = above, ResponseStatus.from_element(above)
                     assert status is not None
-                    yield status, element
-                    element.clear()
-                    while element.getprevious() is not None:  # the tree never grows
-                        del above[0]
+                    batch.append((status, element))
+                    if len(batch) >= size:
+                        yield batch
+                        if bounded:
+                            _drop(batch)
+                        batch = []
             root = parser.close()
         except etree.XMLSyntaxError as exc:
             raise QbxmlParseError(f"not well-formed XML: {exc}", self._text) from None
@@ -292,6 +303,12 @@ class ResponseStream:
             for rs in (messages if messages is not None else ())
             if isinstance(rs.tag, str)
         ]
+        if batch:
+            yield batch
+
+    def _tagged_records(self, tags: Collection[str]) -> Iterator[tuple[ResponseStatus, etree._Element]]:
+        for batch in self.batches(tags, 1):
+            yield batch[0]
 
     def _chunks(self) -> Iterator[str]:
         text = self._text
@@ -301,6 +318,15 @@ class ResponseStream:
             start = head.end()
         for offset in range(start, len(text), _CHUNK_CHARS):
             yield text[offset : offset + _CHUNK_CHARS]
+
+
+def _drop(batch: list[tuple[ResponseStatus, etree._Element]]) -> None:
+    """Free a batch's records and every sibling before them: the tree never grows."""
+    for _, element in batch:
+        element.clear()
+        above = element.getparent()
+        while above is not None and element.getprevious() is not None:
+            del above[0]
 
 
 def _count(text: str | None, what: str) -> int | None:

@@ -98,9 +98,9 @@ def children_of(node: Node) -> Children:
 
 
 def _find(parent: Node, tag: str) -> etree._Element | None:
-    if isinstance(parent, Children):
+    if parent.__class__ is Children:  # not isinstance: called dozens of times a record
         return parent.get(tag)
-    return parent.find(tag)
+    return parent.find(tag)  # type: ignore[union-attr]
 
 
 def _element(parent: Node) -> etree._Element:
@@ -109,10 +109,26 @@ def _element(parent: Node) -> etree._Element:
 
 def text_of(parent: Node, tag: str) -> str | None:
     """The text of child `tag`; None when absent. An empty element is "" (QuickBooks cleared it)."""
-    child = _find(parent, tag)
+    child = parent.get(tag) if parent.__class__ is Children else parent.find(tag)  # type: ignore[union-attr]
     if child is None:
         return None
     return child.text or ""
+
+
+def texts_of(element: etree._Element) -> dict[str, str]:
+    """The texts of a small block's children by name (the first of each, "" when empty): an
+    address, a ship-to, a custom field is read whole, in one pass and without a lookup a field."""
+    texts: dict[str, str] = {}
+    for child in element.iterchildren(etree.Element):
+        if child.tag not in texts:
+            texts[child.tag] = child.text or ""
+    return texts
+
+
+def _flag(raw: str | None) -> bool | None:
+    if raw is None or not raw.strip():
+        return None
+    return raw.strip().lower() in ("true", "1")
 
 
 #: QuickBooks' amounts and quantities stay far below this (the mirror stores up to 13 digits
@@ -147,10 +163,7 @@ def _bad_value(parent: Node, tag: str, raw: str, why: str) -> QbxmlValueError:
 
 
 def bool_of(parent: Node, tag: str) -> bool | None:
-    raw = text_of(parent, tag)
-    if raw is None or not raw.strip():
-        return None
-    return raw.strip().lower() in ("true", "1")
+    return _flag(text_of(parent, tag))
 
 
 def date_of(parent: Node, tag: str) -> dt.date | None:
@@ -195,25 +208,21 @@ def address_of(parent: Node, tag: str) -> Address | None:
 
 
 def ship_to_addresses_of(parent: Node) -> tuple[ShipToAddress, ...]:
-    return tuple(
-        ShipToAddress(
-            name=text_of(element, "Name") or "",
-            is_default=bool(bool_of(element, "DefaultShipTo")),
-            address=_address(element),
-        )
-        for element in _element(parent).iterfind("ShipToAddress")
-    )
+    ship_tos = []
+    for element in _element(parent).iterchildren("ShipToAddress"):
+        texts = texts_of(element)
+        name, default = texts.get("Name"), _flag(texts.get("DefaultShipTo"))
+        ship_tos.append(ShipToAddress(name=name or "", is_default=bool(default), address=_address_of(texts)))
+    return tuple(ship_tos)
 
 
 def custom_fields_of(parent: Node) -> tuple[CustomField, ...]:
-    return tuple(
-        CustomField(
-            owner_id=text_of(element, "OwnerID") or "0",
-            name=text_of(element, "DataExtName") or "",
-            value=text_of(element, "DataExtValue"),
-        )
-        for element in _element(parent).iterfind("DataExtRet")
-    )
+    fields = []
+    for element in _element(parent).iterchildren("DataExtRet"):
+        texts = texts_of(element)
+        owner, name = texts.get("OwnerID"), texts.get("DataExtName")
+        fields.append(CustomField(owner_id=owner or "0", name=name or "", value=texts.get("DataExtValue")))
+    return tuple(fields)
 
 
 def linked_txns_of(parent: Node) -> tuple[LinkedTxn, ...]:
@@ -246,18 +255,22 @@ def line_elements_of(
 
 
 def _address(address: etree._Element) -> Address:
-    element = Children(address)
+    return _address_of(texts_of(address))
+
+
+def _address_of(texts: dict[str, str]) -> Address:
+    get = texts.get
     return Address(
-        addr1=text_of(element, "Addr1"),
-        addr2=text_of(element, "Addr2"),
-        addr3=text_of(element, "Addr3"),
-        addr4=text_of(element, "Addr4"),
-        addr5=text_of(element, "Addr5"),
-        city=text_of(element, "City"),
-        state=text_of(element, "State"),
-        postal_code=text_of(element, "PostalCode"),
-        country=text_of(element, "Country"),
-        note=text_of(element, "Note"),
+        addr1=get("Addr1"),
+        addr2=get("Addr2"),
+        addr3=get("Addr3"),
+        addr4=get("Addr4"),
+        addr5=get("Addr5"),
+        city=get("City"),
+        state=get("State"),
+        postal_code=get("PostalCode"),
+        country=get("Country"),
+        note=get("Note"),
     )
 
 

@@ -16,7 +16,7 @@ from qbwc_server.sync.upsert import (
     custom_fields_json,
     ref_id,
     ref_name,
-    replace_children,
+    rewrite_children,
     upsert_records,
 )
 
@@ -64,12 +64,13 @@ def customer_row(customer: Customer) -> dict[str, Any]:
 
 
 def apply_customers(conn: Connection, tenant_id: int, customers: list[Customer]) -> int:
-    """Upsert a page of customers; their ship-to addresses are rewritten when they changed."""
+    """Upsert a page of customers; the ship-to addresses of those that changed are rewritten
+    where they differ."""
     latest = {customer.list_id: customer for customer in customers}
     changed = upsert_records(
         conn, "customers", "qb_list_id", tenant_id, [customer_row(c) for c in latest.values()]
     )
-    replace_children(
+    rewrite_children(
         conn,
         "customer_ship_addresses",
         "customer_id",
@@ -81,6 +82,7 @@ def apply_customers(conn: Connection, tenant_id: int, customers: list[Customer])
             ]
             for list_id, row_id in changed.items()
         },
+        new=changed.inserted,
     )
     return len(changed)
 

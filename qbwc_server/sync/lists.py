@@ -57,6 +57,7 @@ def apply_price_levels(conn: Connection, tenant_id: int, levels: list[PriceLevel
             ]
             for list_id, row_id in changed.items()
         },
+        new=changed.inserted,
     )
     return len(changed)
 

@@ -6,7 +6,9 @@ A pull is one job that may take several round trips: with an iterator, each resp
 last page has been applied; an expired iterator (3391) restarts the pull from its first page,
 which rewrites nothing that did not change.
 
-Responses are read with `ResponseStream`, so a page of any size is parsed record by record.
+Responses are read with `ResponseStream`, so a page of any size is parsed once, a batch of
+records at a time. An incremental pull skips the records the mirror already holds as they are
+(`sync/unchanged.py`) before reading their fields.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from qbwc_server.qbxml.fields import parse_datetime
 from qbwc_server.qbxml.query import Iteration
 from qbwc_server.queue import Action, ClaimedJob, JobResult
 from qbwc_server.sync.base import Database, Reply
+from qbwc_server.sync.unchanged import UnchangedCheck
 
 #: Records applied per statement while a response streams in.
 APPLY_BATCH = 500
@@ -68,6 +71,9 @@ class PullSpec:
     incremental: bool = True
     #: The record attribute the cursor follows.
     time_attribute: str = "time_modified"
+    #: How an incremental pull tells records the mirror already holds apart, unread; None: it
+    #: reads and compares every record.
+    unchanged: UnchangedCheck | None = None
 
     @property
     def kind(self) -> str:
@@ -143,21 +149,21 @@ class PullHandler:
         """
         spec = self.spec
         result = PullResult()
-        batch: list[Any] = []
+        skip = spec.unchanged if (job.params or {}).get("since") else None
         stream = reply.stream()
-        for _status, element in stream.records(spec.record_tags):
-            record = spec.parse(element)
-            batch.append(record)
-            stamp = getattr(record, spec.time_attribute, None)
-            if stamp is not None and (result.newest is None or stamp > result.newest):
-                result.newest = stamp
-            if len(batch) >= APPLY_BATCH:
-                result.changed += spec.apply(conn, tenant_id, batch)
-                result.records += len(batch)
-                batch = []
-        if batch:
-            result.changed += spec.apply(conn, tenant_id, batch)
-            result.records += len(batch)
+        for batch in stream.batches(spec.record_tags, APPLY_BATCH):
+            elements = [element for _, element in batch]
+            result.records += len(elements)
+            if skip is not None:
+                elements, newest = skip.split(conn, tenant_id, elements)
+                result.newest = _newer(result.newest, newest)
+            records = []
+            for element in elements:
+                record = spec.parse(element)
+                records.append(record)
+                result.newest = _newer(result.newest, getattr(record, spec.time_attribute, None))
+            if records:
+                result.changed += spec.apply(conn, tenant_id, records)
         result.status = stream.statuses[0] if stream.statuses else None
         self._judge(job, result)
         if result.finished:
@@ -235,6 +241,10 @@ class PullHandler:
                 "interval": self.spec.interval,
             },
         )
+
+
+def _newer(newest: dt.datetime | None, seen: dt.datetime | None) -> dt.datetime | None:
+    return seen if newest is None or (seen is not None and seen > newest) else newest
 
 
 def _later(stored: str | None, seen: dt.datetime | None) -> dt.datetime | None:

@@ -31,7 +31,7 @@ from qbwc_server.qbxml import (
 from qbwc_server.qbxml.core import QbxmlVersion
 from qbwc_server.qbxml.query import ListQuery, TxnQuery
 from qbwc_server.sync import customers as customer_sync
-from qbwc_server.sync import deletions, lists
+from qbwc_server.sync import deletions, lists, unchanged
 from qbwc_server.sync import invoices as invoice_sync
 from qbwc_server.sync import items as item_sync
 from qbwc_server.sync import orders as order_sync
@@ -137,6 +137,7 @@ PULLS: tuple[PullSpec, ...] = (
         build=_lists(customers.build_customer_query_rq, owner_ids=CUSTOM_FIELDS),
         record_tags=frozenset({customers.RET_TAG}), parse=customers.parse_customer_ret,
         apply=customer_sync.apply_customers, interval=15 * MINUTE, priority=20,
+        unchanged=unchanged.CUSTOMERS,
     ),
     PullSpec(
         entity="inventory_items", nouns=("inventory item", "inventory items"),

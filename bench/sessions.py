@@ -291,13 +291,15 @@ def load_process(args: tuple[str, str, str, str, str, float, bool, str, mp.Queue
 
 
 def start_gunicorn(
-    database_url: str, worker_class: str, workers: int, threads: int | None
+    database_url: str, worker_class: str | None, workers: int, threads: int | None
 ) -> tuple[subprocess.Popen[bytes], str]:
     environ = {**os.environ, "QBWC_WORKERS": str(workers)}
     if threads:
         environ["QBWC_THREADS"] = str(threads)
     log = tempfile.TemporaryFile()  # noqa: SIM115  (lives as long as gunicorn; closed with the process)
-    options = ["--worker-class", worker_class, "--log-level", "warning"]
+    options = ["--log-level", "warning"]
+    if worker_class:  # else the config's (qbwc_server.http_worker.LingeringThreadWorker)
+        options += ["--worker-class", worker_class]
     process, base_url = spawn_gunicorn(database_url, options=options, environ=environ, output=log)
     return process, base_url + "/qbwc"
 
@@ -318,7 +320,9 @@ def main() -> None:
     parser.add_argument(
         "--changed", action="store_true", help="--job pull: every customer changes every session"
     )
-    parser.add_argument("--worker-class", default="gthread")
+    parser.add_argument(
+        "--worker-class", default=None, help="gunicorn worker class (default: the config's), e.g. gthread"
+    )
     parser.add_argument(
         "--workers", type=int, default=None, help="gunicorn workers (default: the config's, 2 per core)"
     )
@@ -349,7 +353,7 @@ def main() -> None:
     workers = args.workers or 2 * (os.cpu_count() or 1)
     process, url = start_gunicorn(database_url, args.worker_class, workers, args.threads)
     print(
-        f"gunicorn {args.worker_class} workers={workers} threads={args.threads or 'default'};"
+        f"gunicorn {args.worker_class or 'the config'}'s worker, workers={workers} threads={args.threads or 'default'};"
         f" {'a new connection per session' if args.reconnect else 'one keep-alive connection per client'};"
         f" job: {args.job}{' (every customer changed)' if args.changed else ''};"
         f" {os.cpu_count()} cores; "

@@ -353,7 +353,8 @@ def main() -> None:
     workers = args.workers or 2 * (os.cpu_count() or 1)
     process, url = start_gunicorn(database_url, args.worker_class, workers, args.threads)
     print(
-        f"gunicorn {args.worker_class or 'the config'}'s worker, workers={workers} threads={args.threads or 'default'};"
+        f"gunicorn {args.worker_class or 'the config'}'s worker, workers={workers}"
+        f" threads={args.threads or 'default'};"
         f" {'a new connection per session' if args.reconnect else 'one keep-alive connection per client'};"
         f" job: {args.job}{' (every customer changed)' if args.changed else ''};"
         f" {os.cpu_count()} cores; "

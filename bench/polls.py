@@ -37,7 +37,7 @@ from qbwc_server.admin.settings import set_pull_settings  # noqa: E402
 from qbwc_server.config import load_settings  # noqa: E402
 from qbwc_server.db import resolve_database_url, upgrade_to_head  # noqa: E402
 from qbwc_server.sync import schedule  # noqa: E402
-from qbwc_server.testing import spawn_gunicorn  # noqa: E402
+from qbwc_server.testing import spawn_gunicorn, wait_until_settled  # noqa: E402
 from qbwc_server.webconnector.auth import generate_password, hash_generated  # noqa: E402
 
 PREFIX = "benchpoll-"
@@ -202,6 +202,7 @@ def main() -> None:
         options += ["--worker-class", args.worker_class]
     log = tempfile.TemporaryFile()  # noqa: SIM115  (lives as long as gunicorn)
     process, base_url = spawn_gunicorn(database_url, options=options, environ=environ, output=log, app=app)
+    wait_until_settled(process.pid)  # every worker booted, not only the first
     url = base_url + "/qbwc"
     what = "authenticate calls" if args.auth_only else "idle polls (3 calls)"
     print(

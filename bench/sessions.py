@@ -52,7 +52,7 @@ from qbwc_server.simulator.generator import generate_company  # noqa: E402
 from qbwc_server.simulator.quickbooks import SimulatedQuickBooks  # noqa: E402
 from qbwc_server.sync.pull import PullHandler  # noqa: E402
 from qbwc_server.sync.pulls import PULLS_BY_ENTITY  # noqa: E402
-from qbwc_server.testing import spawn_gunicorn  # noqa: E402
+from qbwc_server.testing import spawn_gunicorn, wait_until_settled  # noqa: E402
 
 TNS = "http://developer.intuit.com/"
 HEADERS = {
@@ -301,6 +301,7 @@ def start_gunicorn(
     if worker_class:  # else the config's (qbwc_server.http_worker.LingeringThreadWorker)
         options += ["--worker-class", worker_class]
     process, base_url = spawn_gunicorn(database_url, options=options, environ=environ, output=log)
+    wait_until_settled(process.pid)  # every worker booted, not only the first
     return process, base_url + "/qbwc"
 
 

@@ -79,6 +79,35 @@ def spawn_gunicorn(
     raise RuntimeError(f"gunicorn did not become healthy in {wait_seconds:.0f} s")
 
 
+def process_tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU so far of process `pid` and its children (gunicorn's master and workers)."""
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    total = 0
+    for each in pids:
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def wait_until_settled(pid: int, *, busy: float = 0.1, limit_seconds: float = 60.0) -> None:
+    """Wait until process `pid` and its children use less than `busy` of a core: gunicorn answers
+    /healthz from its first worker while the others are still importing the app (seconds of CPU
+    each), which a benchmark must not measure."""
+    deadline = time.monotonic() + limit_seconds
+    before = process_tree_cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = process_tree_cpu_seconds(pid)
+        if now - before < busy * 0.5:
+            return
+        before = now
+
+
 def scratch_database(admin_url: str, name: str, drop_only: bool = False) -> str:
     """A fresh empty database `name` on the server of `admin_url` (dropped first; with
     `drop_only`, only dropped) for a benchmark's run; returns its SQLAlchemy URL."""

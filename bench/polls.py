@@ -37,7 +37,7 @@ from qbwc_server.admin.settings import set_pull_settings  # noqa: E402
 from qbwc_server.config import load_settings  # noqa: E402
 from qbwc_server.db import resolve_database_url, upgrade_to_head  # noqa: E402
 from qbwc_server.sync import schedule  # noqa: E402
-from qbwc_server.testing import spawn_gunicorn, wait_until_settled  # noqa: E402
+from qbwc_server.testing import cpu_seconds, process_tree, spawn_gunicorn, wait_until_settled  # noqa: E402
 from qbwc_server.webconnector.auth import generate_password, hash_generated  # noqa: E402
 
 PREFIX = "benchpoll-"
@@ -77,23 +77,6 @@ def load_process(args: tuple[str, list[tuple[str, str]], float, bool, bool, mp.Q
         latencies.append(time.perf_counter() - start)
         i += 1
     results.put((latencies, time.process_time() - cpu))
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU of these processes so far (gone ones count 0)."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def gunicorn_pids(master: int) -> list[int]:
-    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    return [master, *map(int, children)]
 
 
 def backend_pids(conn: Connection) -> list[int]:
@@ -227,7 +210,7 @@ def main() -> None:
                     p.start()
                 time.sleep(1.0)  # past the warm-up: every pool's connections are open
                 before = pg_counters(conn)
-                servers, backends = gunicorn_pids(process.pid), backend_pids(conn)
+                servers, backends = process_tree(process.pid), backend_pids(conn)
                 server_cpu, pg_cpu = cpu_seconds(servers), cpu_seconds(backends)
                 answers = [results.get(timeout=args.duration + 120) for _ in procs]
                 server_cpu, pg_cpu = cpu_seconds(servers) - server_cpu, cpu_seconds(backends) - pg_cpu

@@ -79,11 +79,16 @@ def spawn_gunicorn(
     raise RuntimeError(f"gunicorn did not become healthy in {wait_seconds:.0f} s")
 
 
-def process_tree_cpu_seconds(pid: int) -> float:
-    """User + system CPU so far of process `pid` and its children (gunicorn's master and workers)."""
+def process_tree(pid: int) -> list[int]:
+    """Process `pid` and its children (gunicorn's master and its workers)."""
     pids = [pid]
     with contextlib.suppress(OSError):
         pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    return pids
+
+
+def cpu_seconds(pids: Sequence[int]) -> float:
+    """User + system CPU these processes have used so far (gone ones count 0)."""
     total = 0
     for each in pids:
         try:
@@ -99,10 +104,10 @@ def wait_until_settled(pid: int, *, busy: float = 0.1, limit_seconds: float = 60
     /healthz from its first worker while the others are still importing the app (seconds of CPU
     each), which a benchmark must not measure."""
     deadline = time.monotonic() + limit_seconds
-    before = process_tree_cpu_seconds(pid)
+    before = cpu_seconds(process_tree(pid))
     while time.monotonic() < deadline:
         time.sleep(0.5)
-        now = process_tree_cpu_seconds(pid)
+        now = cpu_seconds(process_tree(pid))
         if now - before < busy * 0.5:
             return
         before = now

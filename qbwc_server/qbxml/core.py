@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from lxml import etree
 
@@ -27,6 +27,18 @@ OnError = Literal["stopOnError", "continueOnError"]
 
 _VERSION_RE = re.compile(r"^\s*(\d{1,2})\.(\d{1,2})\s*$")
 _DECLARATION_RE = re.compile(r"^\s*<\?xml[^>]*\?>")
+
+#: lxml's options for XML from another machine (qbXML answers, SOAP envelopes): no DTDs, no
+#: entity expansion, no network; large text nodes allowed; comments and processing instructions
+#: dropped. Shared by every parser that reads what a client sent.
+SAFE_PARSER_OPTIONS: dict[str, Any] = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "huge_tree": True,
+    "remove_comments": True,
+    "remove_pis": True,
+}
 
 # No DTDs, no entity expansion, no network: responses are data from another machine.
 _PARSER = etree.XMLParser(
@@ -218,15 +230,7 @@ class ResponseStream:
         if tags is not None:
             yield from self._tagged_records(tags)
             return
-        parser = etree.XMLPullParser(
-            events=("start", "end"),
-            resolve_entities=False,
-            no_network=True,
-            load_dtd=False,
-            huge_tree=True,
-            remove_comments=True,
-            remove_pis=True,
-        )
+        parser = etree.XMLPullParser(events=("start", "end"), **SAFE_PARSER_OPTIONS)
         depth = 0
         status: ResponseStatus | None = None
         try:
@@ -263,16 +267,7 @@ class ResponseStream:
         each batch's elements freed once the consumer asks for the next batch, so memory stays
         bounded by a chunk and `size` records; a shorter one is a tree already, freed whole."""
         bounded = len(self._text) > _CHUNK_CHARS
-        parser = etree.XMLPullParser(
-            events=("end",),
-            tag=list(tags),
-            resolve_entities=False,
-            no_network=True,
-            load_dtd=False,
-            huge_tree=True,
-            remove_comments=True,
-            remove_pis=True,
-        )
+        parser = etree.XMLPullParser(events=("end",), tag=list(tags), **SAFE_PARSER_OPTIONS)
         parent: etree._Element | None = None
         status: ResponseStatus | None = None
         batch: list[tuple[ResponseStatus, etree._Element]] = []

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from lxml import etree
 from sqlalchemy import Connection
 
 from qbwc_server import queue
 from qbwc_server.models import IfUnanswered, JobKind
-from qbwc_server.qbxml.core import QbxmlParseError, QbxmlVersion, ResponseStatus, response_messages
+from qbwc_server.qbxml.core import (
+    SAFE_PARSER_OPTIONS,
+    QbxmlParseError,
+    QbxmlVersion,
+    ResponseStatus,
+    response_messages,
+)
 from qbwc_server.queue import Action, ClaimedJob, JobResult
 from qbwc_server.sync.base import Database, Reply
 
@@ -92,15 +97,7 @@ def read_statuses(response: str) -> list[ResponseStatus]:
 #: Characters handed to the parser at a time.
 _SLICE = 1 << 20
 _DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
-# Responses are data from another machine: no DTDs, no entity expansion, no network.
-_PARSER_OPTIONS: dict[str, Any] = {
-    "resolve_entities": False,
-    "no_network": True,
-    "load_dtd": False,
-    "huge_tree": True,
-    "remove_comments": True,
-    "remove_pis": True,
-}
+_PARSER_OPTIONS = SAFE_PARSER_OPTIONS  # no DTD, no entities, no network; large text nodes
 
 
 class _Skeleton:

@@ -97,6 +97,15 @@ def upsert_records(
         return Upserted(cur.fetchall())
 
 
+def _child_rows(parent_column: str, children: dict[int, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Each parent's children as rows, numbered by their position under it."""
+    return [
+        {parent_column: parent_id, "position": position, **child}
+        for parent_id, kids in children.items()
+        for position, child in enumerate(kids)
+    ]
+
+
 def replace_children(
     conn: Connection,
     table: str,
@@ -110,11 +119,7 @@ def replace_children(
     Parents in `new` were just inserted (`Upserted.inserted`): they have none to delete."""
     if not children:
         return
-    rows = [
-        {parent_column: parent_id, "position": position, **child}
-        for parent_id, kids in children.items()
-        for position, child in enumerate(kids)
-    ]
+    rows = _child_rows(parent_column, children)
     with raw_cursor(conn) as cur:
         old = [parent_id for parent_id in children if parent_id not in new]
         if old:
@@ -148,11 +153,7 @@ def rewrite_children(
     """
     if not children:
         return
-    rows = [
-        {parent_column: parent_id, "position": position, **child}
-        for parent_id, kids in children.items()
-        for position, child in enumerate(kids)
-    ]
+    rows = _child_rows(parent_column, children)
     old = [parent_id for parent_id in children if parent_id not in new]
     with raw_cursor(conn) as cur:
         if not rows:

@@ -16,6 +16,7 @@ from typing import Any
 
 from lxml import etree
 
+from qbwc_server.qbxml.core import SAFE_PARSER_OPTIONS
 from qbwc_server.webconnector.memory import LARGE_BODY, trim
 from qbwc_server.webconnector.names import INT_ARGUMENTS, OPERATIONS, SOAP_ENV, TNS, XS_INT
 from qbwc_server.webconnector.session import WebConnectorSessions
@@ -28,15 +29,7 @@ _ACCEPTED = {**OPERATIONS, "serverVersion": ("strVersion",)}
 _ENVELOPE = f"{{{SOAP_ENV}}}Envelope"
 _BODY = f"{{{SOAP_ENV}}}Body"
 
-# Same hardening as Spyne's parser (no DTD, no entities, no network), plus large text nodes.
-_PARSER_OPTIONS: dict[str, Any] = {
-    "resolve_entities": False,
-    "no_network": True,
-    "load_dtd": False,
-    "huge_tree": True,
-    "remove_comments": True,
-    "remove_pis": True,
-}
+_PARSER_OPTIONS = SAFE_PARSER_OPTIONS  # no DTD, no entities, no network; large text nodes
 _PARSER = etree.XMLParser(**_PARSER_OPTIONS)
 
 #: Operations whose reply depends on nothing but the request's bytes: a Web Connector sends the

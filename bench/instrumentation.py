@@ -13,7 +13,6 @@ as bench/calls.py; set PROMETHEUS_MULTIPROC_DIR to a directory to count into fil
 from __future__ import annotations
 
 import argparse
-import io
 import statistics
 import sys
 import time
@@ -26,33 +25,13 @@ from sqlalchemy import text
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import inprocess
 import sessions as wire
 
 from qbwc_server import logs, metrics
-from qbwc_server.admin import tenants
-from qbwc_server.admin.settings import set_pull_settings, set_push_settings
-from qbwc_server.app import QbwcApp, create_app
-from qbwc_server.config import load_settings
-from qbwc_server.db import resolve_database_url, upgrade_to_head
+from qbwc_server.app import QbwcApp
 from qbwc_server.webconnector import answers, lifecycle
 from qbwc_server.webconnector import session as session_module
-
-
-def post(app: QbwcApp, operation: str, body: bytes) -> bytes:
-    environ = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": "/qbwc",
-        "QUERY_STRING": "",
-        "SERVER_NAME": "bench",
-        "SERVER_PORT": "80",
-        "REMOTE_ADDR": "127.0.0.1",
-        "wsgi.url_scheme": "http",
-        "CONTENT_TYPE": "text/xml; charset=utf-8",
-        "CONTENT_LENGTH": str(len(body)),
-        "wsgi.input": io.BytesIO(body),
-        "HTTP_SOAPACTION": f'"http://developer.intuit.com/{operation}"',
-    }
-    return b"".join(app(environ, lambda status, headers, exc_info=None: None))
 
 
 def hooks(app: QbwcApp) -> list[tuple[Any, str]]:
@@ -92,17 +71,7 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=16, help="alternating blocks per side (default 16)")
     args = parser.parse_args()
 
-    settings = load_settings()
-    url = resolve_database_url(settings)
-    upgrade_to_head(url)
-    app = create_app(settings.with_database(url))
-    with app.engine.begin() as conn:
-        conn.execute(text("DELETE FROM tenants WHERE name IN ('bench-idle', 'bench-calls')"))
-        idle, idle_password = tenants.add_tenant(conn, "bench-idle", "bench-idle")
-        busy, password = tenants.add_tenant(conn, "bench-calls", "bench-calls")
-        for tenant in (idle, busy):
-            set_pull_settings(conn, tenant.id, intervals={"default": 0})  # raw jobs only
-            set_push_settings(conn, tenant.id, live_window_seconds=0)
+    app, [(_, idle_password), (busy, password)] = inprocess.app_with_tenants("bench-idle", "bench-calls")
 
     poll = wire.envelope(
         "authenticate", f"<strUserName>bench-idle</strUserName><strPassword>{idle_password}</strPassword>"
@@ -110,11 +79,11 @@ def main() -> None:
 
     def idle_poll() -> int:
         started = time.thread_time_ns()
-        assert b">none<" in post(app, "authenticate", poll)
+        assert b">none<" in inprocess.post(app, "authenticate", poll)
         return time.thread_time_ns() - started
 
-    client = wire.Client("bench", 80, "/qbwc", "bench-calls", password or "", wire.customer_response(1))
-    client.post = lambda operation, body: post(app, operation, body)  # type: ignore[method-assign]
+    client = wire.Client("bench", 80, "/qbwc", "bench-calls", password, wire.customer_response(1))
+    client.post = lambda operation, body: inprocess.post(app, operation, body)  # type: ignore[method-assign]
 
     def session() -> int:
         with app.engine.begin() as conn:
@@ -130,7 +99,7 @@ def main() -> None:
         idle_poll()
     for _ in range(30):
         session()
-    mode = "files (PROMETHEUS_MULTIPROC_DIR)" if settings.gunicorn.metrics_dir else "memory"
+    mode = "files (PROMETHEUS_MULTIPROC_DIR)" if app.sessions.settings.gunicorn.metrics_dir else "memory"
     print(f"metrics counted in {mode}; thread CPU per call, median")
     for label, once, size in (("idle poll", idle_poll, 500), ("raw-job session", session, 50)):
         shipped, bare = paired(app, once, args.blocks, size)
@@ -138,8 +107,7 @@ def main() -> None:
             f"{label:16} with hooks {shipped:7.1f} µs   hooks as no-ops {bare:7.1f} µs"
             f"   difference {shipped - bare:5.1f} µs ({(shipped - bare) / bare:+.1%})"
         )
-    with app.engine.begin() as conn:
-        conn.execute(text("DELETE FROM tenants WHERE name IN ('bench-idle', 'bench-calls')"))
+    inprocess.drop_tenants(app, "bench-idle", "bench-calls")
 
 
 if __name__ == "__main__":

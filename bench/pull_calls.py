@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import io
 import pstats
 import statistics
 import sys
@@ -26,13 +25,8 @@ from sqlalchemy import text
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import inprocess
 import sessions as wire
-
-from qbwc_server.admin import tenants
-from qbwc_server.admin.settings import set_pull_settings, set_push_settings
-from qbwc_server.app import create_app
-from qbwc_server.config import load_settings
-from qbwc_server.db import resolve_database_url, upgrade_to_head
 
 
 def main() -> None:
@@ -42,38 +36,24 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="cProfile receiveResponseXML")
     args = parser.parse_args()
 
-    settings = load_settings()
-    url = resolve_database_url(settings)
-    upgrade_to_head(url)
-    app = create_app(settings.with_database(url))
-    with app.engine.begin() as conn:
-        conn.execute(text("DELETE FROM tenants WHERE name = 'bench-pull-calls'"))
-        tenant, password = tenants.add_tenant(conn, "bench-pull-calls", "bench-pull-calls")
-        set_pull_settings(conn, tenant.id, intervals={"default": 0})  # only the pull queued here
-        set_push_settings(conn, tenant.id, live_window_seconds=0)
+    app, [(tenant, password)] = inprocess.app_with_tenants("bench-pull-calls")  # only the pull queued here
     timings: dict[str, list[tuple[float, float]]] = defaultdict(list)
     profile = cProfile.Profile()
     measuring = False
 
     def post(operation: str, body: bytes) -> bytes:
-        environ = {
-            "REQUEST_METHOD": "POST", "PATH_INFO": "/qbwc", "QUERY_STRING": "", "SERVER_NAME": "bench",
-            "SERVER_PORT": "80", "wsgi.url_scheme": "http", "CONTENT_TYPE": "text/xml; charset=utf-8",
-            "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body),
-            "HTTP_SOAPACTION": f'"http://developer.intuit.com/{operation}"',
-        }  # fmt: skip
         profiled = measuring and args.profile and operation == "receiveResponseXML"
         wall, cpu = time.perf_counter(), time.thread_time()
         if profiled:
             profile.enable()
-        reply = b"".join(app(environ, lambda status, headers, exc_info=None: None))
+        reply = inprocess.post(app, operation, body)
         if profiled:
             profile.disable()
         timings[operation].append((time.perf_counter() - wall, time.thread_time() - cpu))
         return reply
 
     client = wire.Client(
-        "bench", 80, "/qbwc", "bench-pull-calls", password or "", wire.pull_page(500, args.changed), "pull"
+        "bench", 80, "/qbwc", "bench-pull-calls", password, wire.pull_page(500, args.changed), "pull"
     )
     client.post = post  # type: ignore[method-assign]
     enqueue = text(wire.ENQUEUE_PULL.replace("$1", ":t").replace("$2", ":p"))
@@ -103,8 +83,7 @@ def main() -> None:
         if args.profile:
             pstats.Stats(profile, stream=sys.stdout).sort_stats("tottime").print_stats(25)
     finally:
-        with app.engine.begin() as conn:
-            conn.execute(text("DELETE FROM tenants WHERE name = 'bench-pull-calls'"))
+        inprocess.drop_tenants(app, "bench-pull-calls")
 
 
 if __name__ == "__main__":

@@ -92,9 +92,26 @@ class CuttingProxy:
         return self.answers[at][1], self.answers[at + 1][1]
 
 
-def run_through(proxy: CuttingProxy, tenant: TenantCredentials, processor: Recorder) -> SessionReport:
-    connector = SimulatedWebConnector(proxy.url, tenant.username, tenant.password, processor, noop_delay=0.01)
-    return connector.run_session()
+def session_cut_once(
+    url: str, tenant: TenantCredentials, quickbooks: SimulatedQuickBooks, cut: Callable[[str, bytes], bool]
+) -> tuple[Recorder, bytes, bytes]:
+    """One Web Connector session through a proxy that drops the first answer `cut` picks; it must
+    end well. Returns what QuickBooks saw, the answer dropped and the answer to the call resent."""
+    proxy = CuttingProxy(url, cut)
+    recorder = Recorder(quickbooks)
+    try:
+        connector = SimulatedWebConnector(
+            proxy.url,
+            tenant.username,
+            tenant.password,
+            recorder,
+            noop_delay=0.01,
+        )
+        report: SessionReport = connector.run_session()
+    finally:
+        proxy.close()
+    assert report.ok, report.errors
+    return recorder, *proxy.resent()
 
 
 @pytest.fixture
@@ -120,15 +137,9 @@ def test_a_write_whose_send_answer_was_lost_runs_once_and_ends_done(
 ) -> None:
     tenant = pulled_tenant(make_tenant, engine, server, quickbooks)
     row_id, job_id = put_customer(engine, tenant.id, "c-1", {"name": "Resent Outfitters"})
-    proxy = CuttingProxy(server.url, lambda operation, answer: b"CustomerAddRq" in answer)
-    recorder = Recorder(quickbooks)
-    try:
-        report = run_through(proxy, tenant, recorder)
-    finally:
-        proxy.close()
-
-    assert report.ok, report.errors
-    lost, again = proxy.resent()
+    recorder, lost, again = session_cut_once(
+        server.url, tenant, quickbooks, lambda operation, answer: b"CustomerAddRq" in answer
+    )
     assert again == lost, "the same message went again"
     assert recorder.count("CustomerAddRq") == 1, "QuickBooks ran the Add once"
     added = [c for c in company.customers.values() if c.name == "Resent Outfitters"]
@@ -145,15 +156,9 @@ def test_a_pull_whose_send_answer_was_lost_continues_the_same_page(
         params = {"started_at": dt.datetime.now(dt.UTC).isoformat(), "page_size": 5}
         job_id = queue.enqueue(conn, tenant.id, "customers.pull", params=params)
     # The second page's request (the first Continue) is the one whose answer is lost.
-    proxy = CuttingProxy(server.url, lambda operation, answer: b"Continue" in answer)
-    recorder = Recorder(quickbooks)
-    try:
-        report = run_through(proxy, tenant, recorder)
-    finally:
-        proxy.close()
-
-    assert report.ok, report.errors
-    lost, again = proxy.resent()
+    recorder, lost, again = session_cut_once(
+        server.url, tenant, quickbooks, lambda operation, answer: b"Continue" in answer
+    )
     assert again == lost, "the same page of the same iterator, not the next one nor a new start"
     steps = [r.count('iterator="Start"') + 2 * r.count('iterator="Continue"') for r in recorder.work]
     assert steps == [1, 2, 2], "QuickBooks saw the iterator started once and continued twice"

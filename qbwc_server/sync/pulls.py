@@ -135,7 +135,7 @@ PULLS: tuple[PullSpec, ...] = (
     PullSpec(
         entity="customers", nouns=("customer", "customers"),
         build=_lists(customers.build_customer_query_rq, owner_ids=CUSTOM_FIELDS),
-        record_tags=frozenset({customers.RET_TAG}), parse=customers.parse_customer_ret,
+        record_tags=frozenset({customers.RET_TAG}), parse=customer_sync.read_pulled_customer,
         apply=customer_sync.apply_customers, interval=15 * MINUTE, priority=20,
         unchanged=unchanged.CUSTOMERS,
     ),

@@ -1,6 +1,6 @@
 """Bulk writes into the mirror: one statement per page of records, whatever its size.
 
-A page travels as one JSON parameter unpacked by `jsonb_to_recordset` — one `json.dumps` in C
+A page travels as one JSON parameter unpacked by `json_to_recordset` — one `json.dumps` in C
 instead of quoting every value in Python, and a short statement for PostgreSQL to parse.
 
 A row is rewritten only when something in it differs from what is stored, so a pull that
@@ -43,18 +43,22 @@ def raw_cursor(conn: Connection) -> PgCursor:
 
 
 def rows_json(rows: Sequence[Mapping[str, Any]]) -> str:
-    """A page of rows as the JSON array `jsonb_to_recordset` unpacks (Decimal and dates as text)."""
+    """A page of rows as the JSON array `recordset` unpacks (Decimal and dates as text)."""
     return json.dumps(rows, default=_json_value, ensure_ascii=False, check_circular=False)
 
 
 def recordset(table: str, columns: Sequence[str]) -> str:
-    """`jsonb_to_recordset(%(rows)s::jsonb) AS r (col type, …)` typed like `table`'s columns."""
+    """The page `%(rows)s` as a FROM item `r` whose columns are typed like `table`'s.
+
+    `json_to_recordset`, not `jsonb_to_recordset`: a page is read once, and building a jsonb of
+    it cost PostgreSQL more than the rest of unpacking it. A jsonb column is taken as its JSON
+    text and cast, which is cheaper than letting the record function convert it (5 ms of a
+    500-customer page's 14)."""
     types = _column_types(table)
-    return (
-        "jsonb_to_recordset(%(rows)s::jsonb) AS r ("
-        + ", ".join(f"{column} {types[column]}" for column in columns)
-        + ")"
-    )
+    jsonb = {column for column in columns if types[column] == "JSONB"}
+    selected = ", ".join(f"r.{c}::jsonb AS {c}" if c in jsonb else f"r.{c}" for c in columns)
+    typed = ", ".join(f"{c} {'text' if c in jsonb else types[c]}" for c in columns)
+    return f"(SELECT {selected} FROM json_to_recordset(%(rows)s::json) AS r ({typed})) AS r"
 
 
 class Upserted(dict[str, int]):
@@ -153,12 +157,14 @@ def rewrite_children(
     """
     if not children:
         return
-    rows = _child_rows(parent_column, children)
     old = [parent_id for parent_id in children if parent_id not in new]
+    if not old:  # parents just inserted: nothing stored to keep or delete
+        replace_children(conn, table, parent_column, tenant_id, children, new=new)
+        return
+    rows = _child_rows(parent_column, children)
     with raw_cursor(conn) as cur:
         if not rows:
-            if old:
-                cur.execute(f"DELETE FROM {table} WHERE {parent_column} = ANY(%s)", (old,))
+            cur.execute(f"DELETE FROM {table} WHERE {parent_column} = ANY(%s)", (old,))
             return
         columns = list(rows[0])
         compared = [c for c in columns if c not in (parent_column, "position")]
@@ -192,7 +198,7 @@ def mark_deleted(
         cur.execute(
             f"""
             UPDATE {table} AS t SET deleted_at = d.deleted_at, updated_at = now()
-            FROM jsonb_to_recordset(%(rows)s::jsonb) AS d (qb_id text, deleted_at timestamptz)
+            FROM json_to_recordset(%(rows)s::json) AS d (qb_id text, deleted_at timestamptz)
             WHERE t.tenant_id = %(tenant_id)s AND t.{key} = d.qb_id AND t.deleted_at IS NULL
             """,
             {

@@ -43,20 +43,28 @@ _ADDRESS = (
     ("City", "city"), ("State", "state"), ("PostalCode", "postal_code"), ("Country", "country"),
     ("Note", "note"),
 )  # fmt: skip
-#: Children read as blocks (their own children), not as text.
-_BLOCKS = frozenset(
-    {
-        "ParentRef",
-        "BillAddress",
-        "ShipAddress",
-        "CustomerTypeRef",
-        "TermsRef",
-        "SalesRepRef",
-        "SalesTaxCodeRef",
-        "PriceLevelRef",
-    }
-)
-_REPEATED = frozenset({"ShipToAddress", "DataExtRet"})
+_ADDRESS_COLUMNS = dict(_ADDRESS)
+#: A ship-to's children -> its row's columns (DefaultShipTo is read as a flag afterwards).
+_SHIP_TO_COLUMNS = {"Name": "name", "DefaultShipTo": "is_default", **_ADDRESS_COLUMNS}
+#: How a record's child is read: absent here, its text; 1, a block kept whole; 2, a ship-to;
+#: 3, a custom field.
+_KINDS: dict[str, int] = {
+    **dict.fromkeys(
+        (
+            "ParentRef",
+            "BillAddress",
+            "ShipAddress",
+            "CustomerTypeRef",
+            "TermsRef",
+            "SalesRepRef",
+            "SalesTaxCodeRef",
+            "PriceLevelRef",
+        ),
+        1,
+    ),
+    "ShipToAddress": 2,
+    "DataExtRet": 3,
+}
 _TRUE = ("true", "1")
 
 
@@ -162,26 +170,19 @@ def _read(element: etree._Element) -> PulledCustomer:
     fields: dict[str, str | None] = {}
     for child in element:
         tag = child.tag
-        if tag in found:
-            continue
-        if tag in _BLOCKS:
-            found[tag] = child
-        elif tag in _REPEATED:
-            texts = _texts(child)
-            if tag == "DataExtRet":
-                if (texts.get("OwnerID") or "0") == "0":
-                    fields[texts.get("DataExtName") or ""] = texts.get("DataExtValue")
-            else:
-                default = texts.get("DefaultShipTo")
-                ship_to: dict[str, Any] = {
-                    "name": texts.get("Name") or "",
-                    "is_default": bool(default and default.strip().lower() in _TRUE),
-                }
-                for name, column in _ADDRESS:
-                    ship_to[column] = texts.get(name)
-                ship_tos.append(ship_to)
+        kind = _KINDS.get(tag)
+        if kind is None:
+            if tag not in found:
+                found[tag] = child.text or ""
+        elif kind == 1:
+            if tag not in found:
+                found[tag] = child
+        elif kind == 2:
+            ship_tos.append(_ship_to(child))
         else:
-            found[tag] = child.text or ""
+            texts = _texts(child)
+            if (texts.get("OwnerID") or "0") == "0":
+                fields[texts.get("DataExtName") or ""] = texts.get("DataExtValue")
     get = found.get
     list_id, edit_sequence = get("ListID"), get("EditSequence")
     if not list_id or not edit_sequence:
@@ -261,11 +262,31 @@ def _ref(block: etree._Element | None) -> tuple[str | None, str | None]:
 
 
 def _address(block: etree._Element | None) -> dict[str, str] | None:
-    """An address as `upsert.address_json` stores it: only the parts QuickBooks has."""
+    """An address as `upsert.address_json` stores it: only the parts QuickBooks has (the first
+    of each, as ever; a jsonb keeps no order)."""
     if block is None:
         return None
-    texts = _texts(block)
-    return {column: value for name, column in _ADDRESS if (value := texts.get(name))}
+    parts: dict[str, str] = {}
+    for child in block:
+        column = _ADDRESS_COLUMNS.get(child.tag)
+        if column is not None and column not in parts:
+            parts[column] = child.text or ""
+    if "" in parts.values():
+        return {column: value for column, value in parts.items() if value}
+    return parts
+
+
+def _ship_to(block: etree._Element) -> dict[str, Any]:
+    """A ship-to's row (`ship_to_rows`): every part, "" when empty, None when absent."""
+    row: dict[str, Any] = dict.fromkeys(_SHIP_TO_COLUMNS.values())
+    for child in block:
+        column = _SHIP_TO_COLUMNS.get(child.tag)
+        if column is not None and row[column] is None:
+            row[column] = child.text or ""
+    row["name"] = row["name"] or ""
+    default = row["is_default"]
+    row["is_default"] = bool(default and default.strip().lower() in _TRUE)
+    return row
 
 
 def _decimal(raw: str | None) -> str | None:

@@ -165,6 +165,7 @@ def _address_columns(address: Any) -> dict[str, Any]:
 
 
 def _read(element: etree._Element) -> PulledCustomer:
+    """The quick way; raises (any exception) where `read_pulled_customer` needs the full reader."""
     found: dict[Any, Any] = {}  # tag -> text, or the element of a block
     ship_tos: list[dict[str, Any]] = []
     fields: dict[str, str | None] = {}

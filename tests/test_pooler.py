@@ -74,11 +74,10 @@ def run(url: str, tenant: TenantCredentials, processor: Any) -> SessionReport:
 
 
 def test_sessions_with_pulls_and_a_push_run_through_the_pooler(
-    pgbouncer: PgBouncer, settings: Settings, engine: Engine, make_tenant: Any
+    pgbouncer: PgBouncer, settings: Settings, database_url: str, engine: Engine, make_tenant: Any
 ) -> None:
-    assert settings.database_url
     database = str(engine.url.database)
-    pooled_url = pgbouncer.url(settings.database_url)
+    pooled_url = pgbouncer.url(database_url)
     pooled = replace(settings, database_url=pooled_url, db_pooled=True)
     tenant = make_tenant("shop", pulls=True)
     token = tokens.issue_tenant_token(engine, tenant.name)

@@ -78,9 +78,9 @@ class Prepared:
         prepared: set[str] | None = info.setdefault("qbwc_prepared", set())
         with dbapi_connection.cursor() as cursor:
             if prepared is not None:  # directly on PostgreSQL: this connection is one server session
-                if self.name not in prepared:
+                if self.server_name not in prepared:  # by text: two names may share one
                     cursor.execute(self.prepare_sql)
-                    prepared.add(self.name)
+                    prepared.add(self.server_name)
                 cursor.execute(self.execute_sql, self._values(params))
             elif info.get("qbwc_pooler") and dbapi_connection.autocommit:
                 self._run_pooled(cursor, params)

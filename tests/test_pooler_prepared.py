@@ -185,3 +185,15 @@ def test_a_statement_another_client_prepared_meanwhile_is_executed(pooled: Calla
     assert Recording.said == ["EXECUTE 26000", "PREPARE 42P05", "EXECUTE ok"]
     assert backend(holder) == s2
     holder.commit()
+
+
+def test_two_names_for_one_text_share_its_prepared_statement_directly(database_url: str) -> None:
+    """Directly on PostgreSQL a connection prepares by the text's digest: a second name for the
+    same text executes what the first prepared, never PREPAREs it twice (42P05)."""
+    one, other = Prepared("qbwc_one", PROBE), Prepared("qbwc_other", PROBE)
+    info: dict[str, Any] = {}
+    with contextlib.closing(psycopg2.connect(database_url.replace("+psycopg2", ""))) as connection:
+        connection.autocommit = True
+        assert one.run(connection, info, {"n": 1})[0]["n"] == 2
+        assert other.run(connection, info, {"n": 2})[0]["n"] == 3
+        assert executions(connection, one) == 2

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import re
 import select
 import threading
 import time
@@ -18,7 +17,7 @@ from typing import Any
 
 import psycopg2
 import psycopg2.extensions
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 
@@ -31,6 +30,12 @@ from qbwc_server.embedded import start_embedded_postgres as start_embedded_postg
 from qbwc_server.embedded import stop_embedded_postgres as stop_embedded_postgres
 from qbwc_server.errors import QbwcError
 from qbwc_server.logsafe import safe
+
+# Prepared statements live in prepared.py; their names stay importable from here.
+from qbwc_server.prepared import POOLED as POOLED
+from qbwc_server.prepared import UNPREPARED as UNPREPARED
+from qbwc_server.prepared import Prepared as Prepared
+from qbwc_server.prepared import Row as Row
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +65,6 @@ def database_error(exc: BaseException) -> DatabaseError:
     return DatabaseError(f"cannot connect to the database: {first}")
 
 
-#: A row of a prepared statement, by column name.
-Row = dict[str, Any]
-
-
 def _migrations_dir() -> Path:
     """The alembic environment: inside the package in an installed wheel (`qbwc_server/migrations`,
     mapped there by pyproject's package-dir), at the repository's top level in a source checkout
@@ -81,7 +82,8 @@ MIGRATIONS_DIR = _migrations_dir()
 
 def make_engine(url: str, *, pool_size: int = 5, pooled: bool = False) -> Engine:
     """A pooled psycopg2 engine; UTC sessions so timestamps read back the same everywhere. `pooled`:
-    behind a transaction pooler (QBWC_DB_POOLER): no startup `options` (PgBouncer refuses them), no PREPARE.
+    behind a transaction pooler (QBWC_DB_POOLER): no startup `options` (PgBouncer refuses them), and
+    statements prepared per server session (prepared.POOLED).
 
     Each checkout first checks that the server has not closed the connection while it sat in
     the pool (`_alive`): after a PostgreSQL restart every pooled connection is dead, and each
@@ -99,7 +101,7 @@ def make_engine(url: str, *, pool_size: int = 5, pooled: bool = False) -> Engine
     )
     event.listen(engine, "checkout", _refuse_closed)
     if pooled:
-        event.listen(engine, "connect", lambda _dbapi, record: record.info.update(UNPREPARED))
+        event.listen(engine, "connect", lambda _dbapi, record: record.info.update(POOLED))
     return engine
 
 
@@ -113,62 +115,6 @@ def _refuse_closed(dbapi_connection: Any, record: Any, proxy: Any) -> None:
 
 #: The session's time zone, as a startup parameter (a transaction pooler refuses it: `pooled`).
 UTC = "-c timezone=UTC"
-#: A pooled connection's `info` behind a transaction pooler: run statements without PREPARE.
-UNPREPARED: dict[str, Any] = {"qbwc_prepared": None}
-
-
-class Prepared:
-    """A named SQL statement, prepared on the server once per connection and then only executed.
-
-    Written with psycopg2 `%(name)s` placeholders. Parsing and planning the Web Connector's
-    statements costs several times their execution, and they run on every call. Behind a
-    transaction pooler (`UNPREPARED`) the text goes each time: the pooler hands the server session
-    holding a prepared statement to another client after each transaction. `retry_safe`:
-    the statement may run twice, because it only reads or because a repeat changes nothing, so
-    SingleStatements asks it again when its connection died under it.
-    """
-
-    _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
-
-    def __init__(self, name: str, sql: str, *, retry_safe: bool = False) -> None:
-        self.name = name
-        self.retry_safe = retry_safe
-        self.params: list[str] = []
-
-        def positional(match: re.Match[str]) -> str:
-            if match[1] not in self.params:
-                self.params.append(match[1])
-            return f"${self.params.index(match[1]) + 1}"
-
-        self.prepare_sql = f"PREPARE {name} AS {self._PLACEHOLDER.sub(positional, sql)}"
-        #: The statement as psycopg2 interpolates it (a literal % doubled), for `UNPREPARED`.
-        self.sql = re.sub(r"%(?!\(\w+\)s)", "%%", sql)
-        args = ", ".join(["%s"] * len(self.params))
-        self.execute_sql = f"EXECUTE {name}({args})" if args else f"EXECUTE {name}"
-
-    def run(self, dbapi_connection: Any, info: dict[str, Any], params: Mapping[str, object]) -> list[Row]:
-        """Execute on a raw psycopg2 connection whose pool `info` remembers what it has prepared.
-
-        Rows come back by column name, so a statement can gain a column without moving the others.
-        """
-        prepared: set[str] | None = info.setdefault("qbwc_prepared", set())
-        with dbapi_connection.cursor() as cursor:
-            if prepared is None:  # behind a transaction pooler: UNPREPARED
-                cursor.execute(self.sql, params)
-            else:
-                if self.name not in prepared:
-                    cursor.execute(self.prepare_sql)
-                    prepared.add(self.name)
-                cursor.execute(self.execute_sql, [params[name] for name in self.params])
-            if not cursor.description:
-                return []
-            names = [column.name for column in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-    def on(self, conn: Connection, params: Mapping[str, object]) -> list[Row]:
-        """Execute inside an SQLAlchemy connection's transaction."""
-        pooled = conn.connection
-        return self.run(pooled.dbapi_connection, pooled.info, params)
 
 
 class _Connection(psycopg2.extensions.connection):  # type: ignore[misc]
@@ -241,7 +187,7 @@ class SingleStatements:
         # loss in a database crash costs nothing (the next call simply sees the older state).
         # `pooled` (make_engine): no startup options, so those commits are durable there too.
         self._options = None if pooled else UTC + ("" if durable else " -c synchronous_commit=off")
-        self._state: dict[str, Any] = UNPREPARED if pooled else {}
+        self._state: dict[str, Any] = POOLED if pooled else {}
 
     def _connect(self) -> _Connection:
         connection = psycopg2.connect(

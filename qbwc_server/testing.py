@@ -144,7 +144,6 @@ class PgBouncer:
     """
 
     def __init__(self, database_url: str, directory: Path, *, pool_size: int = 10) -> None:
-        self._log = ""
         binary = find_pgbouncer()
         if binary is None:
             raise FileNotFoundError("pgbouncer is not installed (apt-get install pgbouncer)")
@@ -152,6 +151,8 @@ class PgBouncer:
         self.user = target.username or "postgres"
         self.port = free_port()
         directory.mkdir(parents=True, exist_ok=True)
+        self._log_path = directory / "pgbouncer.log"
+        self._log = self._log_path.open("wb")
         # The embedded server is reached by its socket directory (?host=/…&port=…).
         host = target.host or target.query.get("host") or "127.0.0.1"
         port = target.port or target.query.get("port") or 5432
@@ -175,7 +176,9 @@ class PgBouncer:
             directory.chmod(0o755)
         self.process = subprocess.Popen(
             [binary, *as_root, str(directory / "pgbouncer.ini")],
-            stdout=subprocess.PIPE,
+            # Into a file, not a pipe: nobody reads a pipe while it runs, and once its 64 kB
+            # fill up (a few hundred connections logged) PgBouncer blocks, and every client with it.
+            stdout=self._log,
             stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 10
@@ -210,10 +213,11 @@ class PgBouncer:
         return True
 
     def output(self) -> str:
-        """What it logged (once it has stopped)."""
-        return self._log
+        """What it has logged so far."""
+        return self._log_path.read_text(errors="replace")
 
     def close(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
-        self._log = self.process.communicate(timeout=10)[0].decode(errors="replace")
+        self.process.wait(timeout=10)
+        self._log.close()

@@ -5,6 +5,11 @@ gets its own database copied from it, so tests that commit from several connecti
 Names carry the process id, so pytest-xdist's workers (one embedded server each when
 TEST_DATABASE_URL is unset) never meet. No test may open a socket beyond loopback (see
 `network_guard`). `cli` runs `qbwc-server` in this process against the test's database.
+
+With QBWC_TEST_POOLER=pgbouncer the server under test (`settings`, `server`, `cli`) reaches its
+database through a PgBouncer in transaction mode (one per xdist worker) with
+QBWC_DB_POOLER=transaction, as nodes behind a pooler do; migrations, the template and the tests'
+own `engine` connect directly.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from qbwc_server.admin import tenants
 from qbwc_server.app import create_app
 from qbwc_server.config import Settings, normalize_database_url
 from qbwc_server.db import make_engine, start_embedded_postgres, stop_embedded_postgres, upgrade_to_head
-from qbwc_server.testing import BackgroundServer
+from qbwc_server.testing import BackgroundServer, PgBouncer
 from tests.console import cli_environment, run_in_process
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -54,6 +59,10 @@ def shared_file(env_var: str, relative: str) -> Path:
     if os.environ.get("CI"):
         pytest.fail(reason)
     pytest.skip(reason)
+
+
+#: `pgbouncer`: run the server under test through PgBouncer (see the module's docstring).
+TEST_POOLER = os.environ.get("QBWC_TEST_POOLER", "")
 
 
 def _url_for(admin_url: str, database: str) -> str:
@@ -131,15 +140,42 @@ def database_url(fresh_database: Callable[..., str], template_database: str) -> 
     return fresh_database(template_database)
 
 
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=database_url, data_dir=tmp_path, public_url="https://qbwc.example.com/qbwc")
+@pytest.fixture(scope="session")
+def test_pooler(pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgBouncer | None]:
+    """The PgBouncer the server under test goes through (QBWC_TEST_POOLER=pgbouncer), else None."""
+    if not TEST_POOLER:
+        yield None
+        return
+    if TEST_POOLER != "pgbouncer":
+        pytest.fail(f"QBWC_TEST_POOLER={TEST_POOLER!r}: only 'pgbouncer' is known")
+    # Few server connections per database, so that clients share server sessions as in production.
+    bouncer = PgBouncer(pg_admin_url, tmp_path_factory.mktemp("pgbouncer"), pool_size=4)
+    yield bouncer
+    bouncer.close()
 
 
 @pytest.fixture
-def engine(settings: Settings) -> Iterator[Engine]:
-    assert settings.database_url
-    engine = make_engine(settings.database_url)
+def settings(
+    database_url: str, tmp_path: Path, test_pooler: PgBouncer | None, monkeypatch: pytest.MonkeyPatch
+) -> Settings:
+    """The server's settings; through the pooler under QBWC_TEST_POOLER (and QBWC_DB_POOLER set in
+    the environment for the gunicorn a test starts)."""
+    url = database_url
+    if test_pooler is not None:
+        url = test_pooler.url(database_url)
+        monkeypatch.setenv("QBWC_DB_POOLER", "transaction")
+    return Settings(
+        database_url=url,
+        db_pooled=test_pooler is not None,
+        data_dir=tmp_path,
+        public_url="https://qbwc.example.com/qbwc",
+    )
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """The test's own connections, always straight to PostgreSQL."""
+    engine = make_engine(database_url)
     yield engine
     engine.dispose()
 
@@ -191,9 +227,19 @@ def tenant(make_tenant: Callable[..., TenantCredentials]) -> TenantCredentials:
 
 @pytest.fixture
 def server(settings: Settings, engine: Engine) -> Iterator[BackgroundServer]:
-    """The real WSGI app over real HTTP (threaded stdlib server on 127.0.0.1)."""
-    with BackgroundServer(create_app(settings, engine)) as running:
-        yield running
+    """The real WSGI app over real HTTP (threaded stdlib server on 127.0.0.1); on its own engine
+    through the pooler under QBWC_TEST_POOLER."""
+    if not settings.db_pooled:
+        with BackgroundServer(create_app(settings, engine)) as running:
+            yield running
+        return
+    assert settings.database_url
+    pooled = make_engine(settings.database_url, pool_size=settings.db_pool_size, pooled=True)
+    try:
+        with BackgroundServer(create_app(settings, pooled)) as running:
+            yield running
+    finally:
+        pooled.dispose()
 
 
 # -- the CLI ----------------------------------------------------------------------------------
@@ -202,11 +248,17 @@ Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture
-def cli(database_url: str, tmp_path: Path) -> Run:
-    """Run `qbwc-server ARGS…` (in this process) against this test's database; `stdin=` feeds it."""
+def cli(database_url: str, tmp_path: Path, test_pooler: PgBouncer | None) -> Run:
+    """Run `qbwc-server ARGS…` (in this process) against this test's database; `stdin=` feeds it.
+    Through the pooler under QBWC_TEST_POOLER, migrations straight to PostgreSQL."""
+    environ = cli_environment(database_url, tmp_path)
+    if test_pooler is not None:
+        environ["DATABASE_URL"] = test_pooler.url(database_url)
+        environ["QBWC_DB_POOLER"] = "transaction"
+        environ["QBWC_MIGRATIONS_DATABASE_URL"] = database_url
 
     def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        return run_in_process(list(args), cli_environment(database_url, tmp_path), stdin)
+        return run_in_process(list(args), environ, stdin)
 
     return run
 

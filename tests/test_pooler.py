@@ -1,7 +1,9 @@
 """Through a real PgBouncer in transaction pooling mode, as several nodes share one PostgreSQL.
 
-A pooler hands a server session to another client after every transaction, so nothing may
-outlive one: QBWC_DB_POOLER=transaction sends statements unprepared and no startup `options`.
+A pooler hands a server session to another client after every transaction, so a statement
+prepared by one client is on a server session the next client gets: QBWC_DB_POOLER=transaction
+prepares statements per server session under versioned names (test_pooler_prepared.py) and sends
+no startup `options`.
 Skipped without the `pgbouncer` binary, except under CI (.ci/run installs it).
 """
 
@@ -28,7 +30,7 @@ from qbwc_server import queue
 from qbwc_server.admin import tokens
 from qbwc_server.app import create_app
 from qbwc_server.config import Settings
-from qbwc_server.db import UNPREPARED, Prepared, make_engine
+from qbwc_server.db import POOLED, Prepared, make_engine
 from qbwc_server.models import JobKind
 from qbwc_server.simulator import CannedProcessor
 from qbwc_server.simulator.generator import generate_company
@@ -72,11 +74,10 @@ def run(url: str, tenant: TenantCredentials, processor: Any) -> SessionReport:
 
 
 def test_sessions_with_pulls_and_a_push_run_through_the_pooler(
-    pgbouncer: PgBouncer, settings: Settings, engine: Engine, make_tenant: Any
+    pgbouncer: PgBouncer, settings: Settings, database_url: str, engine: Engine, make_tenant: Any
 ) -> None:
-    assert settings.database_url
     database = str(engine.url.database)
-    pooled_url = pgbouncer.url(settings.database_url)
+    pooled_url = pgbouncer.url(database_url)
     pooled = replace(settings, database_url=pooled_url, db_pooled=True)
     tenant = make_tenant("shop", pulls=True)
     token = tokens.issue_tenant_token(engine, tenant.name)
@@ -108,7 +109,8 @@ def test_prepared_statements_break_behind_a_transaction_pooler(
     pgbouncer: PgBouncer, database_url: str
 ) -> None:
     """Why QBWC_DB_POOLER exists: PgBouncer refuses the startup `options` we otherwise send, and a
-    statement PREPAREd by one client is on a server session the next client gets."""
+    statement PREPAREd by one client is on a server session the next client gets. POOLED (the
+    setting) executes it there by its versioned name instead."""
     pooled_url = pgbouncer.url(database_url).replace("+psycopg2", "")
     with pytest.raises(psycopg2.OperationalError, match="unsupported startup parameter: options"):
         psycopg2.connect(pooled_url, options="-c timezone=UTC")
@@ -121,8 +123,8 @@ def test_prepared_statements_break_behind_a_transaction_pooler(
         # PgBouncer hands the second client the server session the first one prepared on.
         with pytest.raises(psycopg2.errors.DuplicatePreparedStatement):
             probe.run(second, {}, {"n": 1})
-        assert probe.run(second, dict(UNPREPARED), {"n": 2}) == [{"n": 3, "percent": "100%"}]
-        assert probe.run(first, dict(UNPREPARED), {"n": 3}) == [{"n": 4, "percent": "100%"}]
+        assert probe.run(second, dict(POOLED), {"n": 2}) == [{"n": 3, "percent": "100%"}]
+        assert probe.run(first, dict(POOLED), {"n": 3}) == [{"n": 4, "percent": "100%"}]
 
 
 def children(pid: int) -> list[int]:

@@ -79,6 +79,32 @@ def load_process(args: tuple[str, list[tuple[str, str]], float, bool, bool, mp.Q
     results.put((latencies, time.process_time() - cpu))
 
 
+def switches_and_split(pids: list[int]) -> tuple[int, float, float]:
+    """Context switches (every thread's, voluntary or not), user and system CPU seconds of these
+    processes: where a poll's CPU goes beyond the code itself (hand-offs between threads and
+    processes, system calls)."""
+    switches, user, system = 0, 0, 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        except OSError:
+            continue
+        user, system = user + int(fields[11]), system + int(fields[12])
+        for task in tasks:
+            try:
+                status = (task / "status").read_text()
+            except OSError:
+                continue
+            switches += sum(
+                int(line.split()[1])
+                for line in status.splitlines()
+                if line.endswith("ctxt_switches", 0, line.find(":"))
+            )
+    tick = os.sysconf("SC_CLK_TCK")
+    return switches, user / tick, system / tick
+
+
 def backend_pids(conn: Connection) -> list[int]:
     """PostgreSQL backends connected to this database (the server's pools), this one excepted."""
     rows = conn.execute(
@@ -212,8 +238,12 @@ def main() -> None:
                 before = pg_counters(conn)
                 servers, backends = process_tree(process.pid), backend_pids(conn)
                 server_cpu, pg_cpu = cpu_seconds(servers), cpu_seconds(backends)
+                detail = switches_and_split(servers)
                 answers = [results.get(timeout=args.duration + 120) for _ in procs]
                 server_cpu, pg_cpu = cpu_seconds(servers) - server_cpu, cpu_seconds(backends) - pg_cpu
+                switched, user, system = (
+                    b - a for a, b in zip(detail, switches_and_split(servers), strict=True)
+                )
                 after = pg_counters(conn)
                 for p in procs:
                     p.join()
@@ -234,7 +264,9 @@ def main() -> None:
             )
             print(
                 f"    CPU per poll: gunicorn {server_cpu / n * 1e6:.0f} µs, PostgreSQL backends"
-                f" {pg_cpu / n * 1e6:.0f} µs, load clients {client_cpu / n * 1e6:.0f} µs",
+                f" {pg_cpu / n * 1e6:.0f} µs, load clients {client_cpu / n * 1e6:.0f} µs;"
+                f" gunicorn {user / n * 1e6:.0f} µs user + {system / n * 1e6:.0f} µs system,"
+                f" {switched / n:.1f} context switches",
                 flush=True,
             )
     finally:

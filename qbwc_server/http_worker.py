@@ -23,6 +23,10 @@ from gunicorn.workers.gthread import ThreadWorker
 
 #: How long a thread waits for the next request on its connection before handing it back.
 LINGER_SECONDS = 0.002
+#: A connection that stopped lingering does again when a request of its own reaches a thread
+#: within this long of its previous answer: it came through the main thread's poller and the
+#: thread pool, a hop that takes longer than LINGER_SECONDS on a loaded machine.
+REARM_SECONDS = 0.005
 #: Requests one thread serves in a row on one connection before giving the others their turn.
 MAX_IN_A_ROW = 64
 
@@ -32,13 +36,16 @@ class LingeringThreadWorker(ThreadWorker):  # type: ignore[misc]
 
     def handle(self, conn: Any) -> Any:
         answered = getattr(conn, "qbwc_answered_at", None)
-        if answered is not None and time.monotonic() - answered <= LINGER_SECONDS:
+        if answered is not None and time.monotonic() - answered <= REARM_SECONDS:
             conn.qbwc_lingers = True  # it came through the poller, but soon enough: linger again
         keepalive = super().handle(conn)
         for _ in range(MAX_IN_A_ROW):
+            # every answer's time, lingering or not: what tells a connection that has become
+            # back to back again from one that stays far (it was only the lingered ones', so
+            # one miss under load stopped a connection lingering for good)
+            conn.qbwc_answered_at = time.monotonic()
             if keepalive is not True or not self.alive or not getattr(conn, "qbwc_lingers", True):
                 break
-            conn.qbwc_answered_at = time.monotonic()
             if not _next_request_within(conn, LINGER_SECONDS):
                 conn.qbwc_lingers = False
                 break

@@ -8,8 +8,8 @@ request: a hop through a pipe, two epoll registrations, a wake-up and a thread-p
 request, which on two cores cost as much as the app's own work for an idle poll
 (bench/polls.py). This worker instead waits up to LINGER_SECONDS on the same thread for the
 next request and serves it there. A connection that kept it waiting in vain lingers no more until
-a request of its own again follows its previous answer within the window (a far client's never
-does, so its threads are not held for nothing); everything else is gthread's. On a gunicorn
+a request of its own again reaches a thread within REARM_SECONDS of its previous answer (a far
+client's never does, so its threads are not held for nothing); everything else is gthread's. On a gunicorn
 whose gthread `handle` answers otherwise than keep-alive True/False (before 25) it never lingers.
 """
 

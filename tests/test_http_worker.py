@@ -7,14 +7,19 @@ waiting, or a connection that pauses between calls (any far client does) no long
 
 from __future__ import annotations
 
+import io
 import os
 import socket
 import threading
 from collections.abc import Iterator
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
+from gunicorn.workers.gthread import ThreadWorker
 
+from qbwc_server import http_worker
+from qbwc_server.http_worker import LingeringThreadWorker
 from qbwc_server.testing import spawn_gunicorn
 from tests.test_http_edge import post_head, read_reply
 from tests.wire import envelope
@@ -85,3 +90,42 @@ def test_a_connection_that_pauses_between_calls_is_still_answered(one_thread: tu
         for pause in (0.0, 0.0005, 0.01, 0.05, 0.2, 0.0):
             threading.Event().wait(pause)
             assert ask(sock, f"{host}:{port}") == 200
+
+
+class _Served:
+    """gthread's `handle` stand-in: serves one request (one byte) from the connection's socket."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.parser = SimpleNamespace(unreader=SimpleNamespace(buf=io.BytesIO()))
+        self.served = 0
+
+
+def test_a_connection_lingers_again_once_its_requests_come_back_to_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One late request (a loaded machine) must not stop a connection lingering for good: when its
+    next request reaches a thread right after the previous answer, the thread waits on it again."""
+
+    def serve(self: object, conn: _Served) -> bool:
+        conn.sock.recv(1)
+        conn.served += 1
+        return True
+
+    monkeypatch.setattr(ThreadWorker, "handle", serve)
+    worker = object.__new__(LingeringThreadWorker)
+    worker.alive = True
+    server, client = socket.socketpair()
+    with server, client:
+        conn = _Served(server)
+        client.sendall(b"a")  # one request, nothing behind it: the thread waits in vain
+        worker.handle(conn)
+        assert (conn.served, conn.qbwc_lingers) == (1, False)
+        client.sendall(b"bc")  # it comes back (through the poller) right after its answer
+        worker.handle(conn)
+        assert conn.served == 3, "the second request behind it was not served on the same thread"
+        client.sendall(b"d")
+        conn.qbwc_answered_at -= 10 * http_worker.REARM_SECONDS  # a far client's pause
+        conn.qbwc_lingers = False
+        worker.handle(conn)
+        assert (conn.served, conn.qbwc_lingers) == (4, False)

@@ -8,7 +8,7 @@ request: a hop through a pipe, two epoll registrations, a wake-up and a thread-p
 request, which on two cores cost as much as the app's own work for an idle poll
 (bench/polls.py). This worker instead waits up to LINGER_SECONDS on the same thread for the
 next request and serves it there. A connection that kept it waiting in vain lingers no more until
-a request of its own again reaches a thread within REARM_SECONDS of its previous answer (a far
+a request of its own again reaches a thread within the window of its previous answer (a far
 client's never does, so its threads are not held for nothing); everything else is gthread's. On a gunicorn
 whose gthread `handle` answers otherwise than keep-alive True/False (before 25) it never lingers.
 """
@@ -23,10 +23,6 @@ from gunicorn.workers.gthread import ThreadWorker
 
 #: How long a thread waits for the next request on its connection before handing it back.
 LINGER_SECONDS = 0.002
-#: A connection that stopped lingering does again when a request of its own reaches a thread
-#: within this long of its previous answer: it came through the main thread's poller and the
-#: thread pool, a hop that takes longer than LINGER_SECONDS on a loaded machine.
-REARM_SECONDS = 0.005
 #: Requests one thread serves in a row on one connection before giving the others their turn.
 MAX_IN_A_ROW = 64
 
@@ -36,7 +32,9 @@ class LingeringThreadWorker(ThreadWorker):  # type: ignore[misc]
 
     def handle(self, conn: Any) -> Any:
         answered = getattr(conn, "qbwc_answered_at", None)
-        if answered is not None and time.monotonic() - answered <= REARM_SECONDS:
+        # same window: 5 ms (allowing for the poller hop) lingered as often here and would hold
+        # threads in vain for a client 2-5 ms away (bench/README.md, third stop)
+        if answered is not None and time.monotonic() - answered <= LINGER_SECONDS:
             conn.qbwc_lingers = True  # it came through the poller, but soon enough: linger again
         keepalive = super().handle(conn)
         for _ in range(MAX_IN_A_ROW):

@@ -104,15 +104,18 @@ class _Served:
 def test_a_connection_lingers_again_once_its_requests_come_back_to_back(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """One late request (a loaded machine) must not stop a connection lingering for good: when its
-    next request reaches a thread right after the previous answer, the thread waits on it again."""
+    """One late request (a loaded machine) must not stop a connection lingering for good: once a
+    request again reaches a thread right after the previous answer, the thread waits on the
+    connection again and serves what follows. A clock of the test's own: no timing."""
 
     def serve(self: object, conn: _Served) -> bool:
         conn.sock.recv(1)
         conn.served += 1
         return True
 
+    clock = [100.0]
     monkeypatch.setattr(ThreadWorker, "handle", serve)
+    monkeypatch.setattr(http_worker, "time", SimpleNamespace(monotonic=lambda: clock[0]))
     worker = object.__new__(LingeringThreadWorker)
     worker.alive = True
     server, client = socket.socketpair()
@@ -121,11 +124,11 @@ def test_a_connection_lingers_again_once_its_requests_come_back_to_back(
         client.sendall(b"a")  # one request, nothing behind it: the thread waits in vain
         worker.handle(conn)
         assert (conn.served, conn.qbwc_lingers) == (1, False)
-        client.sendall(b"bc")  # it comes back (through the poller) right after its answer
+        clock[0] += 1.0  # a pause: the next comes through the poller, and is served alone
+        client.sendall(b"b")
         worker.handle(conn)
-        assert conn.served == 3, "the second request behind it was not served on the same thread"
-        client.sendall(b"d")
-        conn.qbwc_answered_at -= 10 * http_worker.REARM_SECONDS  # a far client's pause
-        conn.qbwc_lingers = False
+        assert (conn.served, conn.qbwc_lingers) == (2, False)
+        clock[0] += http_worker.LINGER_SECONDS / 2  # back to back again, right after its answer
+        client.sendall(b"cd")
         worker.handle(conn)
-        assert (conn.served, conn.qbwc_lingers) == (4, False)
+        assert conn.served == 4, "a connection whose requests came back to back never lingered again"

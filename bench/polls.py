@@ -23,8 +23,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
@@ -37,7 +38,7 @@ from qbwc_server.admin.settings import set_pull_settings  # noqa: E402
 from qbwc_server.config import load_settings  # noqa: E402
 from qbwc_server.db import resolve_database_url, upgrade_to_head  # noqa: E402
 from qbwc_server.sync import schedule  # noqa: E402
-from qbwc_server.testing import cpu_seconds, process_tree, spawn_gunicorn, wait_until_settled  # noqa: E402
+from qbwc_server.testing import spawn_gunicorn, wait_until_settled  # noqa: E402
 from qbwc_server.webconnector.auth import generate_password, hash_generated  # noqa: E402
 
 PREFIX = "benchpoll-"
@@ -58,14 +59,16 @@ def poll(client: Client, login: bytes, *, auth_only: bool) -> None:
         raise RuntimeError(f"authenticate gave {items!r}, not an idle answer")
 
 
-def load_process(args: tuple[str, list[tuple[str, str]], float, bool, bool, mp.Queue]) -> None:  # type: ignore[type-arg]
-    """One load process: its companies poll in turn until the time is up."""
-    url, logins, duration, reconnect, auth_only, results = args
+def load_process(args: tuple[str, list[tuple[str, str]], float, bool, bool, mp.Queue, Any]) -> None:  # type: ignore[type-arg]
+    """One load process: its companies poll in turn from `start` (a barrier all pass once warmed
+    up, the parent too, which reads the counters first) until the time is up."""
+    url, logins, duration, reconnect, auth_only, results, start_line = args
     host, port = url.split("//", 1)[1].split("/", 1)[0].split(":")
     client = Client(host, int(port), "/qbwc", logins[0][0], logins[0][1], "")
     envelopes = [login_envelope(username, password) for username, password in logins]
     for login in envelopes[:3]:  # warm-up: the connection, the worker's statements
         poll(client, login, auth_only=auth_only)
+    start_line.wait()  # every client warmed up, the counters read
     latencies: list[float] = []
     deadline = time.perf_counter() + duration
     cpu = time.process_time()
@@ -77,6 +80,85 @@ def load_process(args: tuple[str, list[tuple[str, str]], float, bool, bool, mp.Q
         latencies.append(time.perf_counter() - start)
         i += 1
     results.put((latencies, time.process_time() - cpu))
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds these processes' threads have run so far, from the scheduler's own count
+    (/proc/*/task/*/schedstat, nanoseconds). /proc's user and system times are sampled at each
+    clock tick and, on this loaded two-core VM, missed whole workers in some runs."""
+    total = 0
+    for pid in pids:
+        try:
+            tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                total += int((task / "schedstat").read_text().split()[0])
+            except (OSError, IndexError, ValueError):
+                continue
+    return total / 1e9
+
+
+def listens(pid: int, port: int) -> bool:
+    """Whether process `pid` holds the socket listening on loopback `port`. spawn_gunicorn picks
+    a free port and waits for /healthz there; when another benchmark's server took that port
+    first, gunicorn keeps retrying its bind while the other server answers: the figures would be
+    someone else's."""
+    wanted = f"0100007F:{port:04X}"
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == wanted and fields[3] == "0A":  # LISTEN
+            inodes.add(f"socket:[{fields[9]}]")
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            if os.readlink(fd) in inodes:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def server_tree(pid: int) -> list[int]:
+    """gunicorn's master and its workers, found by parent in /proc: the master's `children`
+    file lists only what its main thread forked, and missed the workers in some runs."""
+    pids = [pid]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if parent == pid:
+                pids.append(int(entry.name))
+    return pids
+
+
+def switches_and_split(pids: list[int]) -> tuple[int, float, float]:
+    """Context switches (every thread's, voluntary or not), user and system CPU seconds of these
+    processes: where a poll's CPU goes beyond the code itself (hand-offs between threads and
+    processes, system calls). The split is tick-sampled: a proportion, not a total."""
+    switches, user, system = 0, 0, 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        except OSError:
+            continue
+        user, system = user + int(fields[11]), system + int(fields[12])
+        for task in tasks:
+            try:
+                status = (task / "status").read_text()
+            except OSError:
+                continue
+            switches += sum(
+                int(line.split()[1])
+                for line in status.splitlines()
+                if line.endswith("ctxt_switches", 0, line.find(":"))
+            )
+    tick = os.sysconf("SC_CLK_TCK")
+    return switches, user / tick, system / tick
 
 
 def backend_pids(conn: Connection) -> list[int]:
@@ -121,6 +203,7 @@ def make_tenants(conn: Connection, count: int) -> list[tuple[str, str]]:
             """),
             [{**row, "t": template.id} for row in rows],
         )
+    conn.execute(text("ANALYZE tenants"))  # the plan below must know it has 20,000 rows now, not 1
     columns = [
         c
         for c in conn.execute(
@@ -144,6 +227,14 @@ def make_tenants(conn: Connection, count: int) -> list[tuple[str, str]]:
     return logins
 
 
+def tidy(engine: Engine) -> None:
+    """VACUUM ANALYZE what make_tenants rewrote: each run deletes and inserts 20,000 tenants and
+    their 320,000 cursors, and with autovacuum off (this machine's cluster) the dead rows piled up
+    until the look-up read millions of them (polls fell from hundreds a second to tens)."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE tenants, sync_cursors"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
@@ -160,6 +251,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default 2 per core)")
     parser.add_argument("--threads", type=int, default=None, help="threads per worker (default 2)")
     parser.add_argument("--worker-class", default=None, help="gunicorn worker class (default: the config's)")
+    parser.add_argument(
+        "--http-parser",
+        choices=("auto", "fast", "python"),
+        default=None,
+        help="gunicorn's request parser (default auto: its C parser, gunicorn_h1c, when installed)",
+    )
     parser.add_argument("--reconnect", action="store_true", help="a new TCP connection for every poll")
     parser.add_argument("--auth-only", action="store_true", help="authenticate alone, not the three calls")
     parser.add_argument(
@@ -175,6 +272,7 @@ def main() -> None:
     print(f"creating {args.tenants} companies …", flush=True)
     with engine.begin() as conn:
         logins = make_tenants(conn, args.tenants)
+    tidy(engine)
     workers = args.workers or 2 * (os.cpu_count() or 1)
     app = "floor_app:application" if args.floor else "qbwc_server.wsgi:application"
     environ = {**os.environ, "QBWC_WORKERS": str(workers)}
@@ -183,9 +281,14 @@ def main() -> None:
     options = ["--log-level", "warning", "--pythonpath", str(BENCH)]
     if args.worker_class:
         options += ["--worker-class", args.worker_class]
+    if args.http_parser:
+        options += ["--http-parser", args.http_parser]
     log = tempfile.TemporaryFile()  # noqa: SIM115  (lives as long as gunicorn)
     process, base_url = spawn_gunicorn(database_url, options=options, environ=environ, output=log, app=app)
     wait_until_settled(process.pid)  # every worker booted, not only the first
+    if not listens(process.pid, int(base_url.rsplit(":", 1)[1])):
+        process.kill()
+        raise SystemExit(f"another process answers at {base_url}, not this gunicorn: run again")
     url = base_url + "/qbwc"
     what = "authenticate calls" if args.auth_only else "idle polls (3 calls)"
     print(
@@ -198,23 +301,31 @@ def main() -> None:
         for concurrency in args.concurrency:
             shares = [logins[i::concurrency] for i in range(concurrency)]
             results: mp.Queue = mp.Queue()  # type: ignore[type-arg]
+            start_line = mp.Barrier(concurrency + 1)
             procs = [
                 mp.Process(
                     target=load_process,
-                    args=((url, share, args.duration, args.reconnect, args.auth_only, results),),
+                    args=((url, share, args.duration, args.reconnect, args.auth_only, results, start_line),),
                 )
                 for share in shares
             ]
             with engine.connect() as conn:
                 for p in procs:
                     p.start()
-                time.sleep(1.0)  # past the warm-up: every pool's connections are open
+                time.sleep(0.5)  # the clients' warm-up opens every pool's connections
                 before = pg_counters(conn)
-                servers, backends = process_tree(process.pid), backend_pids(conn)
+                servers, backends = server_tree(process.pid), backend_pids(conn)
                 server_cpu, pg_cpu = cpu_seconds(servers), cpu_seconds(backends)
+                detail = switches_and_split(servers)
+                start_line.wait(timeout=120)  # the clients start once warmed up (waited for here)
                 answers = [results.get(timeout=args.duration + 120) for _ in procs]
                 server_cpu, pg_cpu = cpu_seconds(servers) - server_cpu, cpu_seconds(backends) - pg_cpu
+                switched, user, system = (
+                    b - a for a, b in zip(detail, switches_and_split(servers), strict=True)
+                )
                 after = pg_counters(conn)
+                if sorted(server_tree(process.pid)) != sorted(servers):
+                    print("    (gunicorn's workers changed during the measurement: its CPU is short)")
                 for p in procs:
                     p.join()
                     if p.exitcode:
@@ -234,7 +345,9 @@ def main() -> None:
             )
             print(
                 f"    CPU per poll: gunicorn {server_cpu / n * 1e6:.0f} µs, PostgreSQL backends"
-                f" {pg_cpu / n * 1e6:.0f} µs, load clients {client_cpu / n * 1e6:.0f} µs",
+                f" {pg_cpu / n * 1e6:.0f} µs, load clients {client_cpu / n * 1e6:.0f} µs;"
+                f" gunicorn {user / n * 1e6:.0f} µs user + {system / n * 1e6:.0f} µs system,"
+                f" {switched / n:.1f} context switches",
                 flush=True,
             )
     finally:
@@ -242,6 +355,7 @@ def main() -> None:
         process.wait(timeout=30)
         with engine.begin() as conn:
             conn.execute(text("DELETE FROM tenants WHERE name LIKE :p"), {"p": PREFIX + "%"})
+        tidy(engine)
         engine.dispose()
 
 

@@ -8,8 +8,8 @@ request: a hop through a pipe, two epoll registrations, a wake-up and a thread-p
 request, which on two cores cost as much as the app's own work for an idle poll
 (bench/polls.py). This worker instead waits up to LINGER_SECONDS on the same thread for the
 next request and serves it there. A connection that kept it waiting in vain lingers no more until
-a request of its own again follows its previous answer within the window (a far client's never
-does, so its threads are not held for nothing); everything else is gthread's. On a gunicorn
+a request of its own again reaches a thread within the window of its previous answer (a far
+client's never does, so its threads are not held for nothing); everything else is gthread's. On a gunicorn
 whose gthread `handle` answers otherwise than keep-alive True/False (before 25) it never lingers.
 """
 
@@ -32,13 +32,18 @@ class LingeringThreadWorker(ThreadWorker):  # type: ignore[misc]
 
     def handle(self, conn: Any) -> Any:
         answered = getattr(conn, "qbwc_answered_at", None)
+        # same window: 5 ms (allowing for the poller hop) lingered as often here and would hold
+        # threads in vain for a client 2-5 ms away (bench/README.md, third stop)
         if answered is not None and time.monotonic() - answered <= LINGER_SECONDS:
             conn.qbwc_lingers = True  # it came through the poller, but soon enough: linger again
         keepalive = super().handle(conn)
         for _ in range(MAX_IN_A_ROW):
+            # every answer's time, lingering or not: what tells a connection that has become
+            # back to back again from one that stays far (it was only the lingered ones', so
+            # one miss under load stopped a connection lingering for good)
+            conn.qbwc_answered_at = time.monotonic()
             if keepalive is not True or not self.alive or not getattr(conn, "qbwc_lingers", True):
                 break
-            conn.qbwc_answered_at = time.monotonic()
             if not _next_request_within(conn, LINGER_SECONDS):
                 conn.qbwc_lingers = False
                 break

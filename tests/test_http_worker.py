@@ -7,14 +7,19 @@ waiting, or a connection that pauses between calls (any far client does) no long
 
 from __future__ import annotations
 
+import io
 import os
 import socket
 import threading
 from collections.abc import Iterator
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
+from gunicorn.workers.gthread import ThreadWorker
 
+from qbwc_server import http_worker
+from qbwc_server.http_worker import LingeringThreadWorker
 from qbwc_server.testing import spawn_gunicorn
 from tests.test_http_edge import post_head, read_reply
 from tests.wire import envelope
@@ -85,3 +90,45 @@ def test_a_connection_that_pauses_between_calls_is_still_answered(one_thread: tu
         for pause in (0.0, 0.0005, 0.01, 0.05, 0.2, 0.0):
             threading.Event().wait(pause)
             assert ask(sock, f"{host}:{port}") == 200
+
+
+class _Served:
+    """gthread's `handle` stand-in: serves one request (one byte) from the connection's socket."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.parser = SimpleNamespace(unreader=SimpleNamespace(buf=io.BytesIO()))
+        self.served = 0
+
+
+def test_a_connection_lingers_again_once_its_requests_come_back_to_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One late request (a loaded machine) must not stop a connection lingering for good: once a
+    request again reaches a thread right after the previous answer, the thread waits on the
+    connection again and serves what follows. A clock of the test's own: no timing."""
+
+    def serve(self: object, conn: _Served) -> bool:
+        conn.sock.recv(1)
+        conn.served += 1
+        return True
+
+    clock = [100.0]
+    monkeypatch.setattr(ThreadWorker, "handle", serve)
+    monkeypatch.setattr(http_worker, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    worker = object.__new__(LingeringThreadWorker)
+    worker.alive = True
+    server, client = socket.socketpair()
+    with server, client:
+        conn = _Served(server)
+        client.sendall(b"a")  # one request, nothing behind it: the thread waits in vain
+        worker.handle(conn)
+        assert (conn.served, conn.qbwc_lingers) == (1, False)
+        clock[0] += 1.0  # a pause: the next comes through the poller, and is served alone
+        client.sendall(b"b")
+        worker.handle(conn)
+        assert (conn.served, conn.qbwc_lingers) == (2, False)
+        clock[0] += http_worker.LINGER_SECONDS / 2  # back to back again, right after its answer
+        client.sendall(b"cd")
+        worker.handle(conn)
+        assert conn.served == 4, "a connection whose requests came back to back never lingered again"

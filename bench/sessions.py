@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 import psycopg2
@@ -252,10 +253,11 @@ class Client:
             raise RuntimeError(f"closeConnection did not report the job done: {closing[-300:]!r}")
 
 
-def load_process(args: tuple[str, str, str, str, str, float, bool, str, mp.Queue]) -> None:  # type: ignore[type-arg]
+def load_process(args: tuple[str, str, str, str, str, float, bool, str, mp.Queue, Any]) -> None:  # type: ignore[type-arg]
     """One Web Connector's loop: queue one job (the push or the due pull that makes its work),
-    run one session."""
-    url, database_url, username, password, response, duration, reconnect, job, results = args
+    run one session; after the warm-up it waits at `start_line`, which the parent passes once it
+    has read the CPU counters, so CPU and sessions are counted over one window."""
+    url, database_url, username, password, response, duration, reconnect, job, results, start_line = args
     host, port = url.split("//", 1)[1].split("/", 1)[0].split(":")
     client = Client(host, int(port), "/qbwc", username, password, response, job)
     dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -279,6 +281,8 @@ def load_process(args: tuple[str, str, str, str, str, float, bool, str, mp.Queue
         for _ in range(3):  # warm-up: connections, prepared statements, the mirror's first rows
             cursor.execute("EXECUTE bench_enqueue(%s, %s)", enqueue)
             client.session()
+        start_line.wait()
+        cpu = time.process_time()
         deadline = time.perf_counter() + duration
         while time.perf_counter() < deadline:
             cursor.execute("EXECUTE bench_enqueue(%s, %s)", enqueue)
@@ -287,7 +291,7 @@ def load_process(args: tuple[str, str, str, str, str, float, bool, str, mp.Queue
                 client.reconnect()
             client.session()
             latencies.append(time.perf_counter() - start)
-    results.put(latencies)
+    results.put((latencies, time.process_time() - cpu))
 
 
 def start_gunicorn(
@@ -338,6 +342,8 @@ def main() -> None:
     )
     args = parser.parse_args()
 
+    from polls import backend_pids, cpu_seconds, server_tree  # polls imports this module: here, not above
+
     settings = load_settings()
     database_url = resolve_database_url(settings)
     upgrade_to_head(database_url)
@@ -370,6 +376,7 @@ def main() -> None:
                 response = customer_response(customers)
             for concurrency in args.concurrency:
                 results: mp.Queue = mp.Queue()  # type: ignore[type-arg]
+                start_line = mp.Barrier(concurrency + 1)
                 procs = [
                     mp.Process(
                         target=load_process,
@@ -384,14 +391,28 @@ def main() -> None:
                                 args.reconnect,
                                 args.job,
                                 results,
+                                start_line,
                             ),
                         ),
                     )
                     for i in range(concurrency)
                 ]
-                for p in procs:
-                    p.start()
-                latencies = [lat for _ in procs for lat in results.get(timeout=args.duration + 120)]
+                # autovacuum is off on this machine's cluster: each session leaves dead job and
+                # session rows, which piled up run after run and slowed both sides' statements.
+                with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    conn.execute(text("VACUUM ANALYZE jobs, qbwc_sessions, tenants"))
+                with engine.connect() as conn:
+                    for p in procs:
+                        p.start()
+                    time.sleep(0.5)  # the clients' warm-up opens every pool's connections
+                    servers, backends = server_tree(process.pid), backend_pids(conn)
+                    server_cpu, pg_cpu = cpu_seconds(servers), cpu_seconds(backends)
+                    start_line.wait(timeout=120)  # the clients start once warmed up
+                    answers = [results.get(timeout=args.duration + 120) for _ in procs]
+                    server_cpu = cpu_seconds(servers) - server_cpu
+                    pg_cpu = cpu_seconds(backends) - pg_cpu
+                latencies = [lat for lats, _ in answers for lat in lats]
+                client_cpu = sum(c for _, c in answers)
                 for p in procs:
                     p.join()
                     if p.exitcode:
@@ -403,6 +424,13 @@ def main() -> None:
                     f" {rate:7.1f} sessions/s"
                     f"  (p50 {statistics.median(latencies) * 1000:6.2f} ms, p95 {q[18] * 1000:6.2f} ms,"
                     f" {len(latencies)} sessions)",
+                    flush=True,
+                )
+                n = len(latencies)
+                print(
+                    f"    CPU per session: gunicorn {server_cpu / n * 1e6:.0f} µs, PostgreSQL backends"
+                    f" {pg_cpu / n * 1e6:.0f} µs (the clients' enqueue included), load clients"
+                    f" {client_cpu / n * 1e6:.0f} µs",
                     flush=True,
                 )
     finally:

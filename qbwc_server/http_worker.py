@@ -15,6 +15,7 @@ whose gthread `handle` answers otherwise than keep-alive True/False (before 25) 
 
 from __future__ import annotations
 
+import gc
 import select
 import time
 from typing import Any
@@ -29,6 +30,18 @@ MAX_IN_A_ROW = 64
 
 class LingeringThreadWorker(ThreadWorker):  # type: ignore[misc]
     """gthread, serving a connection's next request on the same thread when it follows at once."""
+
+    def load_wsgi(self) -> None:
+        """Load the app, then move everything alive into the collector's permanent generation.
+
+        The app's start-up objects (Spyne's service, the schema, SQLAlchemy, the statements)
+        never become garbage, yet every full collection walked them again; frozen, they are
+        skipped. Cycles already garbage are collected first, so freezing keeps none of them.
+        Measured: gunicorn's CPU per idle poll and per small session ~10 % lower (bench/README.md).
+        """
+        super().load_wsgi()
+        gc.collect()
+        gc.freeze()
 
     def handle(self, conn: Any) -> Any:
         answered = getattr(conn, "qbwc_answered_at", None)

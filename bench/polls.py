@@ -38,7 +38,13 @@ from qbwc_server.admin.settings import set_pull_settings  # noqa: E402
 from qbwc_server.config import load_settings  # noqa: E402
 from qbwc_server.db import resolve_database_url, upgrade_to_head  # noqa: E402
 from qbwc_server.sync import schedule  # noqa: E402
-from qbwc_server.testing import spawn_gunicorn, wait_until_settled  # noqa: E402
+from qbwc_server.testing import (  # noqa: E402
+    backend_pids,
+    cpu_seconds,
+    process_tree,
+    spawn_gunicorn,
+    wait_until_settled,
+)
 from qbwc_server.webconnector.auth import generate_password, hash_generated  # noqa: E402
 
 PREFIX = "benchpoll-"
@@ -82,24 +88,6 @@ def load_process(args: tuple[str, list[tuple[str, str]], float, bool, bool, mp.Q
     results.put((latencies, time.process_time() - cpu))
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """CPU seconds these processes' threads have run so far, from the scheduler's own count
-    (/proc/*/task/*/schedstat, nanoseconds). /proc's user and system times are sampled at each
-    clock tick and, on this loaded two-core VM, missed whole workers in some runs."""
-    total = 0
-    for pid in pids:
-        try:
-            tasks = list(Path(f"/proc/{pid}/task").iterdir())
-        except OSError:
-            continue
-        for task in tasks:
-            try:
-                total += int((task / "schedstat").read_text().split()[0])
-            except (OSError, IndexError, ValueError):
-                continue
-    return total / 1e9
-
-
 def listens(pid: int, port: int) -> bool:
     """Whether process `pid` holds the socket listening on loopback `port`. spawn_gunicorn picks
     a free port and waits for /healthz there; when another benchmark's server took that port
@@ -118,21 +106,6 @@ def listens(pid: int, port: int) -> bool:
         except OSError:
             continue
     return False
-
-
-def server_tree(pid: int) -> list[int]:
-    """gunicorn's master and its workers, found by parent in /proc: the master's `children`
-    file lists only what its main thread forked, and missed the workers in some runs."""
-    pids = [pid]
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            if parent == pid:
-                pids.append(int(entry.name))
-    return pids
 
 
 def switches_and_split(pids: list[int]) -> tuple[int, float, float]:
@@ -159,16 +132,6 @@ def switches_and_split(pids: list[int]) -> tuple[int, float, float]:
             )
     tick = os.sysconf("SC_CLK_TCK")
     return switches, user / tick, system / tick
-
-
-def backend_pids(conn: Connection) -> list[int]:
-    """PostgreSQL backends connected to this database (the server's pools), this one excepted."""
-    rows = conn.execute(
-        text(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-    )
-    return [int(r.pid) for r in rows]
 
 
 def pg_counters(conn: Connection) -> dict[str, int]:
@@ -314,7 +277,7 @@ def main() -> None:
                     p.start()
                 time.sleep(0.5)  # the clients' warm-up opens every pool's connections
                 before = pg_counters(conn)
-                servers, backends = server_tree(process.pid), backend_pids(conn)
+                servers, backends = process_tree(process.pid), backend_pids(conn)
                 server_cpu, pg_cpu = cpu_seconds(servers), cpu_seconds(backends)
                 detail = switches_and_split(servers)
                 start_line.wait(timeout=120)  # the clients start once warmed up (waited for here)
@@ -324,7 +287,7 @@ def main() -> None:
                     b - a for a, b in zip(detail, switches_and_split(servers), strict=True)
                 )
                 after = pg_counters(conn)
-                if sorted(server_tree(process.pid)) != sorted(servers):
+                if sorted(process_tree(process.pid)) != sorted(servers):
                     print("    (gunicorn's workers changed during the measurement: its CPU is short)")
                 for p in procs:
                     p.join()

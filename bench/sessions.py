@@ -53,7 +53,13 @@ from qbwc_server.simulator.generator import generate_company  # noqa: E402
 from qbwc_server.simulator.quickbooks import SimulatedQuickBooks  # noqa: E402
 from qbwc_server.sync.pull import PullHandler  # noqa: E402
 from qbwc_server.sync.pulls import PULLS_BY_ENTITY  # noqa: E402
-from qbwc_server.testing import spawn_gunicorn, wait_until_settled  # noqa: E402
+from qbwc_server.testing import (  # noqa: E402
+    backend_pids,
+    cpu_seconds,
+    process_tree,
+    spawn_gunicorn,
+    wait_until_settled,
+)
 
 TNS = "http://developer.intuit.com/"
 HEADERS = {
@@ -342,8 +348,6 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    from polls import backend_pids, cpu_seconds, server_tree  # polls imports this module: here, not above
-
     settings = load_settings()
     database_url = resolve_database_url(settings)
     upgrade_to_head(database_url)
@@ -405,7 +409,7 @@ def main() -> None:
                     for p in procs:
                         p.start()
                     time.sleep(0.5)  # the clients' warm-up opens every pool's connections
-                    servers, backends = server_tree(process.pid), backend_pids(conn)
+                    servers, backends = process_tree(process.pid), backend_pids(conn)
                     server_cpu, pg_cpu = cpu_seconds(servers), cpu_seconds(backends)
                     start_line.wait(timeout=120)  # the clients start once warmed up
                     answers = [results.get(timeout=args.duration + 120) for _ in procs]

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO
 
 import psycopg2
+from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 
 from qbwc_server.app import BackgroundServer
@@ -80,23 +81,47 @@ def spawn_gunicorn(
 
 
 def process_tree(pid: int) -> list[int]:
-    """Process `pid` and its children (gunicorn's master and its workers)."""
+    """Process `pid` and its children (gunicorn's master and its workers), found by parent in
+    /proc: the master's `children` file lists only what its main thread forked, and missed the
+    workers in some runs."""
     pids = [pid]
-    with contextlib.suppress(OSError):
-        pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if parent == pid:
+                pids.append(int(entry.name))
     return pids
 
 
 def cpu_seconds(pids: Sequence[int]) -> float:
-    """User + system CPU these processes have used so far (gone ones count 0)."""
+    """CPU seconds these processes' threads have run so far (gone ones count 0), from the
+    scheduler's own count (/proc/*/task/*/schedstat, nanoseconds). /proc's user and system
+    times are sampled at each clock tick and, on a loaded two-core VM, missed whole workers."""
     total = 0
-    for each in pids:
+    for pid in pids:
         try:
-            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+            tasks = list(Path(f"/proc/{pid}/task").iterdir())
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+        for task in tasks:
+            try:
+                total += int((task / "schedstat").read_text().split()[0])
+            except (OSError, IndexError, ValueError):
+                continue
+    return total / 1e9
+
+
+def backend_pids(conn: Connection) -> list[int]:
+    """PostgreSQL backends connected to `conn`'s database (a server's pools), `conn`'s excepted."""
+    rows = conn.execute(
+        text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    )
+    return [int(r.pid) for r in rows]
 
 
 def wait_until_settled(pid: int, *, busy: float = 0.1, limit_seconds: float = 60.0) -> None:

@@ -18,7 +18,9 @@ from qbwc_server.admin import tenants, tokens
 from qbwc_server.admin.jobs import get_job
 from qbwc_server.config import normalize_database_url
 from qbwc_server.db import alembic_config, upgrade_to_head
+from qbwc_server.qbxml.core import QbxmlError
 from qbwc_server.queue.stored import compress
+from qbwc_server.sync import raw
 from qbwc_server.sync.raw import read_statuses
 from qbwc_server.testing import BackgroundServer
 from tests.api_http import call as api_call
@@ -134,6 +136,38 @@ def test_the_worst_status_of_an_answer_is_the_jobs_and_records_never_count_as_an
         ("ItemQueryRs", 1, "Warn"),
         ("InvoiceAddRs", 3120, "Error"),
     ]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        customers_answer(3),
+        '<?xml version="1.0" encoding="windows-1252"?><QBXML><QBXMLMsgsRs>'
+        '<CustomerAddRs statusCode="3100" statusSeverity="Error" statusMessage="in use"/>'
+        "</QBXMLMsgsRs></QBXML>",
+        "<QBXML><QBXMLMsgsRs><CustomerQueryRs statusCode='0'><CustomerRet></QBXMLMsgsRs></QBXML>",
+        "<QBXML><QBXMLMsgsRs></QBXMLMsgsRs></QBXML>",
+        "<QBXML><Other/></QBXML>",
+        "<HTML><body>Service unavailable</body></HTML>",
+        "<QBXML><QBXMLMsgsRs><a:CustomerQueryRs statusCode='0'/></QBXMLMsgsRs></QBXML>",
+        "",
+        "not xml at all",
+    ],
+)
+def test_a_small_answer_read_whole_gives_the_statuses_and_errors_of_the_streamed_read(
+    answer: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Answers up to raw.SMALL_ANSWER are parsed whole; an admin must see the same statuses, and
+    for a broken answer the same reason, as when the answer is read as a stream."""
+
+    def read(small: int) -> object:
+        monkeypatch.setattr(raw, "SMALL_ANSWER", small)
+        try:
+            return [(s.name, s.code, s.severity, s.message) for s in read_statuses(answer)]
+        except QbxmlError as exc:
+            return (type(exc), str(exc))
+
+    assert read(1 << 20) == read(-1)
 
 
 def test_rolling_back_0009_writes_compressed_answers_back_as_text(fresh_database: Callable[..., str]) -> None:

@@ -80,15 +80,17 @@ def claim_ctes(tenant: str, ticket: str, batch_sizes: str | None, guard: str = "
     )
 
 
-def complete_cte(name: str = "done") -> str:
-    """A CTE that marks the sent job `%(job_id)s` done with its outcome; returns its id, kind and
-    created_at if it was in flight.
+def complete_cte(name: str = "done", job: str = "%(job_id)s::bigint", ticket: str | None = None) -> str:
+    """A CTE that marks the sent job `job` (SQL; the parameter `job_id` by default) done with its
+    outcome; returns its id, kind and created_at if it was in flight (and, given `ticket`, still
+    leased to that session).
 
     Shared by `settle` and the Web Connector's one-statement finish; parameters `job_id`,
     `response_gz` (the answer kept, gzipped: queue/stored.py; NULL keeps what the job has),
     `status_code`, `message`, `params`, `records` (psycopg2 style, for `Prepared`). The answer is
     named once (`answer`): behind a pooler psycopg2 writes each mention of it into the statement.
     """
+    lease = "" if ticket is None else f" AND jobs.lease_ticket = {ticket}"
     return f"""
         {name} AS (
             UPDATE jobs SET status = 'done', finished_at = now(), updated_at = now(),
@@ -100,7 +102,7 @@ def complete_cte(name: str = "done") -> str:
                             records = jobs.records + %(records)s::int,
                             iterator_id = NULL, iterator_remaining = NULL
             FROM (SELECT %(response_gz)s::bytea AS gz) AS answer
-            WHERE jobs.id = %(job_id)s::bigint AND jobs.status = 'sent'
+            WHERE jobs.id = {job} AND jobs.status = 'sent'{lease}
             RETURNING jobs.id, jobs.kind, jobs.created_at
         )
     """

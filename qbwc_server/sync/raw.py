@@ -55,22 +55,31 @@ class RawQbxmlHandler:
         return job.request_body or ""
 
     def receive(self, db: Database, job: ClaimedJob, reply: Reply) -> JobResult:
-        """Done whatever QuickBooks said: the admin asked, the answer is theirs to read.
+        return answered(reply.text)
 
-        The most severe status among the `*Rs` elements is recorded on the job.
-        """
-        worst: ResponseStatus | None = None
-        for status in read_statuses(reply.text):
-            if worst is None or _severity(status) > _severity(worst):
-                worst = status
-        if worst is None:
-            return JobResult(Action.DONE, message="QuickBooks returned no responses", response_xml=reply.text)
-        return JobResult(
-            Action.DONE,
-            status_code=worst.code,
-            message=f"{worst.name}: {worst.message or 'no status message'}",
-            response_xml=reply.text,
-        )
+
+def answered(response: str) -> JobResult:
+    """A raw job's outcome: done whatever QuickBooks said (the admin asked, the answer is theirs
+    to read), with the most severe status among the `*Rs` elements recorded on the job. It needs
+    nothing but the answer, so receiveResponseXML may work it out before it reads the job
+    (statements.RECEIVE_RAW_READ)."""
+    worst: ResponseStatus | None = None
+    for status in read_statuses(response):
+        if worst is None or _severity(status) > _severity(worst):
+            worst = status
+    if worst is None:
+        return JobResult(Action.DONE, message="QuickBooks returned no responses", response_xml=response)
+    return JobResult(
+        Action.DONE,
+        status_code=worst.code,
+        message=f"{worst.name}: {worst.message or 'no status message'}",
+        response_xml=response,
+    )
+
+
+def is_raw_read(job: ClaimedJob) -> bool:
+    """A raw query sent as itself (not a look-up): what RECEIVE_RAW_READ finishes."""
+    return job.kind == RawQbxmlHandler.kind and not job.writes and not job.unconfirmed
 
 
 def read_statuses(response: str) -> list[ResponseStatus]:

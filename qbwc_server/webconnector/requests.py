@@ -21,6 +21,7 @@ from qbwc_server.qbxml.core import MIN_VERSION, QbxmlVersion, wrap_request
 from qbwc_server.qbxml.errors import Outcome
 from qbwc_server.queue import ClaimedJob, JobResult
 from qbwc_server.sync.base import Database, NotSent
+from qbwc_server.sync.raw import is_raw_read
 from qbwc_server.sync.registry import batch_sizes_json, handler_for
 from qbwc_server.webconnector import statements as sql
 from qbwc_server.webconnector.answers import settle
@@ -39,6 +40,8 @@ class NextMessage:
     message: str | None = None
     #: The session is past its lifetime (only a pull's next page still goes out).
     past_lifetime: bool = False
+    #: The message is one raw query (its answer may be applied in one statement: raw_reads.py).
+    raw_read: bool = False
 
 
 class Requests:
@@ -73,7 +76,8 @@ class Requests:
             if requests:
                 # continueOnError: one request QuickBooks refuses must not cost the others (3231).
                 message = wrap_request("".join(requests), version, "continueOnError")
-                return NextMessage(session, message, outlived)
+                raw_read = len(jobs) == 1 and is_raw_read(jobs[0])
+                return NextMessage(session, message, outlived, raw_read)
             params["from_hcp"] = False  # the host was recorded by the first claim
         return NextMessage(session, past_lifetime=outlived)
 

@@ -34,6 +34,7 @@ from qbwc_server.qbxml.host import HostInfo
 from qbwc_server.qbxml.preferences import CompanyPreferences
 from qbwc_server.queue import retention
 from qbwc_server.sync import registry, schedule
+from qbwc_server.webconnector import raw_reads
 from qbwc_server.webconnector import statements as sql
 from qbwc_server.webconnector.answers import NOOP, NOOP_WINDOW_SECONDS, Answers, touch
 from qbwc_server.webconnector.auth import PasswordVerifier, hash_generated
@@ -62,7 +63,8 @@ CLOSING_REQUEST = '<HostQueryRq requestID="closing"/>'
 
 
 class WebConnectorSessions:
-    """Answers the Web Connector's calls. One instance per process; it holds no session state."""
+    """Answers the Web Connector's calls. One instance per process; it holds no session state
+    (only a hint that saves a round trip: raw_reads.py)."""
 
     def __init__(self, engine: Engine, settings: Settings, verifier: PasswordVerifier | None = None) -> None:
         self.engine = engine
@@ -82,6 +84,7 @@ class WebConnectorSessions:
         self.seen = SeenStamps(self.bookkeeping)
         self.requests = Requests(engine, self.single)
         self.answers = Answers(engine, self.single, self.bookkeeping, lifetime=settings.session_max_seconds)
+        self.raw_reads = raw_reads.SentRawReads()  # a hint, not state: see raw_reads.py
 
     # -- stateless ---------------------------------------------------------------------------
 
@@ -188,6 +191,8 @@ class WebConnectorSessions:
             return self._refuse_old_quickbooks(ticket or "", tenant_id, supported)
         if outcome.message is None:
             return self._nothing_to_send(ticket or "", tenant_id, QbxmlVersion.parse(version_text))
+        if outcome.raw_read:
+            self.raw_reads.sent(ticket or "")
         return outcome.message
 
     def _refuse_old_quickbooks(self, ticket: str, tenant_id: int, supported: list[QbxmlVersion]) -> str:
@@ -235,7 +240,19 @@ class WebConnectorSessions:
         """Apply the answer to the jobs of the last message; percent done, or -1 when the session
         cannot go on (a bad ticket, nothing outstanding, QuickBooks itself failing)."""
         logs.bind(ticket=ticket)
-        rows = self.single.all(sql.RECEIVE_LOOKUP, {"ticket": ticket or "", "idle": self.idle})
+        folded = None  # the common raw query's answer applied in one statement (raw_reads.py)
+        if self.raw_reads.answered(ticket or "") and response and not (hresult and hresult.strip()):
+            folded = raw_reads.finish(
+                self.bookkeeping,
+                ticket or "",
+                response,
+                idle=self.idle,
+                lifetime=self.settings.session_max_seconds,
+            )
+            if folded is not None and folded[1] is not None:
+                return folded[1]
+        lookup = {"ticket": ticket or "", "idle": self.idle}
+        rows = folded[0] if folded is not None else self.single.all(sql.RECEIVE_LOOKUP, lookup)
         if not rows:
             self._expire_if_idle(ticket)
             return -1

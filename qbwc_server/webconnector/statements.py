@@ -11,6 +11,7 @@ the read-only ones, and those whose repeat changes nothing; never one that lease
 from __future__ import annotations
 
 from qbwc_server.db import Prepared
+from qbwc_server.models import IfUnanswered, JobKind
 from qbwc_server.queue import (
     JOB_COLUMNS,
     LOOKING_UP,
@@ -181,31 +182,32 @@ SEND_CLAIM_BATCH = _send_claim("qbwc_send_claim_batch", "%(batch_sizes)s::jsonb"
 
 #: receiveResponseXML: the live session and the jobs its last message carried (leased to it and
 #: still sent). Read-only. No row for a bad or idle ticket; a NULL job id when none is outstanding.
-RECEIVE_LOOKUP = Prepared(
-    "qbwc_receive_lookup",
-    f"""
+_RECEIVE_LOOKUP = f"""
     SELECT s.tenant_id AS session_tenant_id, s.progress AS session_progress,
            {", ".join(f"j.{c}" for c in JOB_COLUMNS)}, {LOOKING_UP} AS unconfirmed
     FROM qbwc_sessions s
     LEFT JOIN jobs j ON j.lease_ticket = s.ticket AND j.status = 'sent'
     WHERE s.ticket = %(ticket)s::text AND s.state = 'open'
       AND s.last_call_at > now() - make_interval(secs => %(idle)s::int)
-    ORDER BY j.id
-    """,
-    retry_safe=True,
-)
+"""
+RECEIVE_LOOKUP = Prepared("qbwc_receive_lookup", f"{_RECEIVE_LOOKUP} ORDER BY j.id", retry_safe=True)
 
-#: Round trips still to make for the session's tenant (jobs due within `within` seconds), and
-#: the tenant's live window (seconds the session stays open after its last work).
-_LEFT = f"""
+
+def _left(tenant: str) -> str:
+    """Round trips still to make for `tenant` (SQL; jobs due within `within` seconds), and the
+    tenant's live window (seconds the session stays open after its last work)."""
+    return f"""
     left_ AS (
         SELECT {round_trips_left("j")} AS n FROM jobs j
-        WHERE {runnable_condition("j", "%(tenant_id)s::bigint", "%(within)s::int")}
+        WHERE {runnable_condition("j", tenant, "%(within)s::int")}
     ),
     win AS (
-        SELECT {live_window_sql("t.settings")} AS seconds FROM tenants t WHERE t.id = %(tenant_id)s::bigint
+        SELECT {live_window_sql("t.settings")} AS seconds FROM tenants t WHERE t.id = {tenant}
     )
 """
+
+
+_LEFT = _left("%(tenant_id)s::bigint")
 
 #: Truthful progress for receiveResponseXML: round trips made against those still to make,
 #: 100 when none are left. Never lower than what the session last showed: a pull's first page
@@ -296,6 +298,38 @@ FINISH = Prepared(
     SELECT (SELECT count(*) FROM done) AS done, coalesce((SELECT progress FROM touched), 100) AS progress
     """,
     retry_safe=True,  # a repeat finds the job no longer sent: it finishes and counts nothing twice
+)
+
+#: receiveResponseXML in one statement when the message was one raw query, the common small
+#: job: its outcome needs nothing but the answer, so the caller works it out first (the
+#: parameters of FINISH) and this look-up finishes the job as it finds it — if it is the
+#: message's only job, a raw query, not a look-up, and still leased to this ticket. The rows are
+#: RECEIVE_LOOKUP's, with `finished` (1 or 0) and the progress when finished; when not (the
+#: message was something else after all), the caller goes on from the rows as after
+#: RECEIVE_LOOKUP. A read's outcome: not durable (a crash leaves it leased, and it is asked again).
+#: Never repeated after a lost connection: a repeat would find nothing outstanding.
+RECEIVE_RAW_READ = Prepared(
+    "qbwc_receive_raw_read",
+    f"""
+    WITH look AS MATERIALIZED ({_RECEIVE_LOOKUP}),
+    only_raw_read AS (
+        SELECT id FROM look
+        WHERE kind = '{JobKind.RAW_QBXML.value}' AND if_unanswered = '{IfUnanswered.RESEND.value}'
+          AND NOT unconfirmed AND (SELECT count(*) FROM look) = 1
+    ),
+    {complete_cte("done", "(SELECT id FROM only_raw_read)", "%(ticket)s::text")},
+    {_left("(SELECT session_tenant_id FROM look LIMIT 1)")},
+    touched AS (
+        UPDATE qbwc_sessions SET last_call_at = now(), last_error = NULL,
+               jobs_done = jobs_done + 1, progress = {_PROGRESS}
+        FROM left_, win
+        WHERE ticket = %(ticket)s::text AND EXISTS (SELECT FROM done)
+        RETURNING qbwc_sessions.progress
+    )
+    SELECT look.*, (SELECT count(*) FROM done) AS finished,
+           coalesce((SELECT progress FROM touched), 100) AS progress
+    FROM look ORDER BY look.id
+    """,
 )
 
 #: closeConnection: end the session, keep its closing message (summary.py) on it, clear a

@@ -1,0 +1,205 @@
+"""Two checkouts' small sessions, alternated one session at a time (not a test).
+
+On a machine whose speed drifts by a quarter from one minute to the next (this shared one), two
+runs a minute apart compare the minutes as much as the code. Here both checkouts serve at once,
+each from its own directory, database and gunicorn (its own deploy/gunicorn.conf.py), and one Web
+Connector (bench/sessions.py's client: the same envelopes, one keep-alive connection per side)
+runs a session on one side, then on the other, in ABBA order: every pair ran under the same
+conditions. Concurrency 1 only: a latency, where drift hurts most; at concurrency 4 the sides
+would share the CPU and measure each other.
+
+Each session is what sessions.py times at concurrency 1: the job queued (prepared INSERT), then
+serverVersion … closeConnection. Prints each side's sessions/s (from the mean time of a session,
+the enqueue included, as sessions.py's rate) and the median of the pairs' ratios.
+
+    python bench/paired.py --base ../old-checkout --admin-url postgresql://postgres@127.0.0.1/postgres
+    python bench/paired.py --base ../old --new . --sessions 3000 --rounds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import psycopg2
+from sqlalchemy.engine import make_url
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+import sessions as wire  # noqa: E402
+
+from qbwc_server.testing import free_port, scratch_database, wait_until_settled  # noqa: E402
+
+#: Run in each side's own checkout: its schema, one tenant with no pulls and no live window.
+SETUP = """
+import os
+from sqlalchemy import create_engine
+from qbwc_server.admin import tenants
+from qbwc_server.admin.settings import set_pull_settings, set_push_settings
+from qbwc_server.db import upgrade_to_head
+url = os.environ["DATABASE_URL"]
+upgrade_to_head(url)
+with create_engine(url).begin() as conn:
+    info, password = tenants.add_tenant(conn, "bench-paired", "bench-paired")
+    set_pull_settings(conn, info.id, intervals={"default": 0})
+    set_push_settings(conn, info.id, live_window_seconds=0)
+print(info.id, password)
+"""
+
+
+class Side:
+    """One checkout served by its own gunicorn on its own database."""
+
+    def __init__(self, name: str, checkout: Path, database_url: str, workers: int) -> None:
+        self.name, self.checkout = name, checkout
+        self.environ = {**os.environ, "PYTHONPATH": str(checkout), "DATABASE_URL": database_url}
+        made = subprocess.run(
+            [sys.executable, "-c", SETUP],
+            cwd=checkout,
+            env=self.environ,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if made.returncode != 0:
+            raise SystemExit(f"{name}: setting up its database failed:\n{made.stderr[-2000:]}")
+        tenant_id, password = made.stdout.split()[-2:]
+        port = free_port()
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115  (lives as long as gunicorn)
+        self.process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "gunicorn", "-c", str(checkout / "deploy" / "gunicorn.conf.py")),
+                *("--log-level", "warning", "--bind", f"127.0.0.1:{port}", "qbwc_server.wsgi:application"),
+            ],
+            cwd=checkout,  # gunicorn puts its directory first on sys.path: this side's code
+            env={**self.environ, "QBWC_WORKERS": str(workers)},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        _wait_healthy(f"http://127.0.0.1:{port}/healthz", self.process)
+        wait_until_settled(self.process.pid)
+        self.client = wire.Client(
+            "127.0.0.1", port, "/qbwc", "bench-paired", password, wire.customer_response(1)
+        )
+        dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self.db = psycopg2.connect(dsn)
+        self.db.autocommit = True
+        self.cursor = self.db.cursor()
+        self.cursor.execute(
+            "PREPARE bench_enqueue AS"
+            " INSERT INTO jobs (tenant_id, kind, request_body) VALUES ($1, 'qbxml.raw', $2)"
+        )
+        self.enqueue = (int(tenant_id), wire.REQUEST)
+        self.times: list[float] = []
+
+    def session(self) -> float:
+        """One queued job and its session; seconds it took."""
+        started = time.perf_counter()
+        self.cursor.execute("EXECUTE bench_enqueue(%s, %s)", self.enqueue)
+        self.client.session()
+        return time.perf_counter() - started
+
+    def vacuum(self) -> None:
+        """autovacuum is off on this machine's cluster: dead job and session rows pile up."""
+        self.cursor.execute("VACUUM ANALYZE jobs, qbwc_sessions, tenants")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        self.db.close()
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes], seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"gunicorn exited ({process.returncode}) before {url} answered")
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as answer:
+            if answer.status == 200:
+                return
+        time.sleep(0.2)
+    raise SystemExit(f"{url} did not answer within {seconds:.0f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--base", type=Path, required=True, help="the checkout to compare against")
+    parser.add_argument("--new", type=Path, default=REPO, help="the checkout measured (default: this one)")
+    parser.add_argument(
+        "--admin-url",
+        default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+        help="a PostgreSQL URL with the right to create databases (default: DATABASE_URL)",
+    )
+    parser.add_argument(
+        "--sessions", type=int, default=2000, help="sessions per side per round (default 2000)"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds, each after a VACUUM (default 3)")
+    parser.add_argument(
+        "--workers", type=int, default=2 * (os.cpu_count() or 1), help="gunicorn workers per side"
+    )
+    args = parser.parse_args()
+
+    names = {"base": "qbwc_paired_base", "new": "qbwc_paired_new"}
+    urls = {side: scratch_database(args.admin_url, name) for side, name in names.items()}
+    sides = [
+        Side("base", args.base.resolve(), urls["base"], args.workers),
+        Side("new", args.new.resolve(), urls["new"], args.workers),
+    ]
+    print(f"base {sides[0].checkout}, new {sides[1].checkout}; {args.workers} gunicorn workers each")
+    ratios: list[float] = []
+    try:
+        for side in sides:
+            for _ in range(50):  # warm-up: connections, prepared statements, every worker's imports
+                side.session()
+        for round_ in range(1, args.rounds + 1):
+            for side in sides:
+                side.vacuum()
+            base_times, new_times = [], []
+            for i in range(args.sessions):
+                order = sides if i % 2 == 0 else sides[::-1]  # ABBA: neither side always goes first
+                taken = {side.name: side.session() for side in order}
+                base_times.append(taken["base"])
+                new_times.append(taken["new"])
+                ratios.append(taken["base"] / taken["new"])
+            sides[0].times += base_times
+            sides[1].times += new_times
+            print(
+                f"round {round_}: base {1 / statistics.fmean(base_times):6.1f} sessions/s,"
+                f" new {1 / statistics.fmean(new_times):6.1f};"
+                f" new / base {statistics.fmean(base_times) / statistics.fmean(new_times):.3f} by the means"
+            )
+        print(f"{'side':6} {'sessions':>9} {'median':>10} {'p95':>10} {'sessions/s':>11}")
+        for side in sides:
+            times = sorted(side.times)
+            p95 = times[int(0.95 * (len(times) - 1))]
+            print(
+                f"{side.name:6} {len(times):9d} {statistics.median(times) * 1e3:7.2f} ms"
+                f" {p95 * 1e3:7.2f} ms {1 / statistics.fmean(times):11.1f}"
+            )
+        quartiles = statistics.quantiles(ratios, n=4)
+        means = statistics.fmean(sides[0].times) / statistics.fmean(sides[1].times)
+        print(
+            f"new / base: {means:.3f} by the means; pairs' ratios median {statistics.median(ratios):.3f}"
+            f" (quartiles {quartiles[0]:.3f}-{quartiles[2]:.3f})"
+        )
+    finally:
+        for side in sides:
+            side.stop()
+        for name in names.values():
+            scratch_database(args.admin_url, name, drop_only=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -104,3 +104,6 @@ def test_the_hint_is_taken_once_and_a_full_memory_starts_over() -> None:
     hints.sent("c")
     hints.sent("d")  # over the limit: the old ones are dropped, and only cost a round trip
     assert not hints.answered("b") and hints.answered("d")
+    hints.sent("e")
+    hints.forget("e")  # closeConnection: a query sent and never answered
+    assert not hints.answered("e")

@@ -41,6 +41,9 @@ class SentRawReads:
         """Whether `ticket`'s last message was one raw query; forgets it either way."""
         return self._tickets.pop(ticket, False) is None
 
+    def forget(self, ticket: str) -> None:
+        self._tickets.pop(ticket, None)
+
 
 def finish(
     pool: SingleStatements, ticket: str, response: str, *, idle: int, lifetime: int

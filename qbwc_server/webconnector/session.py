@@ -304,6 +304,7 @@ class WebConnectorSessions:
         """End the session; the one-line summary the Web Connector shows the user (kept on the
         session for `status`)."""
         logs.bind(ticket=ticket)
+        self.raw_reads.forget(ticket or "")  # a query sent but never answered
         params = {"ticket": ticket or "", "nouns": registry.nouns_json()}
         row = self.bookkeeping.one(sql.CLOSE, params)
         if row is not None:

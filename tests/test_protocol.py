@@ -279,6 +279,51 @@ def test_first_send_reads_hcp_and_negotiates_the_version(server, tenant, engine)
     assert "QuickBooks" in row.host_product and row.host_country == "US"
 
 
+def test_quickbooks_describing_itself_as_before_rewrites_nothing_and_a_change_is_kept(
+    server, tenant, engine
+) -> None:
+    """Every session's first sendRequestXML brings the same description of QuickBooks: writing
+    it on the tenant again each time would cost a row version and its WAL a session for nothing."""
+
+    def session(versions: list[str]) -> None:
+        enqueue_raw(engine, tenant.id)
+        ticket = authenticate(server.url, tenant)[0]
+        send_request(server.url, ticket, hcp(versions))
+        assert receive(server.url, ticket) == 100
+        call(server.url, "closeConnection", ("ticket", ticket))
+
+    def host_writes() -> int:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM test_host_writes")).scalar_one())
+
+    with engine.begin() as conn:  # a trigger sees every UPDATE that sets the description
+        conn.execute(text("CREATE TABLE test_host_writes (at timestamptz DEFAULT now())"))
+        conn.execute(
+            text("""CREATE FUNCTION test_note_host_write() RETURNS trigger LANGUAGE plpgsql AS
+                    $$ BEGIN INSERT INTO test_host_writes DEFAULT VALUES; RETURN NEW; END $$""")
+        )
+        conn.execute(
+            text("""CREATE TRIGGER test_host_write AFTER UPDATE OF host_product, host_version,
+                    host_country, qbxml_version, company_preferences ON tenants
+                    FOR EACH ROW EXECUTE FUNCTION test_note_host_write()""")
+        )
+    try:
+        session(VERSIONS_13)
+        assert host_writes() == 1, "the first description is kept"
+        session(VERSIONS_13)
+        session(VERSIONS_13)
+        assert host_writes() == 1, "the same description again is not written again"
+        session([f"{m}.0" for m in range(1, 13)])  # QuickBooks downgraded: 12.0 now
+        assert host_writes() == 2
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT qbxml_version FROM tenants")).scalar_one() == "12.0"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DROP TRIGGER test_host_write ON tenants"))
+            conn.execute(text("DROP FUNCTION test_note_host_write()"))
+            conn.execute(text("DROP TABLE test_host_writes"))
+
+
 def test_older_quickbooks_gets_its_own_version(server, tenant, engine) -> None:
     enqueue_raw(engine, tenant.id)
     ticket = authenticate(server.url, tenant)[0]

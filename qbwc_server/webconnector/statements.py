@@ -156,12 +156,24 @@ def _send_claim(name: str, batch_sizes: str | None) -> Prepared:
                    ELSE qbwc_sessions.company_file END
         FROM s WHERE qbwc_sessions.ticket = s.ticket
     ),
-    host AS (  -- the first call of a session brings QuickBooks' own description (HCP response)
-        UPDATE tenants SET host_product = coalesce(%(product)s::text, host_product),
-               host_version = coalesce(%(host_version)s::text, host_version),
-               host_country = coalesce(%(country)s::text, host_country), qbxml_version = s.version,
-               company_preferences = coalesce(%(preferences)s::jsonb, company_preferences)
-        FROM s WHERE %(from_hcp)s::boolean AND tenants.id = s.tenant_id
+    -- The first call of a session brings QuickBooks' own description (HCP response): written
+    -- when it changed, not every session (the same one each time: a row version and WAL for nothing).
+    described AS (
+        SELECT t.id, coalesce(%(product)s::text, t.host_product) AS product,
+               coalesce(%(host_version)s::text, t.host_version) AS version,
+               coalesce(%(country)s::text, t.host_country) AS country, s.version AS qbxml_version,
+               coalesce(%(preferences)s::jsonb, t.company_preferences) AS preferences
+        FROM s JOIN tenants t ON t.id = s.tenant_id
+        WHERE %(from_hcp)s::boolean
+    ),
+    host AS (
+        UPDATE tenants SET host_product = d.product, host_version = d.version, host_country = d.country,
+               qbxml_version = d.qbxml_version, company_preferences = d.preferences
+        FROM described d
+        WHERE tenants.id = d.id
+          AND (tenants.host_product, tenants.host_version, tenants.host_country, tenants.qbxml_version,
+               tenants.company_preferences)
+              IS DISTINCT FROM (d.product, d.version, d.country, d.qbxml_version, d.preferences)
     )
     SELECT s.tenant_id AS session_tenant_id, s.version, s.past_lifetime,
            {", ".join(f"c.{c}" for c in JOB_COLUMNS)}, c.unconfirmed, c.resent

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import itertools
 import multiprocessing as mp
 import os
 import re
@@ -259,11 +260,18 @@ class Client:
             raise RuntimeError(f"closeConnection did not report the job done: {closing[-300:]!r}")
 
 
-def load_process(args: tuple[str, str, str, str, str, float, bool, str, mp.Queue, Any]) -> None:  # type: ignore[type-arg]
+#: Seconds each client runs sessions before the measurement (at least 3 sessions).
+WARM_UP_SECONDS = 3.0
+
+
+def load_process(args: tuple[str, str, str, str, str, float, bool, str, mp.Queue, Any, Any]) -> None:  # type: ignore[type-arg]
     """One Web Connector's loop: queue one job (the push or the due pull that makes its work),
-    run one session; after the warm-up it waits at `start_line`, which the parent passes once it
-    has read the CPU counters, so CPU and sessions are counted over one window."""
-    url, database_url, username, password, response, duration, reconnect, job, results, start_line = args
+    run one session. After the warm-up it waits at `warmed` (the parent then ANALYZEs the tables
+    the warm-up grew) and at `start_line`, which the parent passes once it has read the CPU
+    counters, so CPU and sessions are counted over one window."""
+    url, database_url, username, password, response, duration, reconnect, job, results, warmed, start_line = (
+        args
+    )
     host, port = url.split("//", 1)[1].split("/", 1)[0].split(":")
     client = Client(host, int(port), "/qbwc", username, password, response, job)
     dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -284,9 +292,16 @@ def load_process(args: tuple[str, str, str, str, str, float, bool, str, mp.Queue
             )
             enqueue = (tenant_id, REQUEST)
         latencies: list[float] = []
-        for _ in range(3):  # warm-up: connections, prepared statements, the mirror's first rows
+        # Warm-up: connections, prepared statements, the mirror's first rows, and tables grown
+        # enough that the statistics ANALYZE takes next lead to index scans (autovacuum is off on
+        # this machine: statements planned on near-empty tables kept sequential scans as they grew).
+        warm_until = time.perf_counter() + WARM_UP_SECONDS
+        for i in itertools.count():
+            if i >= 3 and time.perf_counter() > warm_until:
+                break
             cursor.execute("EXECUTE bench_enqueue(%s, %s)", enqueue)
             client.session()
+        warmed.wait()
         start_line.wait()
         cpu = time.process_time()
         deadline = time.perf_counter() + duration
@@ -380,7 +395,7 @@ def main() -> None:
                 response = customer_response(customers)
             for concurrency in args.concurrency:
                 results: mp.Queue = mp.Queue()  # type: ignore[type-arg]
-                start_line = mp.Barrier(concurrency + 1)
+                warmed, start_line = mp.Barrier(concurrency + 1), mp.Barrier(concurrency + 1)
                 procs = [
                     mp.Process(
                         target=load_process,
@@ -395,20 +410,21 @@ def main() -> None:
                                 args.reconnect,
                                 args.job,
                                 results,
+                                warmed,
                                 start_line,
                             ),
                         ),
                     )
                     for i in range(concurrency)
                 ]
+                for p in procs:
+                    p.start()
+                warmed.wait(timeout=120)  # the clients' warm-up opened every pool's connections
                 # autovacuum is off on this machine's cluster: each session leaves dead job and
                 # session rows, which piled up run after run and slowed both sides' statements.
                 with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                     conn.execute(text("VACUUM ANALYZE jobs, qbwc_sessions, tenants"))
                 with engine.connect() as conn:
-                    for p in procs:
-                        p.start()
-                    time.sleep(0.5)  # the clients' warm-up opens every pool's connections
                     servers, backends = process_tree(process.pid), backend_pids(conn)
                     server_cpu, pg_cpu = cpu_seconds(servers), cpu_seconds(backends)
                     start_line.wait(timeout=120)  # the clients start once warmed up

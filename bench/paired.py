@@ -1,16 +1,16 @@
-"""Two checkouts' small sessions, alternated one session at a time (not a test).
+"""Two checkouts' small sessions, alternated in blocks of a few sessions (not a test).
 
 On a machine whose speed drifts by a quarter from one minute to the next (this shared one), two
 runs a minute apart compare the minutes as much as the code. Here both checkouts serve at once,
 each from its own directory, database and gunicorn (its own deploy/gunicorn.conf.py), and one Web
 Connector (bench/sessions.py's client: the same envelopes, one keep-alive connection per side)
-runs a session on one side, then on the other, in ABBA order: every pair ran under the same
-conditions. Concurrency 1 only: a latency, where drift hurts most; at concurrency 4 the sides
-would share the CPU and measure each other.
+runs a block of sessions on one side, then on the other, in ABBA order: every pair of blocks
+ran under the same conditions. Concurrency 1 only: a latency, where drift hurts most; at
+concurrency 4 the sides would share the CPU and measure each other.
 
 Each session is what sessions.py times at concurrency 1: the job queued (prepared INSERT), then
 serverVersion … closeConnection. Prints each side's sessions/s (from the mean time of a session,
-the enqueue included, as sessions.py's rate) and the median of the pairs' ratios.
+the enqueue included, as sessions.py's rate) and the median of the block pairs' ratios.
 
     python bench/paired.py --base ../old-checkout --admin-url postgresql://postgres@127.0.0.1/postgres
     python bench/paired.py --base ../old --new . --sessions 3000 --rounds 3
@@ -151,6 +151,14 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=3, help="rounds, each after a VACUUM (default 3)")
     parser.add_argument(
+        "--block",
+        type=int,
+        default=10,
+        help="sessions in a row on one side (default 10): the Web Connector's calls come back to back,"
+        " and a worker keeps its thread on a connection only for a request within 2 ms of the last"
+        " (http_worker.py); alternating every session would make each one's first call arrive cold",
+    )
+    parser.add_argument(
         "--workers", type=int, default=2 * (os.cpu_count() or 1), help="gunicorn workers per side"
     )
     args = parser.parse_args()
@@ -175,12 +183,12 @@ def main() -> None:
             for side in sides:
                 side.vacuum()
             base_times, new_times = [], []
-            for i in range(args.sessions):
+            for i in range(args.sessions // args.block):
                 order = sides if i % 2 == 0 else sides[::-1]  # ABBA: neither side always goes first
-                taken = {side.name: side.session() for side in order}
-                base_times.append(taken["base"])
-                new_times.append(taken["new"])
-                ratios.append(taken["base"] / taken["new"])
+                taken = {side.name: [side.session() for _ in range(args.block)] for side in order}
+                base_times += taken["base"]
+                new_times += taken["new"]
+                ratios.append(statistics.fmean(taken["base"]) / statistics.fmean(taken["new"]))
             sides[0].times += base_times
             sides[1].times += new_times
             print(
@@ -199,7 +207,8 @@ def main() -> None:
         quartiles = statistics.quantiles(ratios, n=4)
         means = statistics.fmean(sides[0].times) / statistics.fmean(sides[1].times)
         print(
-            f"new / base: {means:.3f} by the means; pairs' ratios median {statistics.median(ratios):.3f}"
+            f"new / base: {means:.3f} by the means;"
+            f" block pairs' ratios median {statistics.median(ratios):.3f}"
             f" (quartiles {quartiles[0]:.3f}-{quartiles[2]:.3f})"
         )
     finally:

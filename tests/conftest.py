@@ -15,6 +15,7 @@ own `engine` connect directly.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import ipaddress
 import itertools
 import json
@@ -225,10 +226,10 @@ def tenant(make_tenant: Callable[..., TenantCredentials]) -> TenantCredentials:
     return make_tenant()
 
 
-@pytest.fixture
-def server(settings: Settings, engine: Engine) -> Iterator[BackgroundServer]:
+@contextlib.contextmanager
+def served(settings: Settings, engine: Engine) -> Iterator[BackgroundServer]:
     """The real WSGI app over real HTTP (threaded stdlib server on 127.0.0.1); on its own engine
-    through the pooler under QBWC_TEST_POOLER."""
+    through the pooler under QBWC_TEST_POOLER. Each one is a process of its own to the app."""
     if not settings.db_pooled:
         with BackgroundServer(create_app(settings, engine)) as running:
             yield running
@@ -240,6 +241,13 @@ def server(settings: Settings, engine: Engine) -> Iterator[BackgroundServer]:
             yield running
     finally:
         pooled.dispose()
+
+
+@pytest.fixture
+def server(settings: Settings, engine: Engine) -> Iterator[BackgroundServer]:
+    """The app served over real HTTP (`served`)."""
+    with served(settings, engine) as running:
+        yield running
 
 
 # -- the CLI ----------------------------------------------------------------------------------

@@ -11,12 +11,11 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, text
 
-from qbwc_server.app import create_app
 from qbwc_server.config import Settings
-from qbwc_server.db import make_engine
 from qbwc_server.queue.stored import response_text
 from qbwc_server.testing import BackgroundServer
 from qbwc_server.webconnector.raw_reads import SentRawReads
+from tests.conftest import served
 from tests.test_protocol import CUSTOMER_RS, authenticate, enqueue_raw, hcp, job_row, receive, send_request
 
 pytestmark = pytest.mark.protocol
@@ -32,17 +31,8 @@ WARNED = (
 def other_process(settings: Settings, engine: Engine) -> Iterator[BackgroundServer]:
     """A second app on the same database: a Web Connector's calls may reach another worker
     process, which never saw the request go out."""
-    if not settings.db_pooled:
-        with BackgroundServer(create_app(settings, engine)) as running:
-            yield running
-        return
-    assert settings.database_url
-    pooled = make_engine(settings.database_url, pool_size=settings.db_pool_size, pooled=True)
-    try:
-        with BackgroundServer(create_app(settings, pooled)) as running:
-            yield running
-    finally:
-        pooled.dispose()
+    with served(settings, engine) as running:
+        yield running
 
 
 def outcome(engine: Engine, job_id: int) -> tuple[object, ...]:

@@ -62,7 +62,7 @@ def finish(
     except QbxmlError:
         return None
     params = {
-        **queue.completion_params(0, result),
+        **queue.completion_params(0, result),  # job_id unused: the statement finds the job itself
         "ticket": ticket,
         "idle": idle,
         "within": NOOP_WINDOW_SECONDS,

@@ -11,6 +11,10 @@ next request and serves it there. A connection that kept it waiting in vain ling
 a request of its own again reaches a thread within the window of its previous answer (a far
 client's never does, so its threads are not held for nothing); everything else is gthread's. On a gunicorn
 whose gthread `handle` answers otherwise than keep-alive True/False (before 25) it never lingers.
+
+Its responses also go out in fewer pieces: a reply the app gives whole (every SOAP reply is one
+piece) leaves in one send with its headers, not two (OneSendResponse), and the Date header is
+formatted once a second, not per response (`http_date`).
 """
 
 from __future__ import annotations
@@ -20,16 +24,28 @@ import select
 import time
 from typing import Any
 
+from gunicorn import util
+from gunicorn.http import wsgi
 from gunicorn.workers.gthread import ThreadWorker
 
 #: How long a thread waits for the next request on its connection before handing it back.
 LINGER_SECONDS = 0.002
 #: Requests one thread serves in a row on one connection before giving the others their turn.
 MAX_IN_A_ROW = 64
+#: The largest first piece of a reply sent in one piece with its headers (it is copied once to
+#: join them; a larger one goes after them as before, never copied).
+ONE_SEND_MAX_BYTES = 64 * 1024
 
 
 class LingeringThreadWorker(ThreadWorker):  # type: ignore[misc]
     """gthread, serving a connection's next request on the same thread when it follows at once."""
+
+    def init_process(self) -> None:
+        # gunicorn builds every response from its module's Response and formats Date through
+        # util.http_date; it has no setting for either. Only this worker's processes are changed.
+        wsgi.Response = OneSendResponse
+        util.http_date = http_date
+        super().init_process()
 
     def load_wsgi(self) -> None:
         """Load the app, then move everything alive into the collector's permanent generation.
@@ -74,3 +90,56 @@ def _next_request_within(conn: Any, seconds: float) -> bool:
         return bool(poller.poll(seconds * 1000))
     except (OSError, ValueError):  # closed under us: gthread's own path finds out
         return False
+
+
+class OneSendResponse(wsgi.Response):  # type: ignore[misc]
+    """gunicorn's response, sending the headers with the first piece of the body.
+
+    gunicorn sends a response's headers, then its body, in two sends: two TCP segments on a
+    connection with Nagle off, so the client (or a proxy in front) wakes twice for one reply.
+    Here the first piece, up to ONE_SEND_MAX_BYTES, is gathered with the headers and sent once;
+    gunicorn's own write still does all the framing and bookkeeping (Content-Length, HEAD).
+    Measured: ~2 fewer context switches per idle poll of three calls (bench/README.md).
+    """
+
+    sock: Any  # gunicorn's (untyped): the client's socket, or _Gathered during a first write
+
+    def write(self, arg: bytes) -> None:
+        if self.headers_sent or self.chunked or type(arg) is not bytes or len(arg) > ONE_SEND_MAX_BYTES:
+            super().write(arg)
+            return
+        sock = self.sock
+        gathered = _Gathered()
+        self.sock = gathered
+        try:
+            super().write(arg)  # the headers, then the body (or none: HEAD, 304), into `gathered`
+        finally:
+            self.sock = sock
+        sock.sendall(b"".join(gathered.pieces))
+
+
+class _Gathered:
+    """Stands in for the socket while a response's first write is gathered (util.write's sendall)."""
+
+    def __init__(self) -> None:
+        self.pieces: list[bytes] = []
+
+    def sendall(self, data: bytes) -> None:
+        self.pieces.append(data)
+
+
+_formatted: tuple[int, str] = (0, "")
+_format_date = util.http_date
+
+
+def http_date(timestamp: float | None = None) -> str:
+    """gunicorn's Date header value, formatted once per second (email.utils per response was
+    ~3 % of a worker's time on idle polls)."""
+    global _formatted
+    if timestamp is not None:
+        return _format_date(timestamp)  # type: ignore[no-any-return]
+    second = int(time.time())
+    formatted = _formatted  # one read: another thread may replace it meanwhile
+    if formatted[0] != second:
+        formatted = _formatted = (second, _format_date(second))
+    return formatted[1]

@@ -16,10 +16,14 @@ from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
+from gunicorn import util
+from gunicorn.config import Config
+from gunicorn.http import wsgi
+from gunicorn.http.parser import RequestParser
 from gunicorn.workers.gthread import ThreadWorker
 
 from qbwc_server import http_worker
-from qbwc_server.http_worker import LingeringThreadWorker
+from qbwc_server.http_worker import LingeringThreadWorker, OneSendResponse
 from qbwc_server.testing import spawn_gunicorn
 from tests.test_http_edge import post_head, read_reply
 from tests.wire import envelope
@@ -132,3 +136,88 @@ def test_a_connection_lingers_again_once_its_requests_come_back_to_back(
         client.sendall(b"cd")
         worker.handle(conn)
         assert conn.served == 4, "a connection whose requests came back to back never lingered again"
+
+
+def test_one_keep_alive_connection_serves_head_get_and_post_in_turn(one_thread: tuple[str, int]) -> None:
+    """The replies' framing through real gunicorn: a HEAD's headers alone (with the length the GET
+    gets), then the GET's body, then a SOAP reply, on one connection, nothing left over between."""
+    host, port = one_thread
+    with socket.create_connection((host, port), timeout=30) as sock:
+        sock.sendall(f"HEAD /qbwc HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += sock.recv(65536)
+        head, _, rest = data.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200"), head
+        assert rest == b"", "a HEAD reply carried a body"
+        length = int(dict(line.split(": ", 1) for line in head.decode().split("\r\n")[1:])["Content-Length"])
+        sock.sendall(f"GET /qbwc HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
+        status, headers, wsdl = read_reply(sock)
+        assert (status, len(wsdl), int(headers["content-length"])) == (200, length, length)
+        assert wsdl.rstrip().endswith(b"definitions>"), wsdl[-200:]
+        assert ask(sock, f"{host}:{port}") == 200
+
+
+def _sends(
+    response_class: type[wsgi.Response],
+    method: str,
+    status: str,
+    headers: list[tuple[str, str]],
+    pieces: list[bytes],
+) -> list[bytes]:
+    """What a response of `response_class` hands its socket, one item per send, for one request."""
+    cfg = Config()
+    request = next(
+        RequestParser(cfg, iter([f"{method} /qbwc HTTP/1.1\r\nHost: h\r\n\r\n".encode()]), ("h", 1))
+    )
+    sent: list[bytes] = []
+    response = response_class(request, SimpleNamespace(sendall=sent.append), cfg)
+    response.start_response(status, headers)
+    for piece in pieces:
+        response.write(piece)
+    response.close()
+    return sent
+
+
+REPLY = b"<soap:Envelope>" + b"x" * 500 + b"</soap:Envelope>"
+LARGE = b"y" * (http_worker.ONE_SEND_MAX_BYTES + 1)
+CASES = {
+    "a whole reply": ("POST", "200 OK", [("Content-Length", str(len(REPLY)))], [REPLY]),
+    "a HEAD": ("HEAD", "200 OK", [("Content-Length", "1234")], [b"ignored"]),
+    "a reply past the one-send size": ("GET", "200 OK", [("Content-Length", str(len(LARGE)))], [LARGE]),
+    "a reply in pieces": ("GET", "200 OK", [("Content-Length", "6")], [b"ab", b"cd", b"ef"]),
+    "a reply of unknown length (chunked)": ("GET", "200 OK", [], [b"ab", b"cd"]),
+    "a reply shorter than announced": (
+        "POST",
+        "500 Internal Server Error",
+        [("Content-Length", "3")],
+        [b"abcdef"],
+    ),
+    "no content": ("POST", "204 No Content", [], [b""]),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_response_puts_the_same_bytes_on_the_wire_as_gunicorns_own(
+    case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(util, "http_date", lambda timestamp=None: "Mon, 30 Nov 2026 12:00:00 GMT")
+    ours = _sends(OneSendResponse, *CASES[case])
+    theirs = _sends(wsgi.Response, *CASES[case])
+    assert b"".join(ours) == b"".join(theirs)
+
+
+def test_a_whole_reply_leaves_in_one_send_with_its_headers_and_a_large_one_is_not_copied() -> None:
+    """Two sends would be two TCP segments (gunicorn turns Nagle off): the Web Connector, or the
+    proxy in front, would wake twice per reply."""
+    (sent,) = _sends(OneSendResponse, *CASES["a whole reply"])
+    assert sent.startswith(b"HTTP/1.1 200 OK\r\n") and sent.endswith(b"\r\n\r\n" + REPLY)
+    head, body = _sends(OneSendResponse, *CASES["a reply past the one-send size"])
+    assert head.endswith(b"\r\n\r\n") and body is LARGE
+
+
+def test_the_date_header_is_gunicorns_formatting_of_the_current_second() -> None:
+    before = util.http_date()  # gunicorn's own (the worker replaces it only in its processes)
+    ours = http_worker.http_date()
+    assert ours in (before, util.http_date()), (ours, before)
+    assert http_worker.http_date(0) == "Thu, 01 Jan 1970 00:00:00 GMT"

@@ -61,14 +61,15 @@ print(info.id, password)
 WARM_UP = 1000
 
 
-class Side:
-    """One checkout served by its own gunicorn on its own database."""
+class Served:
+    """One checkout served by its own gunicorn on its own database, made ready by `setup` (Python
+    run in the checkout, with DATABASE_URL set): what it prints is kept as `made`."""
 
-    def __init__(self, name: str, checkout: Path, database_url: str, workers: int) -> None:
-        self.name, self.checkout = name, checkout
+    def __init__(self, name: str, checkout: Path, database_url: str, workers: int, setup: str) -> None:
+        self.name, self.checkout, self.database_url = name, checkout, database_url
         self.environ = {**os.environ, "PYTHONPATH": str(checkout), "DATABASE_URL": database_url}
         made = subprocess.run(
-            [sys.executable, "-c", SETUP],
+            [sys.executable, "-c", setup],
             cwd=checkout,
             env=self.environ,
             capture_output=True,
@@ -77,23 +78,36 @@ class Side:
         )
         if made.returncode != 0:
             raise SystemExit(f"{name}: setting up its database failed:\n{made.stderr[-2000:]}")
-        tenant_id, password = made.stdout.split()[-2:]
-        port = free_port()
+        self.made = made.stdout
+        self.port = free_port()
         self.log = tempfile.TemporaryFile()  # noqa: SIM115  (lives as long as gunicorn)
         self.process = subprocess.Popen(
             [
                 *(sys.executable, "-m", "gunicorn", "-c", str(checkout / "deploy" / "gunicorn.conf.py")),
-                *("--log-level", "warning", "--bind", f"127.0.0.1:{port}", "qbwc_server.wsgi:application"),
+                *("--log-level", "warning", "--bind", f"127.0.0.1:{self.port}"),
+                "qbwc_server.wsgi:application",
             ],
             cwd=checkout,  # gunicorn puts its directory first on sys.path: this side's code
             env={**self.environ, "QBWC_WORKERS": str(workers)},
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        _wait_healthy(f"http://127.0.0.1:{port}/healthz", self.process)
+        _wait_healthy(f"http://127.0.0.1:{self.port}/healthz", self.process)
         wait_until_settled(self.process.pid)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+class Side(Served):
+    """One checkout's sessions: one tenant, and the bench's enqueue on a connection of its own."""
+
+    def __init__(self, name: str, checkout: Path, database_url: str, workers: int) -> None:
+        super().__init__(name, checkout, database_url, workers, SETUP)
+        tenant_id, password = self.made.split()[-2:]
         self.client = wire.Client(
-            "127.0.0.1", port, "/qbwc", "bench-paired", password, wire.customer_response(1)
+            "127.0.0.1", self.port, "/qbwc", "bench-paired", password, wire.customer_response(1)
         )
         dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
         self.db = psycopg2.connect(dsn)
@@ -118,8 +132,7 @@ class Side:
         self.cursor.execute("VACUUM ANALYZE jobs, qbwc_sessions, tenants")
 
     def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
+        super().stop()
         self.db.close()
 
 

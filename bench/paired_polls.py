@@ -5,8 +5,11 @@ quarter from one minute to the next, two of its runs a minute apart compare the 
 as the code (bench/README.md). Here both checkouts serve at once, each from its own directory,
 database (its companies made by its own bench/polls.py) and gunicorn, and `--concurrency` load
 processes poll one side for a window, then the other, in ABBA order, all on the same side at
-once (the other side idles meanwhile, so the sides never share the CPU). Each load process keeps
-one keep-alive connection per side, as in polls.py.
+once (the other side idles meanwhile, so the sides never share the CPU). Each load process polls
+on one keep-alive connection, as in polls.py, opened anew at each window: a kept-alive
+connection stays with the worker that accepted it, and with four connections on four workers
+that draw (two on one worker, or each on its own) moved a whole run by 5 % either way; each side's
+rate is over 16 draws, not one.
 
 Prints each side's idle polls/s over all its windows, its CPU per poll (gunicorn, PostgreSQL
 backends, load processes) and the median of the window pairs' ratios.
@@ -80,6 +83,7 @@ def load_process(args: tuple[list[int], list[list[tuple[str, str]]], list[str], 
     for name in order:
         side = 0 if name == "base" else 1
         line.wait()  # the window starts: the parent has read the counters
+        clients[side].reconnect()  # which worker holds the connection is drawn again (see above)
         cpu, deadline, polls = time.process_time(), time.perf_counter() + window, 0
         while time.perf_counter() < deadline:
             poll(clients[side], envelopes[side][turn[side] % len(envelopes[side])], auth_only=False)
@@ -159,17 +163,22 @@ def main() -> None:
             p.start()
         line.wait(timeout=WARM_UP_SECONDS * 2 + 120)  # the load processes warmed up
         trees = {side.name: process_tree(side.process.pid) for side in sides}
-        pg = {side.name: backends(side.database_url) for side in sides}
+        urls = {side.name: side.database_url for side in sides}
         workers = {name: [cpu_seconds([pid]) for pid in trees[name]] for name in names}
         server_cpu = {name: 0.0 for name in names}
         pg_cpu = {name: 0.0 for name in names}
         for name in flat:
-            server, database = cpu_seconds(trees[name]), cpu_seconds(pg[name])
+            # a worker first used in this window opens its pools' connections during it: the
+            # backends are listed again after the window, and a new one counts from its start
+            before = {pid: cpu_seconds([pid]) for pid in backends(urls[name])}
+            server = cpu_seconds(trees[name])
             line.wait(timeout=120)  # the window starts
             line.wait(timeout=args.window + 120)  # and ends
             server_cpu[name] += cpu_seconds(trees[name]) - server
-            pg_cpu[name] += cpu_seconds(pg[name]) - database
-        for name in names:  # a kept-alive connection stays on the worker that accepted it
+            pg_cpu[name] += sum(
+                cpu_seconds([pid]) - before.get(pid, 0.0) for pid in {*before, *backends(urls[name])}
+            )
+        for name in names:  # how evenly the windows' connections spread over the workers
             shares = [cpu_seconds([pid]) - was for pid, was in zip(trees[name], workers[name], strict=True)]
             print(
                 f"{name}: CPU by gunicorn process (master first): {', '.join(f'{s:.1f}' for s in shares)} s"

@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterable
 from pathlib import Path
 
 import psycopg2
@@ -148,9 +149,11 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], seconds: float = 6
     raise SystemExit(f"{url} did not answer within {seconds:.0f} s")
 
 
-def main() -> None:
+def pair_arguments(doc: str) -> argparse.ArgumentParser:
+    """The options every paired bench takes: the two checkouts, where their databases go, and
+    gunicorn's workers per side."""
     parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+        description=doc.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--base", type=Path, required=True, help="the checkout to compare against")
     parser.add_argument("--new", type=Path, default=REPO, help="the checkout measured (default: this one)")
@@ -159,6 +162,31 @@ def main() -> None:
         default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
         help="a PostgreSQL URL with the right to create databases (default: DATABASE_URL)",
     )
+    parser.add_argument(
+        "--workers", type=int, default=2 * (os.cpu_count() or 1), help="gunicorn workers per side"
+    )
+    return parser
+
+
+def print_ratios(overall: str, pairs: str, ratios: list[float]) -> None:
+    """The last line of a paired bench: new / base overall, and over its pairs of blocks."""
+    quartiles = statistics.quantiles(ratios, n=4)
+    print(
+        f"new / base: {overall}; {pairs} pairs' ratios median {statistics.median(ratios):.3f}"
+        f" (quartiles {quartiles[0]:.3f}-{quartiles[2]:.3f})"
+    )
+
+
+def tear_down(sides: Iterable[Served], admin_url: str, databases: Iterable[str]) -> None:
+    """Stop each side's gunicorn and drop the scratch databases."""
+    for side in sides:
+        side.stop()
+    for name in databases:
+        scratch_database(admin_url, name, drop_only=True)
+
+
+def main() -> None:
+    parser = pair_arguments(__doc__)
     parser.add_argument(
         "--sessions", type=int, default=2000, help="sessions per side per round (default 2000)"
     )
@@ -170,9 +198,6 @@ def main() -> None:
         help="sessions in a row on one side (default 10): the Web Connector's calls come back to back,"
         " and a worker keeps its thread on a connection only for a request within 2 ms of the last"
         " (http_worker.py); alternating every session would make each one's first call arrive cold",
-    )
-    parser.add_argument(
-        "--workers", type=int, default=2 * (os.cpu_count() or 1), help="gunicorn workers per side"
     )
     args = parser.parse_args()
 
@@ -217,18 +242,10 @@ def main() -> None:
                 f"{side.name:6} {len(times):9d} {statistics.median(times) * 1e3:7.2f} ms"
                 f" {p95 * 1e3:7.2f} ms {1 / statistics.fmean(times):11.1f}"
             )
-        quartiles = statistics.quantiles(ratios, n=4)
         means = statistics.fmean(sides[0].times) / statistics.fmean(sides[1].times)
-        print(
-            f"new / base: {means:.3f} by the means;"
-            f" block pairs' ratios median {statistics.median(ratios):.3f}"
-            f" (quartiles {quartiles[0]:.3f}-{quartiles[2]:.3f})"
-        )
+        print_ratios(f"{means:.3f} by the means", "block", ratios)
     finally:
-        for side in sides:
-            side.stop()
-        for name in names.values():
-            scratch_database(args.admin_url, name, drop_only=True)
+        tear_down(sides, args.admin_url, names.values())
 
 
 if __name__ == "__main__":

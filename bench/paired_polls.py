@@ -20,11 +20,9 @@ backends, load processes) and the median of the window pairs' ratios.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import multiprocessing as mp
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -38,7 +36,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from paired import Served  # noqa: E402
+from paired import Served, pair_arguments, print_ratios, tear_down  # noqa: E402
 from polls import login_envelope, poll  # noqa: E402
 from sessions import Client  # noqa: E402
 
@@ -104,23 +102,11 @@ def backends(database_url: str) -> list[int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--base", type=Path, required=True, help="the checkout to compare against")
-    parser.add_argument("--new", type=Path, default=REPO, help="the checkout measured (default: this one)")
-    parser.add_argument(
-        "--admin-url",
-        default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
-        help="a PostgreSQL URL with the right to create databases (default: DATABASE_URL)",
-    )
+    parser = pair_arguments(__doc__)
     parser.add_argument("--concurrency", type=int, default=4, help="load processes (default 4)")
     parser.add_argument("--tenants", type=int, default=20000, help="companies per side (default 20,000)")
     parser.add_argument("--windows", type=int, default=16, help="windows per side (default 16)")
     parser.add_argument("--window", type=float, default=3.0, help="seconds per window (default 3)")
-    parser.add_argument(
-        "--workers", type=int, default=2 * (os.cpu_count() or 1), help="gunicorn workers per side"
-    )
     args = parser.parse_args()
 
     names = {"base": "qbwc_paired_polls_base", "new": "qbwc_paired_polls_new"}
@@ -209,17 +195,9 @@ def main() -> None:
         for k in range(0, len(flat), 2):
             pair = {flat[k]: polls[k], flat[k + 1]: polls[k + 1]}
             ratios.append(pair["new"] / pair["base"])
-        quartiles = statistics.quantiles(ratios, n=4)
-        print(
-            f"new / base: {rates['new'] / rates['base']:.3f} by the rates;"
-            f" window pairs' ratios median {statistics.median(ratios):.3f}"
-            f" (quartiles {quartiles[0]:.3f}-{quartiles[2]:.3f})"
-        )
+        print_ratios(f"{rates['new'] / rates['base']:.3f} by the rates", "window", ratios)
     finally:
-        for side in sides:
-            side.stop()
-        for name in names.values():
-            scratch_database(args.admin_url, name, drop_only=True)
+        tear_down(sides, args.admin_url, names.values())
         folder.cleanup()
 
 

@@ -76,7 +76,7 @@ def load_process(args: tuple[list[int], list[list[tuple[str, str]]], list[str], 
         while time.perf_counter() < deadline:
             poll(clients[side], envelopes[side][turn[side] % len(envelopes[side])], auth_only=False)
             turn[side] += 1
-    line.wait()  # every load process warmed up: every pool's connections are open
+    line.wait()  # every load process warmed up (a worker first used later opens its pools then)
     counts, cpus = [], []
     for name in order:
         side = 0 if name == "base" else 1

@@ -9,10 +9,13 @@ from __future__ import annotations
 from logging.config import fileConfig
 
 from alembic import context
-from sqlalchemy import create_engine, pool, text
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, create_engine, pool, text
 
 from qbwc_server.config import load_settings, normalize_database_url
 from qbwc_server.models import metadata
+from qbwc_server.server_functions import install
+from qbwc_server.webconnector.statements import FUNCTIONS
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -40,6 +43,14 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+def _install_server_functions(connection: Connection) -> None:
+    """At head, the PL/pgSQL functions this release's statements call (server_functions.py):
+    built from the code, so never frozen in a migration. Older releases' stay for their nodes."""
+    head = ScriptDirectory.from_config(config).get_current_head()
+    if context.get_context().get_current_revision() == head:
+        install(connection.connection.dbapi_connection, FUNCTIONS)
+
+
 def run_migrations_online() -> None:
     engine = create_engine(_database_url(), poolclass=pool.NullPool)
     with engine.connect() as connection:
@@ -51,6 +62,7 @@ def run_migrations_online() -> None:
             context.configure(connection=connection, target_metadata=metadata, compare_server_default=True)
             with context.begin_transaction():
                 context.run_migrations()
+                _install_server_functions(connection)
         finally:
             connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID})
             connection.commit()

@@ -58,6 +58,13 @@ class Tenant(Base):
     #: What QuickBooks said of the company on the last session's first sendRequestXML (strHCPResponse):
     #: edition, class tracking, sales tax, estimates, sales orders (`qbxml/preferences.py`).
     company_preferences: Mapped[dict[str, Any] | None]
+    #: Bumped, by triggers (migration 0010), in every transaction that makes work runnable sooner:
+    #: a claimable job added, a job made claimable or due earlier, a pull due sooner, new settings.
+    work_epoch: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    #: The idle poll's verdict (authenticate's look-up): nothing to do before `idle_until`, while
+    #: `idle_epoch` is still `work_epoch`. An idle poll then reads this row and nothing else.
+    idle_until: Mapped[dt.datetime | None]
+    idle_epoch: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 

@@ -12,12 +12,14 @@ import functools
 import json
 import logging
 import secrets
+import time
 
+import psycopg2.errors
 from sqlalchemy import Connection, Engine, text
 
 from qbwc_server import __version__, logs, metrics, queue
 from qbwc_server.config import Settings
-from qbwc_server.db import ConstraintViolation, SingleStatements
+from qbwc_server.db import ConstraintViolation, Row, SingleStatements
 from qbwc_server.logsafe import LOG_LIMIT, STORED_LIMIT, safe
 from qbwc_server.models import SessionState
 from qbwc_server.qbxml.core import (
@@ -47,6 +49,8 @@ log = logging.getLogger(__name__)
 
 #: authenticate()[1] values the Web Connector understands.
 NOT_VALID_USER = "nvu"
+#: How long authenticate uses the plain look-up once its function turned out missing.
+PLAIN_LOOKUP_SECONDS = 60
 NO_WORK = "none"
 
 BAD_TICKET = (
@@ -85,6 +89,7 @@ class WebConnectorSessions:
         self.requests = Requests(engine, self.single)
         self.answers = Answers(engine, self.single, self.bookkeeping, lifetime=settings.session_max_seconds)
         self.raw_reads = raw_reads.SentRawReads()  # a hint, not state: see raw_reads.py
+        self._plain_lookup_until = 0.0  # monotonic time until which the function is not tried
 
     # -- stateless ---------------------------------------------------------------------------
 
@@ -110,7 +115,7 @@ class WebConnectorSessions:
         attempt = self.gate.attempt(username, source)
         ticket = secrets.token_hex(16)  # 128 bits: the ticket is the session's only credential
         digest = hash_generated(password or "")  # a generated password's verifier, checked in SQL
-        row = self.bookkeeping.one(sql.AUTH_LOOKUP, {**attempt, "ticket": ticket, "digest": digest})
+        row = self._look_up({**attempt, "ticket": ticket, "digest": digest})
         logs.bind(tenant=None if row is None else row["id"])  # None too for an unknown username
         if row is not None and ticket in (row["started"], row["open_ticket"]):  # started in the look-up
             return self._started(row["id"], ticket, row["company_file"])
@@ -144,6 +149,21 @@ class WebConnectorSessions:
         except ConstraintViolation:  # a concurrent authenticate of the same tenant won the race
             return ["", NO_WORK, "30"]
         return self._started(tenant_id, ticket, company_file)
+
+    def _look_up(self, params: dict[str, object]) -> Row | None:
+        """authenticate's statement: the function (one row read for an idle tenant) where it is
+        installed, else the plain look-up, until a minute later, when the function is tried again."""
+        if time.monotonic() >= self._plain_lookup_until:
+            try:
+                return self.bookkeeping.one(sql.AUTH_CALL, params)
+            except psycopg2.errors.UndefinedFunction:
+                self._plain_lookup_until = time.monotonic() + PLAIN_LOOKUP_SECONDS
+                log.warning(
+                    "authenticate's function %s is not in the database (its migrations ran with an"
+                    " older release): idle polls cost more until `qbwc-server db upgrade` runs",
+                    sql.AUTHENTICATE.server_name,
+                )
+        return self.bookkeeping.one(sql.AUTH_LOOKUP, params)
 
     def _started(self, tenant_id: int, ticket: str, company_file: str | None) -> list[str]:
         logs.bind(ticket=ticket)

@@ -55,6 +55,7 @@ upgrade_to_head(url)
 engine = create_engine(normalize_database_url(url))
 with engine.begin() as conn:
     logins = polls.make_tenants(conn, {count})
+polls.polled_once(engine, logins)
 polls.tidy(engine)
 with open({path!r}, "w") as out:
     out.write("\\n".join(f"{{u}} {{p}}" for u, p in logins))

@@ -41,6 +41,10 @@ def run_migrations_offline() -> None:
     context.configure(url=_database_url(), target_metadata=metadata, literal_binds=True)
     with context.begin_transaction():
         context.run_migrations()
+        head = ScriptDirectory.from_config(config).get_current_head()
+        if context.get_revision_argument() in ("head", head):
+            for function in FUNCTIONS:  # the script that migrates to head installs them too
+                context.execute(function.create_sql)
 
 
 def _install_server_functions(connection: Connection) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -101,40 +102,36 @@ def test_a_job_due_later_sets_the_wait_and_ends_the_verdict_when_it_falls_due(
     assert starts_a_session(server.url, tenant)
 
 
-def test_a_job_due_sooner_after_an_idle_poll_starts_a_session_on_the_next(
-    server, tenant: TenantCredentials, engine: Engine
-) -> None:
-    first_contact(server.url, tenant)
-    job = enqueue_raw(engine, tenant.id)
-    run(engine, "UPDATE jobs SET run_after = now() + interval '1 hour' WHERE id = :j", j=job)
-    idle_poll(server.url, tenant)
-    assert verdict(engine, tenant.id)["holds"]
-    run(engine, "UPDATE jobs SET run_after = now() WHERE id = :j", j=job)
-    assert starts_a_session(server.url, tenant)
-
-
-def test_a_failed_job_retried_after_an_idle_poll_starts_a_session_on_the_next(
-    server, tenant: TenantCredentials, engine: Engine
-) -> None:
-    first_contact(server.url, tenant)
-    job = enqueue_raw(engine, tenant.id)
-    run(engine, "UPDATE jobs SET status = 'failed', finished_at = now() WHERE id = :j", j=job)
-    idle_poll(server.url, tenant)
-    assert verdict(engine, tenant.id)["holds"]
+def retried(engine: Engine, job: int) -> None:
     with engine.begin() as conn:
-        admin_jobs.retry_job(conn, job)
-    assert starts_a_session(server.url, tenant)
+        admin_jobs.retry_job(conn, job)  # what `jobs retry` and the status page's button run
 
 
-def test_an_unconfirmed_write_to_look_up_after_an_idle_poll_starts_a_session_on_the_next(
-    server, tenant: TenantCredentials, engine: Engine
+#: What keeps a queued job from running, and what makes it runnable again.
+MADE_RUNNABLE: dict[str, tuple[str, Callable[[Engine, int], None]]] = {
+    "due-sooner": (
+        "UPDATE jobs SET run_after = now() + interval '1 hour' WHERE id = :j",
+        lambda engine, job: run(engine, "UPDATE jobs SET run_after = now() WHERE id = :j", j=job),
+    ),
+    "failed-then-retried": ("UPDATE jobs SET status = 'failed', finished_at = now() WHERE id = :j", retried),
+    "unconfirmed-then-looked-up": (
+        "UPDATE jobs SET status = 'unconfirmed', if_unanswered = 'hold' WHERE id = :j",
+        lambda engine, job: run(engine, "UPDATE jobs SET if_unanswered = 'look_up' WHERE id = :j", j=job),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", MADE_RUNNABLE)
+def test_a_job_made_runnable_after_an_idle_poll_starts_a_session_on_the_next(
+    server, tenant: TenantCredentials, engine: Engine, case: str
 ) -> None:
+    held, made_runnable = MADE_RUNNABLE[case]
     first_contact(server.url, tenant)
     job = enqueue_raw(engine, tenant.id)
-    run(engine, "UPDATE jobs SET status = 'unconfirmed', if_unanswered = 'hold' WHERE id = :j", j=job)
+    run(engine, held, j=job)
     idle_poll(server.url, tenant)
     assert verdict(engine, tenant.id)["holds"]
-    run(engine, "UPDATE jobs SET if_unanswered = 'look_up' WHERE id = :j", j=job)
+    made_runnable(engine, job)
     assert starts_a_session(server.url, tenant)
 
 
@@ -190,6 +187,23 @@ def test_a_verdict_taken_before_work_arrived_is_not_trusted(
         e=stale,
         t=tenant.id,
     )
+    assert starts_a_session(server.url, tenant)
+
+
+def test_a_poll_during_an_uncommitted_enqueue_neither_waits_nor_misses_the_job(
+    server, tenant: TenantCredentials, engine: Engine
+) -> None:
+    """The enqueue holds the tenant's row (its epoch moved) until it commits: the poll sees no
+    job yet, answers at once, and notes no verdict; the job starts a session once committed."""
+    first_contact(server.url, tenant)
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        raw.enqueue_raw(conn, tenant.id, CUSTOMER_QUERY)
+        started = time.monotonic()
+        idle_poll(server.url, tenant)
+        assert time.monotonic() - started < 2, "the poll waited for the enqueue's transaction"
+        transaction.commit()
+    assert not verdict(engine, tenant.id)["holds"]
     assert starts_a_session(server.url, tenant)
 
 

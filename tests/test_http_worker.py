@@ -8,17 +8,19 @@ waiting, or a connection that pauses between calls (any far client does) no long
 from __future__ import annotations
 
 import io
+import logging
 import os
 import socket
 import threading
 from collections.abc import Iterator
 from types import SimpleNamespace
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from gunicorn import util
 from gunicorn.config import Config
-from gunicorn.http import wsgi
+from gunicorn.http import message, wsgi
 from gunicorn.http.parser import RequestParser
 from gunicorn.workers.gthread import ThreadWorker
 
@@ -221,3 +223,45 @@ def test_the_date_header_is_gunicorns_formatting_of_the_current_second() -> None
     ours = http_worker.http_date()
     assert ours in (before, util.http_date()), (ours, before)
     assert http_worker.http_date(0) == "Thu, 01 Jan 1970 00:00:00 GMT"
+
+
+def _parsed(cfg: Config, peer: tuple[str, int], headers: str = "") -> Any:
+    wire = f"GET /qbwc HTTP/1.1\r\nHost: h\r\n{headers}\r\n".encode()
+    return next(RequestParser(cfg, iter([wire]), peer))
+
+
+def test_a_peer_may_set_forwarded_headers_exactly_when_gunicorn_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Only a proxy in `forwarded_allow_ips` may say the client came over HTTPS: the same answer
+    as gunicorn's for each peer, asked again and again (the worker remembers it per address)."""
+    policy = message.HeaderPolicy
+    asked: list[str] = []
+    original = policy._peer_is_trusted_proxy
+
+    def counted(request: Any) -> bool:
+        asked.append(request.peer_addr[0])
+        return bool(original(request))
+
+    monkeypatch.setattr(policy, "_peer_is_trusted_proxy", http_worker.remembering(counted))
+    cfg = Config()
+    cfg.set("forwarded_allow_ips", "10.0.0.1, 192.168.0.0/24")
+    forwarded = "X-Forwarded-Proto: https\r\n"
+    for _ in range(3):
+        assert _parsed(cfg, ("10.0.0.1", 1), forwarded).scheme == "https"
+        assert _parsed(cfg, ("192.168.0.7", 2), forwarded).scheme == "https"
+        assert _parsed(cfg, ("10.0.0.2", 3), forwarded).scheme == "http"  # spoofed: ignored
+    assert asked == ["10.0.0.1", "192.168.0.7", "10.0.0.2"]
+
+
+def test_wsgi_errors_reach_gunicorns_error_log_as_its_own_wrapper_would(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    log = logging.getLogger("gunicorn.error")
+    stream = io.StringIO()
+    monkeypatch.setattr(log, "handlers", [logging.StreamHandler(stream)])
+    cfg = Config()
+    cfg.set("errorlog", "qbwc-test-errors.log")  # not "-": only the handlers' streams
+    http_worker.ErrorsOnWrite(cfg).write("from the app\n")
+    wsgi.WSGIErrorsWrapper(cfg).write("from gunicorn's\n")
+    assert stream.getvalue() == "from the app\nfrom gunicorn's\n"

@@ -49,9 +49,10 @@ log = logging.getLogger(__name__)
 
 #: authenticate()[1] values the Web Connector understands.
 NOT_VALID_USER = "nvu"
+NO_WORK = "none"
+
 #: How long authenticate uses the plain look-up once its function turned out missing.
 PLAIN_LOOKUP_SECONDS = 60
-NO_WORK = "none"
 
 BAD_TICKET = (
     "This Web Connector session is unknown or has expired. Nothing was lost: the Web Connector"

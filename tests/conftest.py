@@ -123,7 +123,8 @@ def fresh_database(
     created: list[str] = []
 
     def make(template: str | None) -> str:
-        name = f"qbwc_test_{os.getpid()}_{next(_counter)}"
+        # random too: a crashed run's databases remain, and its process ids come round again
+        name = f"qbwc_test_{os.getpid()}_{next(_counter)}_{secrets.token_hex(3)}"
         clause = f' TEMPLATE "{template}"{copy_strategy}' if template else ""
         with admin_engine.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"{clause}'))

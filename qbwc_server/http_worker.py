@@ -16,7 +16,7 @@ Its responses also go out in fewer pieces: a reply the app gives whole (every SO
 piece) leaves in one send with its headers, not two (OneSendResponse), and the Date header is
 formatted once a second, not per response (`http_date`). Two more things gunicorn did per
 request are done once: whether the peer may set X-Forwarded-* (`remembering`), and looking up
-the error log's streams for `wsgi.errors`, now on its first write (ErrorsOnWrite).
+the error log's streams for `wsgi.errors`, now only when the app writes there (ErrorsOnWrite).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ Revises: 0009
 Create Date: 2026-11-30
 
 `tenants.idle_until` / `idle_epoch` are written by authenticate's full look-up when it finds
-nothing to do (webconnector/statements.py); the verdict holds while `idle_epoch = work_epoch`
+nothing to do (webconnector/authenticate_sql.py); the verdict holds while `idle_epoch = work_epoch`
 and `idle_until` is ahead. The triggers bump `work_epoch` in the same transaction as any change
 that can make work runnable sooner: a claimable job added, a job made claimable or due earlier,
 a pull made due sooner (or a cursor added or removed), a tenant's settings changed. A verdict
@@ -24,16 +24,16 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from qbwc_server.models.queue import CLAIMABLE
-
 revision: str = "0010"
 down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _claimable(row: str) -> str:
-    return CLAIMABLE.replace("status", f"{row}.status").replace("if_unanswered", f"{row}.if_unanswered")
+#: The statuses a job is claimed from, as of this revision (models.queue.CLAIMABLE), for the job
+#: row NEW or OLD: frozen here, like 0003's index, so that this migration never changes later.
+def claimable(row: str) -> str:
+    return f"({row}.status = 'queued' OR ({row}.status = 'unconfirmed' AND {row}.if_unanswered = 'look_up'))"
 
 
 #: Bump the tenant's epoch once per transaction (a bulk enqueue or requeue of one tenant's jobs
@@ -60,13 +60,22 @@ BEGIN
 END $$
 """
 
+#: name -> (table, events, condition)
 _TRIGGERS = {
-    "qbwc_jobs_added": f"AFTER INSERT ON jobs FOR EACH ROW WHEN ({_claimable('NEW')})",
-    "qbwc_jobs_made_runnable": f"""AFTER UPDATE ON jobs FOR EACH ROW WHEN ({_claimable("NEW")} AND (
-        NOT {_claimable("OLD")} OR NEW.run_after < OLD.run_after OR NEW.tenant_id <> OLD.tenant_id))""",
-    "qbwc_cursors_added_or_removed": "AFTER INSERT OR DELETE ON sync_cursors FOR EACH ROW",
-    "qbwc_cursors_due_sooner": """AFTER UPDATE ON sync_cursors FOR EACH ROW WHEN (
-        NEW.next_due_at IS NULL OR NEW.next_due_at < OLD.next_due_at OR NEW.tenant_id <> OLD.tenant_id)""",
+    "qbwc_jobs_added": ("jobs", "INSERT", claimable("NEW")),
+    "qbwc_jobs_made_runnable": (
+        "jobs",
+        "UPDATE",
+        f"""{claimable("NEW")} AND (
+        NOT {claimable("OLD")} OR NEW.run_after < OLD.run_after OR NEW.tenant_id <> OLD.tenant_id)""",
+    ),
+    "qbwc_cursors_added_or_removed": ("sync_cursors", "INSERT OR DELETE", "true"),
+    "qbwc_cursors_due_sooner": (
+        "sync_cursors",
+        "UPDATE",
+        """
+        NEW.next_due_at IS NULL OR NEW.next_due_at < OLD.next_due_at OR NEW.tenant_id <> OLD.tenant_id""",
+    ),
 }
 
 
@@ -79,8 +88,11 @@ def upgrade() -> None:
     """)
     op.execute(_BUMP)
     op.execute(_SETTINGS_CHANGED)
-    for name, when in _TRIGGERS.items():
-        op.execute(f"CREATE TRIGGER {name} {when} EXECUTE FUNCTION qbwc_work_changed()")
+    for name, (table, events, condition) in _TRIGGERS.items():
+        op.execute(
+            f"CREATE TRIGGER {name} AFTER {events} ON {table} FOR EACH ROW WHEN ({condition})"
+            " EXECUTE FUNCTION qbwc_work_changed()"
+        )
     op.execute("""
         CREATE TRIGGER qbwc_tenant_settings_changed BEFORE UPDATE OF settings ON tenants FOR EACH ROW
         WHEN (NEW.settings IS DISTINCT FROM OLD.settings) EXECUTE FUNCTION qbwc_settings_changed()
@@ -95,8 +107,7 @@ def downgrade() -> None:
     for signature in list(installed):  # migrations/env.py's, which read the columns dropped below
         op.execute(f"DROP FUNCTION {signature}")
     op.execute("DROP TRIGGER qbwc_tenant_settings_changed ON tenants")
-    for name, when in _TRIGGERS.items():
-        table = "jobs" if " ON jobs " in when else "sync_cursors"
+    for name, (table, _, _) in _TRIGGERS.items():
         op.execute(f"DROP TRIGGER {name} ON {table}")
     op.execute("DROP FUNCTION qbwc_settings_changed()")
     op.execute("DROP FUNCTION qbwc_work_changed()")

@@ -46,6 +46,11 @@ class IfUnanswered(enum.StrEnum):
 CLAIMABLE = "(status = 'queued' OR (status = 'unconfirmed' AND if_unanswered = 'look_up'))"
 
 
+def claimable(row: str) -> str:
+    """CLAIMABLE for the job row `row` (an alias, or NEW/OLD in a trigger)."""
+    return CLAIMABLE.replace("status", f"{row}.status").replace("if_unanswered", f"{row}.if_unanswered")
+
+
 class JobKind(enum.StrEnum):
     #: An admin-enqueued qbXML request; the response is stored on the job.
     RAW_QBXML = "qbxml.raw"

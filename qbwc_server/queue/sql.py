@@ -6,7 +6,7 @@ own placeholders; queue functions run them as they are.
 
 from __future__ import annotations
 
-from qbwc_server.models.queue import CLAIMABLE
+from qbwc_server.models.queue import claimable
 from qbwc_server.queue.jobs import JOB_COLUMNS
 
 
@@ -16,10 +16,9 @@ def runnable_condition(job: str, tenant: str, within: str) -> str:
     Claimable (queued, or unconfirmed and to be looked up), due, and every dependency done.
     Written once; the claim, the counts and the Web Connector's combined statements use it.
     """
-    claimable = CLAIMABLE.replace("status", f"{job}.status").replace("if_unanswered", f"{job}.if_unanswered")
     return f"""
         {job}.tenant_id = {tenant}
-        AND {claimable}
+        AND {claimable(job)}
         AND {job}.run_after <= now() + make_interval(secs => {within})
         AND NOT EXISTS (SELECT 1 FROM job_dependencies dep JOIN jobs d ON d.id = dep.depends_on_id
                         WHERE dep.job_id = {job}.id AND d.status <> 'done')
